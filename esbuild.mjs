@@ -1,0 +1,24 @@
+// One build script. The server bundle is the `cog` command; extension and webview
+// entries join it as those layers land.
+import { build } from 'esbuild';
+import { chmodSync, copyFileSync } from 'node:fs';
+
+await build({
+  entryPoints: ['server/cli.ts'],
+  outfile: 'dist/cog.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  banner: {
+    // The bundle is ESM but some dependencies call require(); give them one.
+    js: "#!/usr/bin/env node\nimport { createRequire as __cogRequire } from 'node:module';\nconst require = __cogRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
+chmodSync('dist/cog.mjs', 0o755);
+// SQL runs in its own Node process: its runner and sql.js's pure-JS build ship beside the
+// bundle. .cjs because dist/ sits under a "type": "module" package.json.
+copyFileSync('server/tools/sql-runner.mjs', 'dist/sql-runner.mjs');
+copyFileSync('node_modules/sql.js/dist/sql-asm.js', 'dist/sql-asm.cjs');

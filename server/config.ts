@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { ApprovalPolicy, NodeName, PipelineMode } from '../protocol/events.js';
+import { DEFAULT_LIMITS, type ProcessLimits } from './tools/types.js';
+
+/** Where replies come from. `undefined` endpoint means the offline engine. */
+export interface Endpoint {
+  baseUrl: string;
+  apiKey: string;
+  /** Where the settings came from, for the banner ("COG_LLM_BASE_URL", "OPENROUTER_API_KEY"). */
+  source: string;
+}
+
+export interface CogConfig {
+  home: string;
+  endpoint: Endpoint | undefined;
+  models: Record<NodeName, string>;
+  /** Context budget per node, in tokens. */
+  budgets: Record<NodeName, number>;
+  pipeline: PipelineMode;
+  approval: ApprovalPolicy;
+  /** `native` function calling, or `fenced` code blocks for models without tools. */
+  tools: 'native' | 'fenced';
+  limits: ProcessLimits;
+  sensorIntervalMs: number;
+  llm: { idleTimeoutMs: number; totalTimeoutMs: number };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'config_invalid';
+}
+
+export const DEFAULT_BUDGETS: Record<NodeName, number> = {
+  input: 2000,
+  thinker: 6000,
+  output: 4000,
+  memorizer: 3000,
+};
+
+const OPENROUTER_URL = 'https://openrouter.ai/api/v1';
+const OPENAI_URL = 'https://api.openai.com/v1';
+
+const NodeModels = z
+  .object({
+    input: z.string().min(1),
+    thinker: z.string().min(1),
+    output: z.string().min(1),
+    memorizer: z.string().min(1),
+  })
+  .partial()
+  .strict();
+
+/** `<COG_HOME>/config.json`; every key optional, environment variables win. */
+export const ConfigFileSchema = z
+  .object({
+    baseUrl: z.url().optional(),
+    apiKey: z.string().min(1).optional(),
+    model: z.string().min(1).optional(),
+    models: NodeModels.optional(),
+    budgets: z
+      .object({
+        input: z.number().int().min(256),
+        thinker: z.number().int().min(256),
+        output: z.number().int().min(256),
+        memorizer: z.number().int().min(256),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    pipeline: z.enum(['fast', 'faithful']).optional(),
+    approval: z.enum(['ask', 'auto', 'deny']).optional(),
+    tools: z.enum(['native', 'fenced']).optional(),
+    timeoutMs: z.number().int().min(100).max(600_000).optional(),
+  })
+  .strict();
+export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+
+/** Every environment variable Cog reads, with what it does (for --help and the README). */
+export const ENV_DOCS: ReadonlyArray<[string, string]> = [
+  ['COG_LLM_BASE_URL', 'OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (Ollama)'],
+  ['COG_LLM_API_KEY', 'API key for that endpoint (optional for local servers)'],
+  ['COG_MODEL', 'model for every node'],
+  ['COG_MODEL_INPUT', 'model for the Input node (likewise _THINKER, _OUTPUT, _MEMORIZER)'],
+  ['OPENROUTER_API_KEY', 'alone: use OpenRouter with its default model'],
+  ['OPENAI_API_KEY', 'alone: use OpenAI with its default model'],
+  ['COG_PIPELINE', 'fast (default) or faithful: the prototype’s sequential order'],
+  ['COG_APPROVAL', 'ask (default), auto or deny: whether model-written code may run'],
+  ['COG_TOOLS', 'native (default) function calling, or fenced code blocks'],
+  ['COG_HOME', 'state directory: sessions, workspaces, config.json (default ~/.cog)'],
+  ['COG_OFFLINE', '1: ignore any configured model and use the offline engine'],
+];
+
+function pick<T extends string>(name: string, value: string | undefined, allowed: readonly T[]) {
+  if (value === undefined || value === '') return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(`${name}=${value} is not valid: use one of ${allowed.join(', ')}`);
+}
+
+function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`Cannot read ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${path} is not valid JSON: fix or delete it`);
+  }
+  const parsed = ConfigFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${path}: ${issue?.path.join('.') || 'file'}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+function resolveEndpoint(env: NodeJS.ProcessEnv, file: ConfigFile) {
+  if (env.COG_OFFLINE === '1') return { endpoint: undefined, defaultModel: undefined };
+  const baseUrl = env.COG_LLM_BASE_URL || file.baseUrl;
+  if (baseUrl) {
+    const apiKey = env.COG_LLM_API_KEY || file.apiKey || 'not-needed';
+    const source = env.COG_LLM_BASE_URL ? 'COG_LLM_BASE_URL' : 'config.json';
+    return { endpoint: { baseUrl, apiKey, source }, defaultModel: undefined };
+  }
+  if (env.OPENROUTER_API_KEY) {
+    return {
+      endpoint: {
+        baseUrl: OPENROUTER_URL,
+        apiKey: env.OPENROUTER_API_KEY,
+        source: 'OPENROUTER_API_KEY',
+      },
+      defaultModel: 'google/gemini-2.5-flash',
+    };
+  }
+  if (env.OPENAI_API_KEY) {
+    return {
+      endpoint: { baseUrl: OPENAI_URL, apiKey: env.OPENAI_API_KEY, source: 'OPENAI_API_KEY' },
+      defaultModel: 'gpt-4o-mini',
+    };
+  }
+  return { endpoint: undefined, defaultModel: undefined };
+}
+
+/**
+ * Builds the configuration from the environment and `<COG_HOME>/config.json`.
+ * Throws a ConfigError whose message says what to change.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): CogConfig {
+  const home = resolve(env.COG_HOME || join(homedir(), '.cog'));
+  const file = readConfigFile(join(home, 'config.json'));
+  const { endpoint, defaultModel } = resolveEndpoint(env, file);
+
+  const base = env.COG_MODEL || file.model || defaultModel;
+  const perNode = (node: NodeName) =>
+    env[`COG_MODEL_${node.toUpperCase()}`] || file.models?.[node] || base;
+  const models = {} as Record<NodeName, string>;
+  for (const node of ['input', 'thinker', 'output', 'memorizer'] as const) {
+    const model = endpoint ? perNode(node) : 'offline';
+    if (!model) {
+      throw new ConfigError(
+        `No model named for the ${node} node: set COG_MODEL (or COG_MODEL_${node.toUpperCase()}) for ${endpoint?.baseUrl}`,
+      );
+    }
+    models[node] = model;
+  }
+
+  const timeout = file.timeoutMs;
+  return {
+    home,
+    endpoint,
+    models,
+    budgets: { ...DEFAULT_BUDGETS, ...file.budgets },
+    pipeline:
+      pick('COG_PIPELINE', env.COG_PIPELINE, ['fast', 'faithful']) ?? file.pipeline ?? 'fast',
+    approval:
+      pick('COG_APPROVAL', env.COG_APPROVAL, ['ask', 'auto', 'deny']) ?? file.approval ?? 'ask',
+    tools: pick('COG_TOOLS', env.COG_TOOLS, ['native', 'fenced']) ?? file.tools ?? 'native',
+    limits: { ...DEFAULT_LIMITS, ...(timeout ? { timeoutMs: timeout } : {}) },
+    sensorIntervalMs: 5000,
+    llm: { idleTimeoutMs: 30_000, totalTimeoutMs: 120_000 },
+  };
+}

@@ -1,0 +1,163 @@
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsBase,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions';
+import type { ChatMessage, ChatRequest, ChatResult, ToolCall, ToolSpec } from './types.js';
+
+/**
+ * Translation between Cog's model types and the OpenAI chat-completions wire format, in
+ * both directions. Pure functions and one accumulator; no I/O.
+ */
+
+/** The request body, minus `stream`, which the caller decides. */
+export function toChatParams(req: ChatRequest): ChatCompletionCreateParamsBase {
+  const params: ChatCompletionCreateParamsBase = {
+    model: req.model,
+    messages: req.messages.map(toWireMessage),
+  };
+  if (req.tools?.length) params.tools = req.tools.map(toWireTool);
+  if (req.json) params.response_format = { type: 'json_object' };
+  // `max_tokens`, not `max_completion_tokens`: the one every compatible server knows.
+  if (req.maxTokens !== undefined) params.max_tokens = req.maxTokens;
+  if (req.temperature !== undefined) params.temperature = req.temperature;
+  return params;
+}
+
+export function toWireMessage(message: ChatMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'system':
+    case 'user':
+      return { role: message.role, content: message.content };
+    case 'assistant':
+      if (!message.toolCalls?.length) return { role: 'assistant', content: message.content };
+      return {
+        role: 'assistant',
+        // OpenAI's own form for a turn that only calls tools is `content: null`.
+        content: message.content === '' ? null : message.content,
+        tool_calls: message.toolCalls.map((call) => ({
+          id: call.id,
+          type: 'function',
+          function: { name: call.name, arguments: call.arguments },
+        })),
+      };
+    case 'tool':
+      return { role: 'tool', content: message.content, tool_call_id: message.toolCallId };
+    default: {
+      const never: never = message;
+      throw new Error(`unknown message role in ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function toWireTool(tool: ToolSpec): ChatCompletionTool {
+  return {
+    type: 'function',
+    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+  };
+}
+
+type WireUsage = { prompt_tokens: number; completion_tokens: number } | null | undefined;
+
+function toUsage(usage: WireUsage): ChatResult['usage'] {
+  return usage
+    ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }
+    : undefined;
+}
+
+/**
+ * Reads a non-streamed reply. Returns undefined when the body is not a chat completion
+ * at all (an HTML page, a bare string), which the caller reports as a bad response.
+ */
+export function fromCompletion(body: unknown, fallbackModel: string): ChatResult | undefined {
+  if (typeof body !== 'object' || body === null || !('choices' in body)) return undefined;
+  const completion = body as ChatCompletion;
+  const choice = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
+  if (!choice?.message) return undefined;
+  const toolCalls: ToolCall[] = [];
+  for (const [i, call] of (choice.message.tool_calls ?? []).entries()) {
+    // Custom (free-text) tool calls are never requested, so only functions are expected.
+    if (call.type !== undefined && call.type !== 'function') continue;
+    toolCalls.push({
+      id: call.id || `call_${i}`,
+      name: call.function.name,
+      arguments: call.function.arguments ?? '',
+    });
+  }
+  const result: ChatResult = {
+    text: choice.message.content ?? '',
+    toolCalls,
+    model: completion.model || fallbackModel,
+    finishReason: choice.finish_reason ?? null,
+  };
+  const usage = toUsage(completion.usage);
+  if (usage) result.usage = usage;
+  return result;
+}
+
+/**
+ * Folds streamed chunks into one result. Tool calls arrive as fragments keyed by `index`:
+ * the first names the call, the rest append to its arguments. Servers differ at the edges
+ * (some repeat the id and name in every fragment, some omit `index`), so a fragment with a
+ * new id at a known index starts a new call and a repeated name is not appended twice.
+ */
+export class StreamAccumulator {
+  text = '';
+  finishReason: string | null = null;
+  /** Events folded in so far. */
+  chunks = 0;
+  private model = '';
+  private usage: ChatResult['usage'];
+  private readonly calls: ToolCall[] = [];
+  private readonly slotByIndex = new Map<number, number>();
+
+  /** Takes one chunk; returns the content delta it carried, if any. */
+  add(chunk: ChatCompletionChunk): string | undefined {
+    this.chunks++;
+    if (!this.model && chunk.model) this.model = chunk.model;
+    const usage = toUsage(chunk.usage);
+    if (usage) this.usage = usage;
+    const choice = chunk.choices?.[0];
+    if (!choice) return undefined;
+    if (choice.finish_reason) this.finishReason = choice.finish_reason;
+    for (const fragment of choice.delta?.tool_calls ?? []) this.addToolFragment(fragment);
+    const content = choice.delta?.content;
+    if (!content) return undefined;
+    this.text += content;
+    return content;
+  }
+
+  /** True once anything the caller could have seen has arrived. */
+  get hasContent(): boolean {
+    return this.text.length > 0 || this.calls.length > 0;
+  }
+
+  result(fallbackModel: string): ChatResult {
+    const result: ChatResult = {
+      text: this.text,
+      toolCalls: this.calls.map((call, i) => ({ ...call, id: call.id || `call_${i}` })),
+      model: this.model || fallbackModel,
+      finishReason: this.finishReason,
+    };
+    if (this.usage) result.usage = this.usage;
+    return result;
+  }
+
+  private addToolFragment(fragment: ChatCompletionChunk.Choice.Delta.ToolCall): void {
+    const hasIndex = typeof fragment.index === 'number';
+    // Without an index, a fragment continues the call being built.
+    let slot = hasIndex ? this.slotByIndex.get(fragment.index) : this.calls.length - 1;
+    let call = slot === undefined ? undefined : this.calls[slot];
+    if (!call || (fragment.id && call.id && fragment.id !== call.id)) {
+      call = { id: '', name: '', arguments: '' };
+      slot = this.calls.push(call) - 1;
+      if (hasIndex) this.slotByIndex.set(fragment.index, slot);
+    }
+    if (fragment.id) call.id = fragment.id;
+    const name = fragment.function?.name;
+    if (name && name !== call.name) call.name += name;
+    call.arguments += fragment.function?.arguments ?? '';
+  }
+}

@@ -1,0 +1,59 @@
+import type { NodeName, RuntimeEventBody } from '../../../protocol/events.js';
+import type { ChatMessage, ChatRequest, ChatResult, ModelClient } from '../../llm/types.js';
+import { fitContext } from '../context.js';
+
+/**
+ * Everything a node needs from the outside world, handed in so that a node is a plain
+ * async function: a test can give it a scripted model and collect its events.
+ */
+export interface NodeEnv {
+  node: NodeName;
+  model: ModelClient;
+  modelName: string;
+  /** Context budget in tokens. */
+  budget: number;
+  signal: AbortSignal;
+  emit(body: RuntimeEventBody): void;
+  /** Told before every model call (the pipeline counts calls before the first token). */
+  onModelCall?(): void;
+}
+
+export type CallOptions = Omit<ChatRequest, 'node' | 'model' | 'messages' | 'signal'>;
+
+/**
+ * Fits the messages into the node's budget, reports the fill on the HUD, and makes one
+ * model call. Every node's call goes through here so the HUD is the same for all.
+ */
+export async function callModel(
+  env: NodeEnv,
+  messages: ChatMessage[],
+  options: CallOptions = {},
+): Promise<ChatResult> {
+  const fitted = fitContext(messages, env.budget);
+  env.emit({
+    type: 'node.context',
+    tokens: fitted.tokens,
+    budget: env.budget,
+    fillPct: Math.min(100, Math.round((100 * fitted.tokens) / env.budget)),
+    messages: fitted.messages.length,
+    trimmed: fitted.trimmed,
+  });
+  env.onModelCall?.();
+  return env.model.chat({
+    ...options,
+    node: env.node,
+    model: env.modelName,
+    messages: fitted.messages,
+    signal: env.signal,
+  });
+}
+
+/** Plain conversation turns for a node's prompt: user and assistant text only. */
+export interface Turn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export function lastTurns(history: readonly Turn[], n: number): ChatMessage[] {
+  return history.slice(-n).map((t) => ({ role: t.role, content: t.content }));
+}

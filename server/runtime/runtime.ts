@@ -1,0 +1,261 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Action } from '../../protocol/controls.js';
+import type { ApprovalPolicy, ModelInfo, ProcessInfo } from '../../protocol/events.js';
+import type { CogConfig } from '../config.js';
+import { createOfflineEngine } from '../llm/offline.js';
+import { getOpenAiClient } from '../llm/openai-client.js';
+import type { ModelClient } from '../llm/types.js';
+import { createFileStore } from '../store/file-store.js';
+import type { EventStore } from '../store/types.js';
+import { createProcessManager } from '../tools/process-manager.js';
+import type { ApprovalDecision } from '../tools/types.js';
+import { RuntimeError } from './errors.js';
+import type { TurnResult } from './pipeline.js';
+import { restoreSession } from './restore.js';
+import { createSensor } from './sensor.js';
+import { Session, SESSION_ID, type Listener } from './session.js';
+import { createTurns, type SendOptions } from './turns.js';
+
+export type { TurnResult } from './pipeline.js';
+export type { SendOptions } from './turns.js';
+
+export interface RuntimeDeps {
+  /** Replaces the configured model (tests hand in a client for the fixture server). */
+  model?: ModelClient;
+  store?: EventStore;
+  now?: () => number;
+  /** 'none' forces plain process-group isolation even where bubblewrap works. */
+  isolation?: 'auto' | 'none';
+}
+
+export interface SessionSummary {
+  id: string;
+  owner: string;
+  title?: string;
+  createdAt: string;
+  lastSeq: number;
+  turns: number;
+  busy: boolean;
+}
+
+export interface Runtime {
+  readonly config: CogConfig;
+  readonly modelInfo: ModelInfo;
+  createSession(owner: string, opts?: { id?: string; title?: string }): SessionSummary;
+  /** The session, or a `session_not_found` error (also for another principal's session). */
+  session(id: string, owner: string): Session;
+  /** The session, created for `owner` if it does not exist yet. */
+  openSession(id: string, owner: string): Session;
+  listSessions(owner: string): SessionSummary[];
+  send(id: string, owner: string, text: string, opts?: SendOptions): Promise<TurnResult>;
+  action(id: string, owner: string, action: Action, opts?: SendOptions): Promise<TurnResult>;
+  /** Cancels the running turn (and those queued behind it). True if there was one. */
+  cancelTurn(id: string, owner: string): boolean;
+  approve(processId: string, owner: string, decision: ApprovalDecision): ProcessInfo;
+  cancelProcess(processId: string, owner: string): ProcessInfo;
+  clear(id: string, owner: string): void;
+  subscribe(id: string, owner: string, listener: Listener, afterSeq?: number): () => void;
+  /** Resolves when the session's pending memorizer updates are done. */
+  settled(id: string): Promise<void>;
+  setApproval(policy: ApprovalPolicy): void;
+  close(): Promise<void>;
+}
+
+function summary(s: Session): SessionSummary {
+  return {
+    id: s.id,
+    owner: s.owner,
+    ...(s.title ? { title: s.title } : {}),
+    createdAt: s.createdAt,
+    lastSeq: s.seq,
+    turns: s.history.filter((t) => t.role === 'user').length,
+    busy: s.queueLength > 0,
+  };
+}
+
+/** Creates a runtime: sessions restored from the store, one process manager, one sensor. */
+export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): Promise<Runtime> {
+  const now = deps.now ?? Date.now;
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  const store = deps.store ?? createFileStore({ dir: join(config.home, 'sessions') });
+  const model =
+    deps.model ??
+    (config.endpoint
+      ? getOpenAiClient({
+          baseUrl: config.endpoint.baseUrl,
+          apiKey: config.endpoint.apiKey,
+          idleTimeoutMs: config.llm.idleTimeoutMs,
+          totalTimeoutMs: config.llm.totalTimeoutMs,
+        })
+      : createOfflineEngine());
+  const modelInfo: ModelInfo = {
+    offline: model.offline,
+    models: model.offline
+      ? { input: 'offline', thinker: 'offline', output: 'offline', memorizer: 'offline' }
+      : config.models,
+    ...(model.baseUrl ? { baseUrl: model.baseUrl } : {}),
+  };
+  const sessions = new Map<string, Session>();
+  const sensor = createSensor({ intervalMs: config.sensorIntervalMs, now });
+  const closing = new AbortController();
+  let closed = false;
+
+  const processes = createProcessManager({
+    policy: config.approval,
+    limits: config.limits,
+    isolation: deps.isolation ?? 'auto',
+    events: {
+      onUpdate: (p) =>
+        sessions
+          .get(p.session)
+          ?.record({ type: 'process.updated', node: 'process', turn: p.turn, process: p }),
+      onOutput: (id, stream, text) => {
+        const p = processes.get(id);
+        if (p) {
+          sessions.get(p.session)?.record({
+            type: 'process.output',
+            node: 'process',
+            turn: p.turn,
+            process: id,
+            stream,
+            text,
+          });
+        }
+      },
+    },
+  });
+
+  function track(s: Session) {
+    sessions.set(s.id, s);
+    sensor.track({
+      id: s.id,
+      lastActivity: () => s.lastActivity,
+      memory: () => s.memory,
+      onTick: (readings, deltas) =>
+        s.record({ type: 'sensor.tick', node: 'sensor', readings, deltas }),
+    });
+  }
+
+  for (const id of await store.listSessions()) {
+    const s = restoreSession(id, (await store.load(id)).events, store, now);
+    if (s) track(s);
+  }
+
+  function assertOpen() {
+    if (closed) throw new RuntimeError('runtime_closed', 'The runtime is shutting down.');
+  }
+
+  function get(id: string, owner: string): Session {
+    const s = sessions.get(id);
+    // Another principal's session is indistinguishable from a missing one.
+    if (!s || s.owner !== owner) throw new RuntimeError('session_not_found', `No session ${id}.`);
+    return s;
+  }
+
+  function create(owner: string, opts: { id?: string; title?: string } = {}): Session {
+    assertOpen();
+    const id = opts.id ?? `s-${randomBytes(6).toString('hex')}`;
+    if (!SESSION_ID.test(id)) {
+      throw new RuntimeError(
+        'invalid_session_id',
+        `Session id "${id.slice(0, 80)}" is invalid: use 1-64 letters, digits, _ or -.`,
+      );
+    }
+    if (sessions.has(id)) throw new RuntimeError('session_exists', `Session ${id} already exists.`);
+    const s = new Session(id, store, now);
+    s.record({
+      type: 'session.created',
+      node: 'runtime',
+      owner,
+      ...(opts.title ? { title: opts.title } : {}),
+    });
+    track(s);
+    return s;
+  }
+
+  const turns = createTurns({
+    config,
+    model,
+    modelInfo,
+    sensor,
+    processes,
+    closing: closing.signal,
+    now,
+    workspace: (id) => join(config.home, 'workspaces', id),
+    assertOpen,
+  });
+
+  const runtime: Runtime = {
+    config,
+    modelInfo,
+    createSession: (owner, opts) => summary(create(owner, opts)),
+    session: get,
+    openSession(id, owner) {
+      return sessions.has(id) ? get(id, owner) : create(owner, { id });
+    },
+    listSessions: (owner) => [...sessions.values()].filter((s) => s.owner === owner).map(summary),
+    send: async (id, owner, text, opts = {}) => turns.submit(get(id, owner), owner, text, opts),
+    async action(id, owner, action, opts = {}) {
+      const data =
+        action.data && Object.keys(action.data).length ? ` ${JSON.stringify(action.data)}` : '';
+      return turns.submit(get(id, owner), owner, `[action: ${action.action}]${data}`, opts, action);
+    },
+    cancelTurn(id, owner) {
+      const s = get(id, owner);
+      for (const c of s.turns.values()) c.abort();
+      return s.turns.size > 0;
+    },
+    approve(processId, owner, decision) {
+      const p = processes.get(processId);
+      if (!p || sessions.get(p.session)?.owner !== owner) {
+        throw new RuntimeError('process_not_found', `No process ${processId}.`);
+      }
+      const result = processes.approve(processId, decision);
+      if (!result)
+        throw new RuntimeError(
+          'invalid_input',
+          `Process ${processId} is ${p.status}, not waiting for approval.`,
+        );
+      return result;
+    },
+    cancelProcess(processId, owner) {
+      const p = processes.get(processId);
+      if (!p || sessions.get(p.session)?.owner !== owner) {
+        throw new RuntimeError('process_not_found', `No process ${processId}.`);
+      }
+      processes.cancel(processId);
+      return processes.get(processId) ?? p;
+    },
+    clear(id, owner) {
+      const s = get(id, owner);
+      for (const c of s.turns.values()) c.abort();
+      s.record({ type: 'session.cleared', node: 'runtime' });
+    },
+    subscribe(id, owner, listener, afterSeq) {
+      const s = get(id, owner);
+      if (afterSeq !== undefined) for (const e of s.eventsAfter(afterSeq)) listener(e);
+      return s.subscribe(listener);
+    },
+    async settled(id) {
+      const s = sessions.get(id);
+      if (s) {
+        await s.queue;
+        await s.memorizer;
+      }
+    },
+    setApproval: (policy) => processes.setPolicy(policy),
+    async close() {
+      if (closed) return;
+      closed = true;
+      closing.abort();
+      sensor.close();
+      await processes.close();
+      await Promise.allSettled([...sessions.values()].flatMap((s) => [s.queue, s.memorizer]));
+      await store.close();
+      model.close?.();
+    },
+  };
+  return runtime;
+}

@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, realpath } from 'node:fs/promises';
+import type { Isolation, ProcessInfo, ProcessStatus } from '../../protocol/events.js';
+import { FINAL_PROCESS_STATUSES } from '../../protocol/events.js';
+import { runChild } from './child.js';
+import { buildChildEnv, workspaceTmp } from './env.js';
+import { ProcessError } from './errors.js';
+import { describeOutcome } from './outcome.js';
+import { OutputBuffer } from './output-buffer.js';
+import { planRun } from './runners.js';
+import { probeBubblewrap, sandboxCommand, type Bubblewrap } from './sandbox.js';
+import type {
+  ApprovalDecision,
+  ProcessLimits,
+  ProcessManager,
+  ProcessManagerOptions,
+  RunRequest,
+  RunResult,
+} from './types.js';
+import { DEFAULT_LIMITS } from './types.js';
+
+type Verdict = ApprovalDecision | 'cancel';
+
+interface Entry {
+  info: ProcessInfo;
+  abort: AbortController;
+  output: OutputBuffer;
+  /** Set while waiting for approval. */
+  decide?: (verdict: Verdict) => void;
+  done?: Promise<RunResult>;
+}
+
+const isFinal = (s: ProcessStatus): boolean => FINAL_PROCESS_STATUSES.includes(s);
+const now = (): string => new Date().toISOString();
+
+/** Creates a process manager; the caller owns it and must `close()` it. */
+export function createProcessManager(opts: ProcessManagerOptions): ProcessManager {
+  const limits: ProcessLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const events = opts.events;
+  const pathEnv = opts.path ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
+  const retain = opts.retain ?? 200;
+  const entries = new Map<string, Entry>();
+  let policy = opts.policy;
+  let closed = false;
+
+  const bubblewrap: Promise<Bubblewrap | undefined> =
+    opts.isolation === 'none' ? Promise.resolve(undefined) : probeBubblewrap(pathEnv);
+
+  const isolationOf = async (): Promise<Isolation> =>
+    (await bubblewrap) ? 'bubblewrap' : 'process-group';
+  const snapshot = (e: Entry): ProcessInfo => ({ ...e.info });
+  // A throwing listener must not strand a process half-way through its lifecycle.
+  const notify = (what: string, call: () => void): void => {
+    try {
+      call();
+    } catch (err) {
+      console.error(`cog: process ${what} listener failed:`, err);
+    }
+  };
+  const emit = (e: Entry): void => notify('update', () => events.onUpdate(snapshot(e)));
+
+  function newId(): string {
+    let id: string;
+    do id = `p-${randomBytes(4).toString('hex')}`;
+    while (entries.has(id));
+    return id;
+  }
+
+  function finish(e: Entry, status: ProcessStatus, reason?: string, exitCode?: number | null) {
+    e.info.status = status;
+    if (reason !== undefined) e.info.reason = reason;
+    if (exitCode !== undefined) e.info.exitCode = exitCode;
+    e.info.endedAt = now();
+    e.info.outputBytes = e.output.bytes;
+    e.info.truncated = e.output.truncated;
+    e.decide = undefined;
+    emit(e);
+    forgetOldest();
+  }
+
+  function forgetOldest(): void {
+    const finished = [...entries.values()].filter((e) => isFinal(e.info.status));
+    for (const e of finished.slice(0, Math.max(0, finished.length - retain))) {
+      entries.delete(e.info.id);
+    }
+  }
+
+  /** Applies a verdict synchronously, so approve() can return the new state. */
+  function settleApproval(e: Entry, verdict: Verdict): void {
+    const decide = e.decide;
+    if (!decide) return;
+    if (verdict === 'approve') {
+      e.info.status = 'running';
+      e.decide = undefined;
+      emit(e);
+    } else if (verdict === 'deny') {
+      finish(e, 'denied', 'denied by the user');
+    } else {
+      finish(e, 'cancelled', 'cancelled before it started');
+    }
+    decide(verdict);
+  }
+
+  async function execute(e: Entry, req: RunRequest): Promise<void> {
+    const workspace = await prepareWorkspace(req.workspace);
+    if (e.abort.signal.aborted) return finish(e, 'cancelled', 'cancelled before it started');
+    const plan = planRun(req.language, req.code, {
+      workspace,
+      pathEnv,
+      memoryBytes: limits.memoryBytes,
+    });
+    if ('error' in plan) return finish(e, 'failed', plan.error);
+    const command = sandboxCommand(plan.command, {
+      workspace,
+      addressSpaceBytes: plan.addressSpaceBytes,
+      bubblewrap: e.info.isolation === 'bubblewrap' ? await bubblewrap : undefined,
+      keep: plan.keep,
+    });
+    const outcome = await runChild({
+      command,
+      cwd: workspace,
+      env: { ...buildChildEnv(workspace, process.env, pathEnv), ...plan.env },
+      stdin: plan.stdin,
+      timeoutMs: limits.timeoutMs,
+      signal: e.abort.signal,
+      onSpawn: () => {
+        e.info.startedAt = now();
+        emit(e);
+      },
+      onOutput: (stream, text, rawBytes) => {
+        const kept = e.output.push(text, rawBytes);
+        if (kept) notify('output', () => events.onOutput(e.info.id, stream, kept));
+      },
+    });
+    const [status, reason, code] = describeOutcome(outcome, limits);
+    finish(e, status, reason, code);
+  }
+
+  async function run(req: RunRequest): Promise<RunResult> {
+    const isolation = await isolationOf();
+    // Checked after the probe too: close() may have run while it was pending.
+    if (closed) throw new ProcessError('manager_closed', 'The process manager is closed.');
+    const initial: ProcessStatus =
+      policy === 'ask' ? 'pending-approval' : policy === 'deny' ? 'denied' : 'running';
+    const e: Entry = {
+      info: {
+        id: newId(),
+        session: req.session,
+        ...(req.turn !== undefined && { turn: req.turn }),
+        language: req.language,
+        code: req.code,
+        status: initial,
+        isolation,
+        exitCode: null,
+        createdAt: now(),
+        outputBytes: 0,
+        truncated: false,
+      },
+      abort: new AbortController(),
+      output: new OutputBuffer(limits.maxOutputBytes, limits.modelOutputBytes),
+    };
+    entries.set(e.info.id, e);
+    const approval =
+      initial === 'pending-approval'
+        ? new Promise<Verdict>((resolve) => (e.decide = resolve))
+        : undefined;
+    if (initial === 'denied') {
+      finish(e, 'denied', 'denied by policy');
+      return { process: snapshot(e), output: '' };
+    }
+    emit(e);
+
+    const onCallerAbort = (): void => void cancel(e.info.id);
+    req.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    if (req.signal?.aborted) onCallerAbort();
+    const done = (async (): Promise<RunResult> => {
+      try {
+        if (!approval || (await approval) === 'approve') await execute(e, req);
+      } catch (err) {
+        finish(e, 'failed', `could not run: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        req.signal?.removeEventListener('abort', onCallerAbort);
+      }
+      return { process: snapshot(e), output: e.output.modelText() };
+    })();
+    e.done = done;
+    return done;
+  }
+
+  function cancel(id: string): boolean {
+    const e = entries.get(id);
+    if (!e || isFinal(e.info.status)) return false;
+    if (e.info.status === 'pending-approval') settleApproval(e, 'cancel');
+    else e.abort.abort();
+    return true;
+  }
+
+  return {
+    run,
+    cancel,
+    approve(id, decision) {
+      const e = entries.get(id);
+      if (!e) throw new ProcessError('process_not_found', `No process ${id}.`);
+      if (e.info.status !== 'pending-approval') {
+        throw new ProcessError(
+          'process_not_pending',
+          `Process ${id} is ${e.info.status}, not waiting for approval.`,
+        );
+      }
+      settleApproval(e, decision);
+      return snapshot(e);
+    },
+    list: (session) =>
+      [...entries.values()]
+        .filter((e) => session === undefined || e.info.session === session)
+        .map(snapshot),
+    get: (id) => {
+      const e = entries.get(id);
+      return e && snapshot(e);
+    },
+    output: (id) => entries.get(id)?.output.text(),
+    pending: (session) =>
+      [...entries.values()]
+        .filter((e) => e.info.status === 'pending-approval')
+        .filter((e) => session === undefined || e.info.session === session)
+        .map(snapshot),
+    setPolicy(p) {
+      policy = p;
+    },
+    get policy() {
+      return policy;
+    },
+    isolation: isolationOf,
+    async close() {
+      closed = true;
+      const running = [...entries.values()].filter((e) => !isFinal(e.info.status));
+      for (const e of running) cancel(e.info.id);
+      await Promise.all(running.map((e) => e.done));
+    },
+  };
+}
+
+/** The workspace as a real path (bubblewrap binds it by name) with its private tmp. */
+async function prepareWorkspace(workspace: string): Promise<string> {
+  await mkdir(workspace, { recursive: true });
+  const real = await realpath(workspace);
+  await mkdir(workspaceTmp(real), { recursive: true });
+  return real;
+}

@@ -1,0 +1,147 @@
+/**
+ * `npm run bench`: time to first token against the fixture model with 200 ms before its
+ * first byte, for both pipeline modes on a direct reply and on the tool path, and the
+ * runtime's own overhead per turn. Prints tables; asserts nothing.
+ */
+import type { PipelineMode } from '../../protocol/events.js';
+import { createOpenAiClient } from '../../server/llm/openai-client.js';
+import { createRuntime } from '../../server/runtime/runtime.js';
+import { reply, startFixtureServer, type FixtureServer } from '../fixtures/openai-server.js';
+import { tempHome, testConfig } from '../helpers/runtime.js';
+
+const LATENCY_MS = 200;
+const TURNS = Number(process.env.BENCH_TURNS ?? 8);
+const OWNER = 'local:bench';
+
+type Path = 'direct' | 'tool';
+
+interface Sample {
+  ttft: number;
+  calls: number;
+  modelMs: number;
+  processMs: number;
+}
+
+function script(fixture: FixtureServer, path: Path) {
+  fixture.script('input', [reply.text('The user asks something.')]);
+  fixture.script('output', [reply.text('Here is the answer: 42.')]);
+  fixture.script('memorizer', [reply.text('{"topic":"bench"}')]);
+  if (path === 'direct') {
+    fixture.script('thinker', [reply.text('The answer is 42.')]);
+  } else {
+    fixture.script('thinker', [
+      reply.toolCalls([
+        {
+          name: 'run_code',
+          arguments: JSON.stringify({ language: 'javascript', code: 'console.log(42)' }),
+        },
+      ]),
+      reply.text('The answer is 42.'),
+    ]);
+  }
+}
+
+async function measure(fixture: FixtureServer, mode: PipelineMode, path: Path): Promise<Sample[]> {
+  const home = tempHome('cog-bench-');
+  const config = testConfig(home.home, {
+    pipeline: mode,
+    endpoint: { baseUrl: fixture.url, apiKey: 'bench', source: 'bench' },
+    models: { input: 'm', thinker: 'm', output: 'm', memorizer: 'm' },
+  });
+  const model = createOpenAiClient({ baseUrl: fixture.url, apiKey: 'bench' });
+  const runtime = await createRuntime(config, { model, isolation: 'none' });
+  const { id } = runtime.createSession(OWNER);
+  const samples: Sample[] = [];
+  for (let i = 0; i <= TURNS; i++) {
+    fixture.reset();
+    script(fixture, path);
+    let sent = 0;
+    let first = 0;
+    const stop = runtime.subscribe(id, OWNER, (e) => {
+      if (e.type === 'output.delta' && !first) first = performance.now();
+    });
+    sent = performance.now();
+    const sentWall = Date.now();
+    const result = await runtime.send(id, OWNER, `question ${i}`);
+    stop();
+    await runtime.settled(id);
+    const firstWall = sentWall + (first - sent);
+    const critical = fixture.requests.filter(
+      (r) => r.receivedAt <= firstWall && r.node !== 'memorizer',
+    );
+    const modelMs = critical.reduce(
+      (n, r) => n + ((r.respondedAt ?? r.receivedAt) - r.receivedAt),
+      0,
+    );
+    const proc = [...runtime.session(id, OWNER).processes.values()].find((p) =>
+      result.processes.includes(p.id),
+    );
+    const processMs =
+      proc?.startedAt && proc.endedAt ? Date.parse(proc.endedAt) - Date.parse(proc.startedAt) : 0;
+    if (i > 0)
+      samples.push({
+        ttft: first - sent,
+        calls: result.timing.callsBeforeFirstToken,
+        modelMs,
+        processMs,
+      }); // turn 0 warms up
+  }
+  await runtime.close();
+  home.cleanup();
+  return samples;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.9) - 1]!;
+
+async function main() {
+  const fixture = await startFixtureServer({ latencyMs: LATENCY_MS });
+  const rows: string[][] = [];
+  for (const mode of ['fast', 'faithful'] as const) {
+    for (const path of ['direct', 'tool'] as const) {
+      const samples = await measure(fixture, mode, path);
+      const ttft = median(samples.map((s) => s.ttft));
+      const overhead = samples.map((s) => s.ttft - s.modelMs - s.processMs);
+      const target = path === 'direct' ? (mode === 'fast' ? '≤ 1.15' : '≤ 3.05') : '';
+      rows.push([
+        mode,
+        path,
+        String(samples[0]?.calls ?? '-'),
+        ttft.toFixed(1),
+        (ttft / LATENCY_MS).toFixed(3),
+        target,
+        median(samples.map((s) => s.processMs)).toFixed(1),
+        median(overhead).toFixed(2),
+        p90(overhead).toFixed(2),
+      ]);
+    }
+  }
+  await fixture.close();
+  const head = [
+    'mode',
+    'path',
+    'calls',
+    'TTFT ms',
+    'TTFT/latency',
+    'target',
+    'process ms',
+    'overhead ms (p50)',
+    'p90',
+  ];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  process.stdout.write(
+    `\nTime to first token, fixture model with ${LATENCY_MS} ms before first byte, ${TURNS} turns each (median)\n`,
+  );
+  process.stdout.write(
+    `${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.map(line).join('\n')}\n`,
+  );
+  process.stdout.write(
+    'overhead = TTFT − model time of the calls before the first token − code run time; target ≤ 5 ms\n',
+  );
+}
+
+await main();

@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RuntimeEvent } from '../../protocol/events.js';
+import { DEFAULT_BUDGETS, type CogConfig } from '../../server/config.js';
+import { DEFAULT_LIMITS } from '../../server/tools/types.js';
+
+/** A fresh COG_HOME under the system temp dir; removed by the returned cleanup. */
+export function tempHome(prefix = 'cog-test-'): { home: string; cleanup(): void } {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+}
+
+/** A complete configuration for tests: offline unless an endpoint is given. */
+export function testConfig(home: string, overrides: Partial<CogConfig> = {}): CogConfig {
+  return {
+    home,
+    endpoint: undefined,
+    models: { input: 'offline', thinker: 'offline', output: 'offline', memorizer: 'offline' },
+    budgets: { ...DEFAULT_BUDGETS },
+    pipeline: 'fast',
+    approval: 'auto',
+    tools: 'native',
+    limits: { ...DEFAULT_LIMITS },
+    sensorIntervalMs: 60_000,
+    llm: { idleTimeoutMs: 30_000, totalTimeoutMs: 120_000 },
+    ...overrides,
+  };
+}
+
+/** Compact "node:type" labels of a turn's events, for order assertions. */
+export function labels(events: RuntimeEvent[], turn?: string): string[] {
+  return events
+    .filter((e) => (turn ? e.turn === turn : true))
+    .filter(
+      (e) => e.type !== 'output.delta' && e.type !== 'node.context' && e.type !== 'process.output',
+    )
+    .map((e) => `${e.node}:${e.type}`);
+}

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { RuntimeEvent } from '../../protocol/events.js';
+import { ENV_DOCS } from '../../server/config.js';
+import { tempHome } from '../helpers/runtime.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cog = `${root}dist/cog.mjs`;
+const home = tempHome('cog-cli-');
+after(() => home.cleanup());
+
+before(async () => {
+  // `npm test` builds first; a lone run of this file builds here.
+  if (!existsSync(cog)) await run(process.execPath, [`${root}esbuild.mjs`], '');
+});
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  input: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: home.home, COG_HOME: home.home, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+test('cog chat on the offline engine, piped: computes, shows a table, remembers a name', async () => {
+  const input = "what is 17*23?\nshow me a table\nI'm Ada\nwhat's my name?\n";
+  const r = await run(process.execPath, [cog, 'chat', '--session', 'cli-offline'], input, {
+    COG_APPROVAL: 'auto',
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.match(lines[0]!, /17 × 23 = 391/);
+  assert.match(r.stdout, /node\s+\| role/);
+  assert.match(r.stdout, /\[Tell me more\]/);
+  assert.match(r.stdout, /Your name is Ada/);
+  assert.match(r.stderr, /offline engine/, 'the banner says offline');
+});
+
+test('cog chat --json prints every event as JSONL, labelled offline', async () => {
+  const r = await run(process.execPath, [cog, 'chat', '--json'], 'what is 2+3?\n', {
+    COG_APPROVAL: 'auto',
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as RuntimeEvent);
+  const seqs = events.map((e) => e.seq);
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+  );
+  const reply = events.find((e) => e.type === 'assistant.message');
+  assert.ok(reply && reply.type === 'assistant.message');
+  assert.match(reply.text, /5/);
+  assert.equal(reply.model.offline, true);
+  assert.ok(
+    events.some((e) => e.type === 'memory.updated'),
+    'the memorizer ran before exit',
+  );
+});
+
+test('approval "ask" with piped input denies and says so', async () => {
+  const r = await run(process.execPath, [cog, 'chat'], 'what is 17*23?\n', { COG_APPROVAL: 'ask' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /needs approval but stdin is not a terminal: denied/);
+  assert.match(r.stdout, /did not finish \(denied\)/);
+});
+
+test('--help documents every flag and variable; bad flags fail clearly', async () => {
+  const r = await run(process.execPath, [cog, '--help'], '');
+  assert.equal(r.code, 0);
+  for (const flag of ['--session', '--json', '--help']) assert.ok(r.stdout.includes(flag), flag);
+  for (const [name] of ENV_DOCS) assert.ok(r.stdout.includes(name), name);
+  const bad = await run(process.execPath, [cog, 'chat', '--bogus'], '');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^cog: .*bogus/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
+  const env = await run(process.execPath, [cog, 'chat'], 'hi\n', { COG_PIPELINE: 'turbo' });
+  assert.equal(env.code, 1);
+  assert.match(env.stderr, /COG_PIPELINE=turbo is not valid: use one of fast, faithful/);
+});
+
+test('on a terminal: streamed reply, HUD lines, and approval asked y/n', async () => {
+  // `script` gives the chat a real pseudo-terminal, as a person at a terminal would have.
+  const child = spawn('script', ['-qfec', `${process.execPath} ${cog} chat`, '/dev/null'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: home.home,
+      COG_HOME: home.home,
+      COG_APPROVAL: 'ask',
+      TERM: 'dumb',
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let screen = '';
+  const waitFor = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${pattern}; screen:\n${screen}`)),
+        15_000,
+      );
+      const check = () => {
+        if (pattern.test(screen)) {
+          clearTimeout(timer);
+          child.stdout.off('data', check);
+          resolve();
+        }
+      };
+      child.stdout.on('data', check);
+      check();
+    });
+  child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+  await waitFor(/you> /);
+  assert.match(screen, /offline engine/);
+  child.stdin.write('what is 17*23?\r');
+  await waitFor(/Run it\? \[y\/N\]/);
+  assert.match(screen, /console\.log\(17\*23\)/, 'the code is shown before approval');
+  child.stdin.write('y\r');
+  await waitFor(/17 × 23 = 391[\s\S]*you> /);
+  assert.match(screen, /· thinker: ran 1 process/, 'compact HUD lines');
+  assert.match(screen, /· process p-\w+ \(javascript, [\w-]+\): done/);
+  child.stdin.write('/exit\r');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+});

@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, test } from 'node:test';
+import type { PipelineMode, RuntimeEvent } from '../../protocol/events.js';
+import { createOpenAiClient } from '../../server/llm/openai-client.js';
+import { createRuntime } from '../../server/runtime/runtime.js';
+import { reply, startFixtureServer, type FixtureServer } from '../fixtures/openai-server.js';
+import { tempHome, testConfig } from '../helpers/runtime.js';
+
+const OWNER = 'local:test';
+let fixture: FixtureServer;
+const homes: { cleanup(): void }[] = [];
+
+before(async () => {
+  fixture = await startFixtureServer();
+});
+after(async () => {
+  await fixture.close();
+  homes.forEach((h) => h.cleanup());
+});
+beforeEach(() => fixture.reset());
+
+async function setup(mode: PipelineMode, extra: Parameters<typeof testConfig>[1] = {}) {
+  const home = tempHome();
+  homes.push(home);
+  const models = {
+    input: 'm-input',
+    thinker: 'm-thinker',
+    output: 'm-output',
+    memorizer: 'm-memo',
+  };
+  const config = testConfig(home.home, {
+    pipeline: mode,
+    models,
+    endpoint: { baseUrl: fixture.url, apiKey: 'test-key', source: 'test' },
+    ...extra,
+  });
+  const model = createOpenAiClient({ baseUrl: fixture.url, apiKey: 'test-key', retryBaseMs: 10 });
+  const runtime = await createRuntime(config, { model, isolation: 'none' });
+  const { id } = runtime.createSession(OWNER);
+  const events: RuntimeEvent[] = [];
+  let firstDeltaAt = 0;
+  runtime.subscribe(id, OWNER, (e) => {
+    events.push(e);
+    if (e.type === 'output.delta' && !firstDeltaAt) firstDeltaAt = Date.now();
+  });
+  return { runtime, id, events, firstDeltaAt: () => firstDeltaAt };
+}
+
+const memo = (state: object) => reply.text(JSON.stringify(state));
+
+for (const [mode, expected] of [
+  ['fast', 1],
+  ['faithful', 3],
+] as const) {
+  test(`${mode}: ${expected} model call(s) reach the endpoint before the first token`, async () => {
+    const { runtime, id, firstDeltaAt } = await setup(mode);
+    fixture.script('input', [reply.text('The user greets Cog.', { delayMs: 50 })]);
+    fixture.script('thinker', [reply.text('Hello! How can I help?', { delayMs: 50 })]);
+    fixture.script('output', [reply.text('Hello there! How can I help?', { delayMs: 50 })]);
+    fixture.script('memorizer', [memo({ user_mood: 'friendly' })]);
+    const result = await runtime.send(id, OWNER, 'hi');
+    assert.equal(result.status, 'ok');
+    const before = fixture.requests.filter((r) => r.receivedAt <= firstDeltaAt());
+    assert.equal(before.length, expected, before.map((r) => r.node).join(','));
+    assert.equal(result.timing.callsBeforeFirstToken, expected);
+    assert.equal(
+      result.text,
+      mode === 'fast' ? 'Hello! How can I help?' : 'Hello there! How can I help?',
+    );
+    await runtime.settled(id);
+    const nodes = fixture.requests.map((r) => r.node);
+    assert.deepEqual(
+      [...nodes].sort(),
+      ['input', 'memorizer', 'thinker', ...(mode === 'faithful' ? ['output'] : [])].sort(),
+    );
+    assert.equal(fixture.requests.find((r) => r.node === 'thinker')?.body.model, 'm-thinker');
+    await runtime.close();
+  });
+}
+
+test('tool path end to end: native run_code runs python and the answer uses its output', async () => {
+  const { runtime, id, events } = await setup('fast');
+  fixture.script('thinker', [
+    reply.toolCalls([
+      { name: 'run_code', arguments: JSON.stringify({ language: 'python', code: 'print(17*23)' }) },
+    ]),
+    (req) => {
+      const tool = req.body.messages?.find((m) => m.role === 'tool');
+      const out = String(tool?.content ?? '').split('\n')[1];
+      return reply.text(`It is ${out}.`);
+    },
+  ]);
+  const result = await runtime.send(id, OWNER, 'what is 17*23?');
+  assert.equal(result.text, 'It is 391.');
+  assert.equal(result.timing.callsBeforeFirstToken, 2);
+  const status = events
+    .filter((e) => e.type === 'process.updated')
+    .map((e) => (e.type === 'process.updated' ? e.process.status : ''));
+  assert.deepEqual(status.slice(0, 1), ['running']);
+  assert.equal(status.at(-1), 'done');
+  const decided = events.find((e) => e.type === 'node.decided');
+  assert.equal(decided?.type === 'node.decided' && decided.decision, 'tool');
+  await runtime.close();
+});
+
+test('fenced fallback: a python block runs, and the user never sees the code stream by', async () => {
+  const { runtime, id, events } = await setup('fast', { tools: 'fenced' });
+  fixture.script('thinker', [
+    reply.text('Computing.\n```python\nprint(6*7)\n```\n', { chunkSize: 3 }),
+    reply.text('The answer is 42.'),
+  ]);
+  const result = await runtime.send(id, OWNER, 'what is 6*7?');
+  const streamed = events
+    .filter((e) => e.type === 'output.delta')
+    .map((e) => (e.type === 'output.delta' ? e.text : ''))
+    .join('');
+  assert.doesNotMatch(streamed, /print/);
+  assert.match(streamed, /The answer is 42/);
+  assert.equal(result.processes.length, 1);
+  assert.equal(
+    fixture.requests.filter((r) => r.node === 'thinker')[0]?.body.tools,
+    undefined,
+    'no tools sent',
+  );
+  await runtime.close();
+});
+
+test('malformed controls from the model are dropped with an error event', async () => {
+  const { runtime, id, events } = await setup('fast');
+  fixture.script('thinker', [
+    reply.toolCalls([
+      {
+        name: 'show_controls',
+        arguments: JSON.stringify({
+          controls: [
+            { type: 'button', label: 'OK', action: 'ok' },
+            {
+              type: 'button',
+              label: '<img src=x onerror=alert(1)>',
+              action: 'javascript:alert(1)',
+            },
+            { type: 'script', src: 'evil.js' },
+          ],
+        }),
+      },
+    ]),
+    reply.text('Here you go.'),
+  ]);
+  const result = await runtime.send(id, OWNER, 'buttons please');
+  assert.deepEqual(result.controls, [{ type: 'button', label: 'OK', action: 'ok' }]);
+  const errors = events.filter((e) => e.type === 'node.error' && e.code === 'control_invalid');
+  assert.equal(errors.length, 2);
+  await runtime.close();
+});
+
+test('a memorizer reply it cannot parse keeps the previous state and emits an error', async () => {
+  const { runtime, id, events } = await setup('fast');
+  fixture.script('memorizer', [
+    memo({ user_name: 'Ada', facts: ['likes tea'] }),
+    reply.text('Sorry, I cannot do JSON today.'),
+  ]);
+  await runtime.send(id, OWNER, "I'm Ada");
+  await runtime.settled(id);
+  const s = runtime.session(id, OWNER);
+  assert.equal(s.memory.user_name, 'Ada');
+  assert.equal(s.memoryVersion, 1);
+  await runtime.send(id, OWNER, 'and I like coffee');
+  await runtime.settled(id);
+  assert.equal(s.memory.user_name, 'Ada');
+  assert.deepEqual(s.memory.facts, ['likes tea']);
+  assert.equal(s.memoryVersion, 1, 'no version bump for a failed update');
+  const error = events.find((e) => e.type === 'node.error' && e.node === 'memorizer');
+  assert.ok(error && error.type === 'node.error' && error.code === 'memory_unparseable');
+  assert.match(error.message, /kept the previous state/);
+  await runtime.close();
+});
+
+test('the next message never waits for the memorizer', async () => {
+  const { runtime, id } = await setup('fast');
+  fixture.script('memorizer', [reply.text('{}', { delayMs: 1500 }), memo({})]);
+  await runtime.send(id, OWNER, 'one');
+  const started = Date.now();
+  await runtime.send(id, OWNER, 'two');
+  assert.ok(Date.now() - started < 1000, 'the second turn did not wait for the slow memorizer');
+  await runtime.settled(id);
+  await runtime.close();
+});
+
+test('cancel mid-stream stops the model stream and records the cancel', async () => {
+  const { runtime, id, events } = await setup('fast');
+  fixture.script('thinker', [reply.text('word '.repeat(200), { chunkSize: 5, chunkDelayMs: 20 })]);
+  const pending = runtime.send(id, OWNER, 'tell me a long story');
+  await new Promise<void>((resolve) => {
+    const stop = runtime.subscribe(id, OWNER, (e) => {
+      if (e.type === 'output.delta') {
+        stop();
+        resolve();
+      }
+    });
+  });
+  const cancelledAt = Date.now();
+  assert.equal(runtime.cancelTurn(id, OWNER), true);
+  const result = await pending;
+  assert.ok(Date.now() - cancelledAt < 1000);
+  assert.equal(result.status, 'cancelled');
+  assert.ok(result.text.length < 'word '.repeat(200).length);
+  const done = events.find((e) => e.type === 'turn.done');
+  assert.equal(done?.type === 'turn.done' && done.status, 'cancelled');
+  await runtime.close();
+});
+
+test('cancel during a code run kills the process and ends the turn', async () => {
+  const { runtime, id } = await setup('fast');
+  fixture.script('thinker', [
+    reply.toolCalls([
+      {
+        name: 'run_code',
+        arguments: JSON.stringify({ language: 'python', code: 'import time\ntime.sleep(30)' }),
+      },
+    ]),
+  ]);
+  const pending = runtime.send(id, OWNER, 'sleep');
+  await new Promise<void>((resolve) => {
+    const stop = runtime.subscribe(id, OWNER, (e) => {
+      if (e.type === 'process.updated' && e.process.status === 'running') {
+        stop();
+        resolve();
+      }
+    });
+  });
+  runtime.cancelTurn(id, OWNER);
+  const result = await pending;
+  assert.equal(result.status, 'cancelled');
+  const p = runtime
+    .session(id, OWNER)
+    .processes.get(result.processes[0] ?? [...runtime.session(id, OWNER).processes.keys()][0]!);
+  assert.equal(p?.status, 'cancelled');
+  await runtime.close();
+});
+
+test('a model error ends the turn with a clear error event, not a crash', async () => {
+  const { runtime, id, events } = await setup('fast');
+  fixture.script('thinker', [reply.error(401, { message: 'bad key' })]);
+  const result = await runtime.send(id, OWNER, 'hi');
+  assert.equal(result.status, 'error');
+  assert.match(result.error ?? '', /401/);
+  assert.doesNotMatch(result.error ?? '', /test-key/);
+  assert.ok(events.some((e) => e.type === 'node.error' && e.node === 'thinker'));
+  const next = await runtime.send(id, OWNER, 'hi again');
+  assert.equal(next.status, 'ok', 'the session keeps working');
+  await runtime.close();
+});

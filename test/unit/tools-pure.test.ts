@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { buildChildEnv } from '../../server/tools/env.js';
+import { findExecutable } from '../../server/tools/find-executable.js';
+import { describeOutcome } from '../../server/tools/outcome.js';
+import { formatBytes, OutputBuffer } from '../../server/tools/output-buffer.js';
+import { bubblewrapArgs, withMemoryCap } from '../../server/tools/sandbox.js';
+import { DEFAULT_LIMITS } from '../../server/tools/types.js';
+
+test('the child environment is an allowlist: secrets never pass', () => {
+  const env = buildChildEnv('/ws', {
+    PATH: '/usr/bin',
+    LANG: 'C.UTF-8',
+    OPENAI_API_KEY: 'sk-secret',
+    OPENROUTER_API_KEY: 'or-secret',
+    COG_LLM_API_KEY: 'cog-secret',
+    SECRET_TOKEN: 't',
+    AWS_SECRET_ACCESS_KEY: 'a',
+    NODE_OPTIONS: '--require /evil.js',
+  });
+  assert.deepEqual(Object.keys(env).sort(), [
+    'HOME',
+    'LANG',
+    'MALLOC_ARENA_MAX',
+    'MPLBACKEND',
+    'NO_COLOR',
+    'PATH',
+    'PYTHONDONTWRITEBYTECODE',
+    'PYTHONIOENCODING',
+    'PYTHONUNBUFFERED',
+    'TMPDIR',
+  ]);
+  assert.equal(env.HOME, '/ws');
+  assert.equal(env.TMPDIR, '/ws/.tmp');
+  assert.equal(buildChildEnv('/ws', { PATH: '/a' }, '/b').PATH, '/b');
+});
+
+test('findExecutable searches absolute PATH entries only', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cog-which-'));
+  try {
+    writeFileSync(join(dir, 'tool'), '#!/bin/sh\n');
+    writeFileSync(join(dir, 'data'), 'not executable');
+    chmodSync(join(dir, 'tool'), 0o755);
+    assert.equal(findExecutable('tool', `relative:${dir}`), join(dir, 'tool'));
+    assert.equal(findExecutable('data', dir), undefined);
+    assert.equal(findExecutable('tool', 'relative::'), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('output within every cap passes through untouched', () => {
+  const out = new OutputBuffer(1024, 100);
+  assert.equal(out.push('hello\n', 6), 'hello\n');
+  assert.equal(out.modelText(), 'hello\n');
+  assert.equal(out.truncated, false);
+  assert.equal(out.bytes, 6);
+});
+
+test('kept output stops at its cap; the model sees head, marker and the real tail', () => {
+  const out = new OutputBuffer(1000, 300);
+  let streamed = '';
+  for (let i = 0; i < 50; i++) {
+    const line = `line ${String(i).padStart(3, '0')} ${'x'.repeat(90)}\n`;
+    streamed += out.push(line, Buffer.byteLength(line));
+  }
+  assert.equal(Buffer.byteLength(out.text()), 1000);
+  assert.equal(streamed, out.text());
+  assert.equal(out.truncated, true);
+  const model = out.modelText();
+  assert.ok(Buffer.byteLength(model) <= 300, `model text is ${Buffer.byteLength(model)} bytes`);
+  assert.ok(model.startsWith('line 000'));
+  assert.match(model, /\n\[output truncated: showing \d+ B of 4\.9 KiB\]\n/);
+  assert.ok(model.endsWith(`line 049 ${'x'.repeat(90)}\n`), 'tail is the end of all output');
+});
+
+test('truncation never splits a multi-byte character', () => {
+  const out = new OutputBuffer(10, 200);
+  const kept = out.push('ééééééé', 14);
+  assert.equal(kept, 'ééééé');
+  assert.ok(!out.text().includes('\uFFFD'));
+});
+
+test('formatBytes speaks in binary units', () => {
+  assert.equal(formatBytes(512), '512 B');
+  assert.equal(formatBytes(16 * 1024), '16 KiB');
+  assert.equal(formatBytes(2.3 * 1024 * 1024), '2.3 MiB');
+  assert.equal(formatBytes(1024 ** 3), '1 GiB');
+});
+
+test('outcomes read as words', () => {
+  const limits = { ...DEFAULT_LIMITS };
+  assert.deepEqual(describeOutcome({ kind: 'timed-out' }, limits), [
+    'timed-out',
+    'exceeded 10 s',
+    null,
+  ]);
+  assert.deepEqual(describeOutcome({ kind: 'exited', code: 0, signal: null }, limits), [
+    'done',
+    undefined,
+    0,
+  ]);
+  assert.deepEqual(describeOutcome({ kind: 'exited', code: 2, signal: null }, limits), [
+    'failed',
+    'exited with code 2',
+    2,
+  ]);
+  const [, aborted] = describeOutcome({ kind: 'exited', code: 134, signal: null }, limits);
+  assert.equal(aborted, 'exited with code 134 (SIGABRT); the memory limit is 1 GiB');
+  const [, killed] = describeOutcome({ kind: 'exited', code: null, signal: 'SIGKILL' }, limits);
+  assert.equal(killed, 'killed by SIGKILL; the memory limit is 1 GiB');
+});
+
+test('the memory cap wraps the command; bubblewrap gets no network and no capabilities', () => {
+  const capped = withMemoryCap({ file: '/usr/bin/python3', args: ['-'] }, 256 * 1024 * 1024);
+  if (capped.file.endsWith('/prlimit')) {
+    assert.deepEqual(capped.args, ['--as=268435456', '--', '/usr/bin/python3', '-']);
+  } else {
+    assert.equal(capped.file, '/bin/sh');
+    assert.match(capped.args[1] ?? '', /^ulimit -v 262144 \|\| exit 126; exec "\$@"$/);
+  }
+
+  const args = bubblewrapArgs({ path: '/usr/bin/bwrap', pidNamespace: true }, '/srv/ws/s1', [
+    '/usr/bin/python3',
+  ]);
+  for (const flag of ['--unshare-net', '--unshare-pid', '--die-with-parent']) {
+    assert.ok(args.includes(flag), flag);
+  }
+  assert.deepEqual(args.slice(args.indexOf('--cap-drop'), args.indexOf('--cap-drop') + 2), [
+    '--cap-drop',
+    'ALL',
+  ]);
+  // Other sessions' workspaces are hidden, the session's own is bound writable.
+  assert.ok(
+    args.join(' ').includes('--tmpfs /srv/ws --bind /srv/ws/s1 /srv/ws/s1 --remount-ro /srv/ws'),
+  );
+  const keepParent = bubblewrapArgs({ path: 'bwrap', pidNamespace: false }, '/opt/py/ws', [
+    '/opt/py/bin/python3',
+  ]);
+  assert.ok(!keepParent.includes('/opt/py'), 'a parent holding the interpreter stays visible');
+  assert.ok(!keepParent.includes('--unshare-pid') && !keepParent.includes('--proc'));
+});
