@@ -57,6 +57,10 @@ export interface Runtime {
   cancelProcess(processId: string, owner: string): ProcessInfo;
   clear(id: string, owner: string): void;
   subscribe(id: string, owner: string, listener: Listener, afterSeq?: number): () => void;
+  /** Every event of every session `owner` has, or creates later. */
+  subscribeAll(owner: string, listener: Listener): () => void;
+  /** Processes of one of `owner`'s sessions, or of all of them, newest last. */
+  listProcesses(owner: string, session?: string): ProcessInfo[];
   /** Resolves when the session's pending memorizer updates are done. */
   settled(id: string): Promise<void>;
   setApproval(policy: ApprovalPolicy): void;
@@ -127,8 +131,15 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     },
   });
 
+  const watchers = new Set<{ owner: string; listener: Listener }>();
+
   function track(s: Session) {
     sessions.set(s.id, s);
+    // s.owner is read per event: it is set by the session's first event, which is
+    // recorded after tracking so that watchers see sessions being created.
+    s.subscribe((e) => {
+      for (const w of watchers) if (w.owner === s.owner) w.listener(e);
+    });
     sensor.track({
       id: s.id,
       lastActivity: () => s.lastActivity,
@@ -165,13 +176,13 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     }
     if (sessions.has(id)) throw new RuntimeError('session_exists', `Session ${id} already exists.`);
     const s = new Session(id, store, now);
+    track(s);
     s.record({
       type: 'session.created',
       node: 'runtime',
       owner,
       ...(opts.title ? { title: opts.title } : {}),
     });
-    track(s);
     return s;
   }
 
@@ -237,6 +248,17 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       const s = get(id, owner);
       if (afterSeq !== undefined) for (const e of s.eventsAfter(afterSeq)) listener(e);
       return s.subscribe(listener);
+    },
+    subscribeAll(owner, listener) {
+      const watcher = { owner, listener };
+      watchers.add(watcher);
+      return () => watchers.delete(watcher);
+    },
+    listProcesses(owner, id) {
+      const list = id ? [get(id, owner)] : [...sessions.values()].filter((s) => s.owner === owner);
+      return list
+        .flatMap((s) => [...s.processes.values()])
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     },
     async settled(id) {
       const s = sessions.get(id);

@@ -241,3 +241,21 @@ test('sessions belong to their principal', async () => {
   await assert.rejects(runtime.send(id, OWNER, '   '), { code: 'invalid_input' });
   await runtime.close();
 });
+
+test('subscribeAll sees every session of its principal, from creation on, and no other', async () => {
+  const home = tempHome();
+  homes.push(home);
+  const runtime = await createRuntime(testConfig(home.home), { isolation: 'none' });
+  const mine: RuntimeEvent[] = [];
+  runtime.subscribeAll(OWNER, (e) => mine.push(e));
+  const a = runtime.createSession(OWNER);
+  const other = runtime.createSession('local:other');
+  await runtime.send(a.id, OWNER, 'what is 1+1?');
+  await runtime.send(other.id, 'local:other', 'what is 2+2?');
+  assert.equal(mine[0]?.type, 'session.created');
+  assert.ok(mine.every((e) => e.session === a.id));
+  assert.equal(runtime.listProcesses(OWNER).length, 1);
+  assert.equal(runtime.listProcesses(OWNER, a.id)[0]?.status, 'done');
+  assert.throws(() => runtime.listProcesses(OWNER, other.id), { code: 'session_not_found' });
+  await runtime.close();
+});
