@@ -5,7 +5,8 @@ export type RuntimeErrorCode =
   | 'invalid_session_id'
   | 'process_not_found'
   | 'invalid_input'
-  | 'runtime_closed';
+  | 'runtime_closed'
+  | 'home_locked';
 
 export class RuntimeError extends Error {
   override readonly name = 'RuntimeError';

@@ -13,6 +13,7 @@ import { createProcessManager } from '../tools/process-manager.js';
 import type { ApprovalDecision } from '../tools/types.js';
 import { RuntimeError } from './errors.js';
 import type { TurnResult } from './pipeline.js';
+import { lockHome } from './home-lock.js';
 import { restoreSession } from './restore.js';
 import { createSensor } from './sensor.js';
 import { Session, SESSION_ID, type Listener } from './session.js';
@@ -83,6 +84,7 @@ function summary(s: Session): SessionSummary {
 export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): Promise<Runtime> {
   const now = deps.now ?? Date.now;
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  const unlock = lockHome(config.home);
   const store = deps.store ?? createFileStore({ dir: join(config.home, 'sessions') });
   const model =
     deps.model ??
@@ -277,6 +279,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       await Promise.allSettled([...sessions.values()].flatMap((s) => [s.queue, s.memorizer]));
       await store.close();
       model.close?.();
+      unlock();
     },
   };
   return runtime;

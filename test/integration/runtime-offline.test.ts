@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { PipelineMode, RuntimeEvent } from '../../protocol/events.js';
 import { createRuntime } from '../../server/runtime/runtime.js';
@@ -258,4 +262,24 @@ test('subscribeAll sees every session of its principal, from creation on, and no
   assert.equal(runtime.listProcesses(OWNER, a.id)[0]?.status, 'done');
   assert.throws(() => runtime.listProcesses(OWNER, other.id), { code: 'session_not_found' });
   await runtime.close();
+});
+
+test('one runtime per COG_HOME: a live holder refuses the second, a stale lock is taken over', async () => {
+  const home = tempHome();
+  homes.push(home);
+  const holder = spawn('sleep', ['30']);
+  try {
+    writeFileSync(join(home.home, 'runtime.lock'), JSON.stringify({ pid: holder.pid }));
+    await assert.rejects(createRuntime(testConfig(home.home)), {
+      code: 'home_locked',
+      message: new RegExp(`pid ${holder.pid}`),
+    });
+  } finally {
+    holder.kill('SIGKILL');
+    await once(holder, 'exit');
+  }
+  const runtime = await createRuntime(testConfig(home.home), { isolation: 'none' });
+  assert.equal(JSON.parse(readFileSync(join(home.home, 'runtime.lock'), 'utf8')).pid, process.pid);
+  await runtime.close();
+  assert.equal(existsSync(join(home.home, 'runtime.lock')), false, 'released on close');
 });
