@@ -4,6 +4,7 @@ export type RuntimeErrorCode =
   | 'session_exists'
   | 'invalid_session_id'
   | 'process_not_found'
+  | 'process_not_pending'
   | 'invalid_input'
   | 'runtime_closed'
   | 'home_locked';

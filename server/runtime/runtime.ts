@@ -188,6 +188,15 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     return s;
   }
 
+  /** A process as the owner's session last recorded it; others' are "not found". */
+  function ownedProcess(processId: string, owner: string): ProcessInfo {
+    for (const s of sessions.values()) {
+      const p = s.owner === owner ? s.processes.get(processId) : undefined;
+      if (p) return p;
+    }
+    throw new RuntimeError('process_not_found', `No process ${processId}.`);
+  }
+
   const turns = createTurns({
     config,
     model,
@@ -221,23 +230,17 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       return s.turns.size > 0;
     },
     approve(processId, owner, decision) {
-      const p = processes.get(processId);
-      if (!p || sessions.get(p.session)?.owner !== owner) {
-        throw new RuntimeError('process_not_found', `No process ${processId}.`);
-      }
-      const result = processes.approve(processId, decision);
-      if (!result)
+      const p = ownedProcess(processId, owner);
+      if (p.status !== 'pending-approval') {
         throw new RuntimeError(
-          'invalid_input',
+          'process_not_pending',
           `Process ${processId} is ${p.status}, not waiting for approval.`,
         );
-      return result;
+      }
+      return processes.approve(processId, decision);
     },
     cancelProcess(processId, owner) {
-      const p = processes.get(processId);
-      if (!p || sessions.get(p.session)?.owner !== owner) {
-        throw new RuntimeError('process_not_found', `No process ${processId}.`);
-      }
+      const p = ownedProcess(processId, owner);
       processes.cancel(processId);
       return processes.get(processId) ?? p;
     },

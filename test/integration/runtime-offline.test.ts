@@ -283,3 +283,28 @@ test('one runtime per COG_HOME: a live holder refuses the second, a stale lock i
   await runtime.close();
   assert.equal(existsSync(join(home.home, 'runtime.lock')), false, 'released on close');
 });
+
+test('approval through the runtime: only the owner decides, once', async () => {
+  const home = tempHome();
+  homes.push(home);
+  const runtime = await createRuntime(testConfig(home.home, { approval: 'ask' }), {
+    isolation: 'none',
+  });
+  const { id } = runtime.createSession(OWNER);
+  const pending = new Promise<string>((resolve) => {
+    runtime.subscribe(id, OWNER, (e) => {
+      if (e.type === 'process.updated' && e.process.status === 'pending-approval')
+        resolve(e.process.id);
+    });
+  });
+  const turn = runtime.send(id, OWNER, 'what is 9*9?');
+  const pid = await pending;
+  assert.throws(() => runtime.approve(pid, 'local:mallory', 'approve'), {
+    code: 'process_not_found',
+  });
+  assert.throws(() => runtime.cancelProcess(pid, 'local:mallory'), { code: 'process_not_found' });
+  assert.equal(runtime.approve(pid, OWNER, 'approve').status, 'running');
+  assert.throws(() => runtime.approve(pid, OWNER, 'deny'), { code: 'process_not_pending' });
+  assert.match((await turn).text, /81/);
+  await runtime.close();
+});
