@@ -2,6 +2,9 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from './config.js';
 import { runChat } from './cli/chat.js';
 import { helpText, VERSION } from './cli/help.js';
+import { runMcp } from './cli/mcp.js';
+import { parsePort, runServe } from './cli/serve.js';
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './mcp/http/server.js';
 
 /** The `cog` command. Only wiring: each subcommand lives in server/cli/. */
 async function main(argv: string[]): Promise<number> {
@@ -30,6 +33,39 @@ async function main(argv: string[]): Promise<number> {
     }
     return runChat(loadConfig(), { session: values.session, json: values.json });
   }
+  if (command === 'mcp') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { help: { type: 'boolean', short: 'h', default: false } },
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(helpText());
+      return 0;
+    }
+    return runMcp(loadConfig());
+  }
+  if (command === 'serve') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        host: { type: 'string', default: DEFAULT_HTTP_HOST },
+        port: { type: 'string', default: String(DEFAULT_HTTP_PORT) },
+        'no-auth': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(helpText());
+      return 0;
+    }
+    return runServe(loadConfig(), {
+      host: values.host,
+      port: parsePort(values.port),
+      auth: !values['no-auth'],
+    });
+  }
   process.stderr.write(`cog: unknown command "${command}". Run cog --help.\n`);
   return 2;
 }
@@ -42,6 +78,7 @@ main(process.argv.slice(2)).then(
     // User-facing: what happened and what to do, never a stack trace.
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`cog: ${message}\n`);
-    process.exitCode = (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 2 : 1;
+    const code = String((err as { code?: unknown } | undefined)?.code);
+    process.exitCode = code.startsWith('ERR_PARSE_ARGS_') || code === 'usage' ? 2 : 1;
   },
 );

@@ -1,4 +1,5 @@
 import { ENV_DOCS } from '../config.js';
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from '../mcp/http/server.js';
 
 export const VERSION = '0.1.0';
 
@@ -8,6 +9,9 @@ export function helpText(): string {
 
 Usage:
   cog chat [--session ID] [--json]   chat in the terminal
+  cog mcp                            serve MCP on stdin/stdout (for agents that spawn it)
+  cog serve [--host H] [--port N] [--no-auth]
+                                     serve MCP over Streamable HTTP at /mcp
   cog --help | --version
 
 cog chat
@@ -19,6 +23,28 @@ cog chat
 
   --session ID   resume session ID (or create it with that id); default: a new session
   --json         print every runtime event as one JSON object per line
+  -h, --help     this text
+
+cog mcp
+  One MCP client on stdin/stdout, acting as local:<your username> (the sessions of
+  cog chat). Only JSON-RPC goes to stdout; logs go to stderr. A malformed line gets a
+  JSON-RPC error. Exits when stdin closes.
+
+  -h, --help     this text
+
+cog serve
+  Streamable HTTP MCP at http://HOST:PORT/mcp for any number of clients, sharing one
+  runtime; each client's sessions are its principal's own. Requires a bearer token:
+  generated once into <COG_HOME>/token (mode 0600) and reused. On start it prints the
+  URL and a ready-to-paste MCP client configuration (with the token) to stderr, and one
+  line {"url": ..., "tokenFile": ...} to stdout. Requests with a Host or Origin that is
+  not this machine's are refused (403). Ctrl-C (SIGINT) or SIGTERM stops it.
+
+  --host H       address to listen on (default ${DEFAULT_HTTP_HOST}); a non-loopback address
+                 needs auth (it is refused with --no-auth)
+  --port N       port (default ${DEFAULT_HTTP_PORT}); 0 picks a free one
+  --no-auth      no token, for local tools that cannot send headers; loopback only,
+                 with a warning: any program on this machine can then use Cog
   -h, --help     this text
 
 With no model configured, Cog answers with its offline engine (deterministic, no

@@ -75,7 +75,7 @@ function summary(s: Session): SessionSummary {
     ...(s.title ? { title: s.title } : {}),
     createdAt: s.createdAt,
     lastSeq: s.seq,
-    turns: s.history.filter((t) => t.role === 'user').length,
+    turns: s.userMessages,
     busy: s.queueLength > 0,
   };
 }

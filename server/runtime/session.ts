@@ -22,6 +22,8 @@ export class Session {
   memoryVersion = 0;
   readonly processes = new Map<string, ProcessInfo>();
   owner = '';
+  /** User messages ever sent (history keeps only the newest). */
+  userMessages = 0;
   title: string | undefined;
   createdAt = '';
   lastActivity: number;
@@ -87,6 +89,7 @@ export class Session {
         break;
       case 'user.message':
         this.history.push({ role: 'user', content: event.text });
+        this.userMessages++;
         this.lastActivity = Date.parse(event.ts);
         break;
       case 'assistant.message':

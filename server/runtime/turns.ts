@@ -14,6 +14,8 @@ export interface SendOptions {
   channel?: string;
   /** Cancels this turn (an MCP request's signal, say). */
   signal?: AbortSignal;
+  /** Told the turn's id as soon as it is named, before any of its events is recorded. */
+  onTurn?(turn: string): void;
 }
 
 export interface TurnDeps {
@@ -55,6 +57,7 @@ export function createTurns(deps: TurnDeps) {
       );
     }
     const turn = s.nextTurnId();
+    opts.onTurn?.(turn);
     const controller = new AbortController();
     const signals = [controller.signal, closing, ...(opts.signal ? [opts.signal] : [])];
     const signal = AbortSignal.any(signals);

@@ -1,0 +1,50 @@
+import type { CogConfig } from '../config.js';
+import { serveStdio } from '../mcp/stdio.js';
+import { createRuntime, type Runtime } from '../runtime/runtime.js';
+
+/**
+ * Makes console.log/info/debug write to stderr. Where stdout carries a protocol (JSON-RPC
+ * in `cog mcp`, the one machine-readable line of `cog serve`), a dependency printing
+ * there would corrupt it.
+ */
+export function keepStdoutForProtocol(): void {
+  const toStderr = (...args: unknown[]) => console.error(...args);
+  console.log = toStderr;
+  console.info = toStderr;
+  console.debug = toStderr;
+}
+
+/** What the process serves with, for the first stderr line. */
+export function engineLabel(runtime: Runtime): string {
+  const m = runtime.modelInfo;
+  return m.offline ? 'offline engine (no model configured)' : `${m.baseUrl}`;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/** `cog mcp`: one MCP client on stdin/stdout until stdin closes or a signal arrives. */
+export async function runMcp(config: CogConfig): Promise<number> {
+  keepStdoutForProtocol();
+  const log = (line: string) => process.stderr.write(`cog mcp: ${line}\n`);
+  const runtime = await createRuntime(config);
+  try {
+    const handle = await serveStdio(runtime, { log });
+    log(`serving MCP on stdio · ${engineLabel(runtime)}`);
+    await Promise.race([handle.closed, untilSignal()]);
+    await handle.close();
+  } finally {
+    await runtime.close();
+  }
+  return 0;
+}

@@ -1,0 +1,84 @@
+import { localPrincipal, localTokenVerifier, loadOrCreateLocalToken } from '../auth/tokens.js';
+import type { CogConfig } from '../config.js';
+import { isLoopbackHost } from '../mcp/http/guards.js';
+import { startHttpServer, type HttpAuth } from '../mcp/http/server.js';
+import { createRuntime } from '../runtime/runtime.js';
+import { engineLabel, keepStdoutForProtocol, untilSignal } from './mcp.js';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  auth: boolean;
+}
+
+/** A user error in the flags: exit code 2, message says what to do. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'usage';
+}
+
+/** Parses `--port`: an integer 0..65535 (0 picks a free port). */
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) {
+    throw new UsageError(`--port ${value} is not a port: use 0..65535 (0 picks a free one)`);
+  }
+  return port;
+}
+
+/**
+ * `cog serve`: Streamable HTTP MCP until SIGINT/SIGTERM. stderr gets the URL and a
+ * client configuration to paste (with the token: that is the user's own terminal);
+ * stdout gets one JSON line `{"url", "tokenFile"}` for a parent process.
+ */
+export async function runServe(config: CogConfig, opts: ServeOptions): Promise<number> {
+  if (!opts.auth && !isLoopbackHost(opts.host)) {
+    throw new UsageError(
+      `refusing --no-auth on ${opts.host}: without a token anyone who can reach it could drive Cog. ` +
+        'Use --no-auth only with a loopback --host (127.0.0.1, ::1, localhost), or drop --no-auth.',
+    );
+  }
+  keepStdoutForProtocol();
+  const err = (line: string) => process.stderr.write(`${line}\n`);
+  const token = opts.auth ? loadOrCreateLocalToken(config.home) : undefined;
+  const auth: HttpAuth = token
+    ? { verify: localTokenVerifier(token.token) }
+    : { none: true, principal: localPrincipal() };
+
+  const runtime = await createRuntime(config);
+  let server;
+  try {
+    server = await startHttpServer(runtime, {
+      host: opts.host,
+      port: opts.port,
+      auth,
+      log: (line) => err(`cog serve: ${line}`),
+    });
+  } catch (e) {
+    await runtime.close();
+    throw e;
+  }
+
+  err(`cog serve: MCP on ${server.url} · ${engineLabel(runtime)}`);
+  if (token) {
+    err(`cog serve: bearer token in ${token.file} (mode 0600${token.created ? ', new' : ''})`);
+    const client = {
+      mcpServers: {
+        cog: { type: 'http', url: server.url, headers: { Authorization: `Bearer ${token.token}` } },
+      },
+    };
+    err(
+      `MCP client configuration (contains the token; keep it private):\n${JSON.stringify(client, null, 2)}`,
+    );
+  } else {
+    err('cog serve: WARNING: --no-auth: any program on this machine can use this runtime');
+    err(JSON.stringify({ mcpServers: { cog: { type: 'http', url: server.url } } }, null, 2));
+  }
+  process.stdout.write(`${JSON.stringify({ url: server.url, tokenFile: token?.file ?? null })}\n`);
+
+  const signal = await untilSignal();
+  err(`cog serve: ${signal}, closing`);
+  await server.close();
+  await runtime.close();
+  return 0;
+}

@@ -1,0 +1,226 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { TokenVerifier } from '../../auth/tokens.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import { classifyValue } from '../stdio-messages.js';
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './body.js';
+import type { BoundedEventStoreOptions } from './event-store.js';
+import {
+  allowedHosts,
+  checkHostAndOrigin,
+  isJsonContentType,
+  isLoopbackHost,
+  isWildcardHost,
+  sendJsonError,
+  urlHost,
+} from './guards.js';
+import { SessionRegistry, type HttpSession } from './sessions.js';
+
+export const DEFAULT_HTTP_HOST = '127.0.0.1';
+/** `cog serve`'s port when none is given: stable, so a pasted client config keeps working. */
+export const DEFAULT_HTTP_PORT = 7411;
+/** The first protocol version without JSON-RPC batching. */
+const NO_BATCH_SINCE = '2025-06-18';
+
+export type HttpAuth =
+  /** Bearer tokens, each mapped to the principal it authenticates. */
+  | { verify: TokenVerifier }
+  /** No token; every client acts as `principal`. Refused on a non-loopback host. */
+  | { none: true; principal: string };
+
+export interface HttpServerOptions {
+  auth: HttpAuth;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port (see the handle's `port`). */
+  port?: number;
+  maxBodyBytes?: number;
+  /** An MCP session with no open request for this long is closed. Default 30 minutes. */
+  sessionIdleMs?: number;
+  /** Default 100. A new session past it gets 503. */
+  maxSessions?: number;
+  /** Per-session bound on what is kept for `Last-Event-ID` replay. */
+  replay?: BoundedEventStoreOptions;
+  /** SSE keep-alive comment interval (the SDK's default, 15 s, when unset). */
+  keepAliveMs?: number;
+  /** Operational messages (stderr in `cog serve`). Never tokens. */
+  log?: (line: string) => void;
+}
+
+export interface HttpServerHandle {
+  /** The MCP endpoint, e.g. `http://127.0.0.1:7411/mcp` (loopback for a wildcard bind). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** MCP sessions open now. */
+  sessionCount(): number;
+  /** Ends every session and stops listening. The runtime stays the caller's. */
+  close(): Promise<void>;
+}
+
+export class HttpServerError extends Error {
+  override readonly name = 'HttpServerError';
+  constructor(
+    message: string,
+    readonly code: 'insecure_bind' | 'listen_failed',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Streamable HTTP MCP at `/mcp`: one SDK transport and one Cog MCP server per MCP
+ * session, all on the one runtime. Every request passes, in order: Host and Origin
+ * (403), path (404), bearer token (401), then method, Content-Type (415) and body
+ * (413, 400) before the SDK sees it.
+ */
+export async function startHttpServer(
+  runtime: Runtime,
+  opts: HttpServerOptions,
+): Promise<HttpServerHandle> {
+  const host = opts.host ?? DEFAULT_HTTP_HOST;
+  if ('none' in opts.auth && !isLoopbackHost(host)) {
+    throw new HttpServerError(
+      `refusing to serve ${host} without authentication: --no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost)`,
+      'insecure_bind',
+    );
+  }
+  const log = opts.log ?? (() => {});
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const registry = new SessionRegistry({
+    runtime,
+    idleMs: opts.sessionIdleMs ?? 30 * 60_000,
+    maxSessions: opts.maxSessions ?? 100,
+    ...(opts.replay ? { events: opts.replay } : {}),
+    ...(opts.keepAliveMs !== undefined ? { keepAliveMs: opts.keepAliveMs } : {}),
+    log,
+  });
+  let hosts: ReadonlySet<string> = new Set();
+
+  const authenticate = async (req: IncomingMessage): Promise<string | undefined> => {
+    const auth = opts.auth;
+    if ('none' in auth) return auth.principal;
+    const match = /^Bearer +([^\s]+) *$/i.exec(req.headers.authorization ?? '');
+    return match?.[1] ? await auth.verify(match[1]) : undefined;
+  };
+
+  const serveSession = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: string,
+    body?: unknown,
+  ) => {
+    const sid = req.headers['mcp-session-id'];
+    let session: HttpSession | undefined;
+    if (typeof sid === 'string') {
+      session = registry.get(sid, principal);
+      if (!session) return sendJsonError(res, 404, -32001, 'Session not found');
+      if (Array.isArray(body) && session.protocolVersion >= NO_BATCH_SINCE) {
+        return sendJsonError(
+          res,
+          400,
+          -32600,
+          `Invalid Request: JSON-RPC batches are not part of MCP ${session.protocolVersion}`,
+        );
+      }
+    } else if (req.method !== 'POST' || !isInitializeRequest(body)) {
+      return sendJsonError(
+        res,
+        400,
+        -32000,
+        'Bad Request: Mcp-Session-Id header is required (start with an initialize request)',
+      );
+    } else if (registry.full) {
+      return sendJsonError(res, 503, -32000, 'Too many MCP sessions: end one (DELETE) first', {
+        'Retry-After': '60',
+      });
+    } else {
+      session = await registry.open(principal, body.params.protocolVersion);
+    }
+    registry.track(session, res);
+    await session.transport.handleRequest(req, res, body);
+    registry.discardIfUninitialized(session);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (!checkHostAndOrigin(req, res, hosts)) return;
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path !== '/mcp') return sendJsonError(res, 404, -32000, 'Not Found: the endpoint is /mcp');
+    const principal = await authenticate(req);
+    if (!principal) {
+      const invalid = req.headers.authorization ? ', error="invalid_token"' : '';
+      return sendJsonError(res, 401, -32000, 'Unauthorized: a valid bearer token is required', {
+        'WWW-Authenticate': `Bearer realm="cog"${invalid}`,
+      });
+    }
+    if (req.method === 'GET' || req.method === 'DELETE') return serveSession(req, res, principal);
+    if (req.method !== 'POST') {
+      return sendJsonError(res, 405, -32000, 'Method Not Allowed', { Allow: 'GET, POST, DELETE' });
+    }
+    if (!isJsonContentType(req.headers['content-type'])) {
+      return sendJsonError(
+        res,
+        415,
+        -32000,
+        'Unsupported Media Type: Content-Type must be application/json',
+      );
+    }
+    const body = await readJsonBody(req, maxBody);
+    if (!body.ok) return sendJsonError(res, body.status, body.code, body.message);
+    if (!Array.isArray(body.value)) {
+      // The SDK answers JSON that is not JSON-RPC with -32700; it is -32600 Invalid Request.
+      const c = classifyValue(body.value);
+      if (c.kind === 'error') {
+        const { error, id } = c.reply;
+        return sendJsonError(res, 400, error.code, error.message, {}, id);
+      }
+    }
+    return serveSession(req, res, principal, body.value);
+  };
+
+  // Node would answer a missing Host with its own empty 400; ours is a JSON-RPC 403.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
+      sendJsonError(res, 500, -32603, 'Internal error');
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const where = `${urlHost(host)}:${opts.port ?? 0}`;
+      reject(
+        new HttpServerError(
+          err.code === 'EADDRINUSE'
+            ? `${where} is already in use: choose another --port (0 picks a free one)`
+            : `cannot listen on ${where}: ${err.code ?? err.message}`,
+          'listen_failed',
+        ),
+      );
+    };
+    server.once('error', onError);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  hosts = allowedHosts(host, port);
+  const shown = isWildcardHost(host) ? DEFAULT_HTTP_HOST : urlHost(host);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shown}:${port}/mcp`,
+    host,
+    port,
+    sessionCount: () => registry.size,
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await registry.closeAll();
+        server.closeAllConnections();
+        await stopped;
+      })()),
+  };
+}

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import { createMcpServer, type CogMcpServer } from '../server.js';
+import { BoundedEventStore, type BoundedEventStoreOptions } from './event-store.js';
+
+/** One MCP session over HTTP: its own transport, MCP server and replay buffer. */
+export interface HttpSession {
+  readonly principal: string;
+  readonly transport: StreamableHTTPServerTransport;
+  readonly mcp: CogMcpServer;
+  readonly events: BoundedEventStore;
+  /** The version the server answers `initialize` with (the SDK's rule, repeated here). */
+  readonly protocolVersion: string;
+  /** Set once `initialize` succeeded; the key in the registry. */
+  id?: string;
+  /** HTTP requests (and SSE streams) open on this session right now. */
+  active: number;
+  lastSeen: number;
+  /** Closes the transport and the MCP server; resolves when both are done. */
+  close(): Promise<void>;
+}
+
+export interface SessionRegistryOptions {
+  runtime: Runtime;
+  /** A session with no open request for this long is closed. */
+  idleMs: number;
+  maxSessions: number;
+  events?: BoundedEventStoreOptions;
+  keepAliveMs?: number;
+  log: (line: string) => void;
+  now?: () => number;
+}
+
+/**
+ * The MCP sessions of one HTTP server, keyed by `Mcp-Session-Id`. A session belongs to
+ * the principal whose request created it: `get` answers undefined to anyone else, so
+ * another principal learns nothing, not even that the id exists.
+ */
+export class SessionRegistry {
+  private readonly sessions = new Map<string, HttpSession>();
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: SessionRegistryOptions) {
+    this.now = opts.now ?? Date.now;
+    const every = Math.max(50, Math.min(opts.idleMs / 2, 60_000));
+    this.sweeper = setInterval(() => this.sweep(), every).unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get full(): boolean {
+    return this.sessions.size >= this.opts.maxSessions;
+  }
+
+  get(id: string, principal: string): HttpSession | undefined {
+    const s = this.sessions.get(id);
+    return s && s.principal === principal ? s : undefined;
+  }
+
+  /**
+   * A transport and MCP server for a new session. It joins the registry when the SDK
+   * assigns its id during `initialize`; `discardIfUninitialized` cleans up after an
+   * `initialize` that failed.
+   */
+  async open(principal: string, requestedVersion: unknown): Promise<HttpSession> {
+    const events = new BoundedEventStore(this.opts.events);
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      eventStore: events,
+      ...(this.opts.keepAliveMs !== undefined ? { keepAliveMs: this.opts.keepAliveMs } : {}),
+      onsessioninitialized: (id) => {
+        session.id = id;
+        this.sessions.set(id, session);
+      },
+    });
+    const mcp = createMcpServer(this.opts.runtime, { principal, channel: 'mcp-http' });
+    const session: HttpSession = {
+      principal,
+      transport,
+      mcp,
+      events,
+      protocolVersion:
+        typeof requestedVersion === 'string' &&
+        SUPPORTED_PROTOCOL_VERSIONS.includes(requestedVersion)
+          ? requestedVersion
+          : LATEST_PROTOCOL_VERSION,
+      active: 0,
+      lastSeen: this.now(),
+      close: async () => {
+        await transport.close();
+        await finished;
+      },
+    };
+    let finished: Promise<void> | undefined;
+    // Set before connect(): the SDK chains its own handler after this one. Runs on
+    // DELETE, idle expiry and server shutdown alike.
+    transport.onclose = () => {
+      if (finished) return;
+      if (session.id) this.sessions.delete(session.id);
+      finished = mcp.close().catch((err: unknown) => {
+        this.opts.log(`closing an MCP session failed: ${String(err)}`);
+      });
+    };
+    await mcp.server.connect(transport);
+    return session;
+  }
+
+  discardIfUninitialized(session: HttpSession): void {
+    if (!session.id) void session.close();
+  }
+
+  /** Counts an HTTP request as activity on the session until its response closes. */
+  track(session: HttpSession, res: ServerResponse): void {
+    session.active++;
+    session.lastSeen = this.now();
+    res.once('close', () => {
+      session.active--;
+      session.lastSeen = this.now();
+    });
+  }
+
+  sweep(): void {
+    const cutoff = this.now() - this.opts.idleMs;
+    for (const s of this.sessions.values()) {
+      if (s.active === 0 && s.lastSeen < cutoff) void s.close();
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.close()));
+  }
+}

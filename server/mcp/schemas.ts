@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import type {
+  EventSource,
+  ProcessStatus,
+  RuntimeEventType,
+  TurnStatus,
+} from '../../protocol/events.js';
+
+/**
+ * Output shapes of Cog's MCP tools and resources. They are what clients validate
+ * `structuredContent` against, so every object here strips what it does not name.
+ */
+
+export const EVENT_SOURCES = [
+  'input',
+  'thinker',
+  'output',
+  'memorizer',
+  'sensor',
+  'process',
+  'runtime',
+  'user',
+] as const satisfies readonly EventSource[];
+
+export const EVENT_TYPES = [
+  'session.created',
+  'session.cleared',
+  'turn.queued',
+  'turn.started',
+  'turn.done',
+  'user.message',
+  'assistant.message',
+  'output.delta',
+  'node.thinking',
+  'node.context',
+  'node.perceived',
+  'node.decided',
+  'node.streaming',
+  'node.done',
+  'node.error',
+  'controls',
+  'process.updated',
+  'process.output',
+  'memory.updated',
+  'sensor.tick',
+] as const satisfies readonly RuntimeEventType[];
+
+// Both lists must name every member of their union: a new event type fails type-checking here.
+type Missing<All, Listed> = Exclude<All, Listed> extends never ? true : Exclude<All, Listed>;
+const allTypes: Missing<RuntimeEventType, (typeof EVENT_TYPES)[number]> = true;
+const allSources: Missing<EventSource, (typeof EVENT_SOURCES)[number]> = true;
+void allTypes;
+void allSources;
+
+const PROCESS_STATUSES = [
+  'pending-approval',
+  'running',
+  'done',
+  'failed',
+  'cancelled',
+  'timed-out',
+  'denied',
+  'interrupted',
+] as const satisfies readonly ProcessStatus[];
+
+const TURN_STATUSES = ['ok', 'error', 'cancelled'] as const satisfies readonly TurnStatus[];
+
+export const SessionIdSchema = z.string().min(1).max(64).describe('A session id, e.g. "s-1a2b3c"');
+export const ProcessIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .describe('A process id, e.g. "p-1a2b3c4d"');
+
+export const ModelInfoOut = z.object({
+  offline: z.boolean().describe('true when the offline engine answers (no model configured)'),
+  models: z.record(z.string(), z.string()).describe('model per node'),
+  baseUrl: z.string().optional(),
+});
+
+export const TimingOut = z.object({
+  firstTokenMs: z.number().nullable(),
+  totalMs: z.number(),
+  callsBeforeFirstToken: z.number(),
+  modelCalls: z.number(),
+});
+
+export const ProcessOut = z.object({
+  id: z.string(),
+  session: z.string(),
+  turn: z.string().optional(),
+  language: z.string(),
+  code: z.string(),
+  status: z.enum(PROCESS_STATUSES),
+  isolation: z.string(),
+  exitCode: z.number().nullable(),
+  reason: z.string().optional(),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  outputBytes: z.number(),
+  truncated: z.boolean(),
+});
+
+/** What `send` and `action` return: one turn, start to end. */
+export const TurnOut = z.object({
+  session: z.string(),
+  turn: z.string(),
+  status: z.enum(TURN_STATUSES),
+  text: z.string().describe('the reply'),
+  controls: z
+    .array(z.looseObject({ type: z.string() }))
+    .describe('interactive controls shown with the reply; a click comes back through `action`'),
+  processes: z
+    .array(z.object({ id: z.string(), status: z.enum(PROCESS_STATUSES) }))
+    .describe('code runs started by this turn'),
+  model: ModelInfoOut,
+  timing: TimingOut,
+  error: z.string().optional(),
+});
+
+export const SessionOut = z.object({
+  id: z.string(),
+  title: z.string().optional(),
+  createdAt: z.string(),
+  lastSeq: z.number(),
+  turns: z.number(),
+  busy: z.boolean(),
+});
+
+/** One event of the log; the members beyond the envelope depend on `type`. */
+export const EventOut = z.looseObject({
+  seq: z.number(),
+  ts: z.string(),
+  session: z.string(),
+  node: z.string(),
+  type: z.string(),
+  turn: z.string().optional(),
+});
+
+export const MemoryOut = z.looseObject({
+  user_name: z.string().nullable(),
+  user_mood: z.string(),
+  topic: z.string().nullable(),
+  topic_history: z.array(z.string()),
+  situation: z.string(),
+  language: z.string(),
+  style_hint: z.string(),
+  facts: z.array(z.string()),
+});
+
+export const StateOut = z.object({
+  session: z.string(),
+  title: z.string().optional(),
+  memory: MemoryOut,
+  memoryVersion: z.number(),
+  sensor: z
+    .object({ seq: z.number(), ts: z.string(), readings: z.record(z.string(), z.string()) })
+    .nullable()
+    .describe('the latest sensor readings, or null before the first tick'),
+  busy: z.boolean(),
+  queued: z.number().describe('turns running or waiting'),
+  lastSeq: z.number(),
+  turns: z.number(),
+  model: ModelInfoOut,
+});
+
+export const MessageOut = z.object({
+  role: z.enum(['user', 'assistant']),
+  text: z.string(),
+  seq: z.number(),
+  ts: z.string(),
+  turn: z.string().optional(),
+  action: z.object({ action: z.string(), data: z.unknown().optional() }).optional(),
+  controls: z.array(z.looseObject({ type: z.string() })).optional(),
+});
+
+export const HistoryOut = z.object({
+  session: z.string(),
+  messages: z.array(MessageOut),
+  hasMore: z.boolean().describe('older messages exist before the first one returned'),
+});
+
+export const TraceOut = z.object({
+  session: z.string(),
+  events: z.array(EventOut),
+  next_seq: z.number().describe('pass as since_seq to continue'),
+  has_more: z.boolean(),
+});
+
+export type TurnOutput = z.output<typeof TurnOut>;
+export type StateOutput = z.output<typeof StateOut>;
+export type HistoryOutput = z.output<typeof HistoryOut>;
+export type TraceOutput = z.output<typeof TraceOut>;
+export type SessionOutput = z.output<typeof SessionOut>;

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { ToolFailure } from '../errors.js';
+import { SessionIdSchema, TurnOut } from '../schemas.js';
+import { defineTool } from '../tool-kit.js';
+import { runTurn } from '../turn.js';
+
+/** A new session is titled after its first message, so `sessions` lists read well. */
+function titleOf(text: string): string {
+  const line = text.trim().split('\n')[0];
+  return line.length > 60 ? `${line.slice(0, 59)}…` : line;
+}
+
+export const sendTool = defineTool({
+  name: 'send',
+  title: 'Send a message',
+  description:
+    'Sends a message to Cog and waits for the reply. Without `session` a new session is ' +
+    'started; its id comes back in the result. Call with a progress token to receive the ' +
+    'reply as it streams (notifications/progress, `message` = the next piece of text).',
+  input: z.object({
+    text: z.string().describe('the message'),
+    session: SessionIdSchema.optional().describe('the session to continue; omit to start one'),
+  }),
+  output: TurnOut,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  async run({ text, session }, ctx, extra) {
+    // Checked before a session is created for it, so a bad call leaves nothing behind.
+    if (!text.trim()) throw new ToolFailure('The message is empty: call `send` with some text.');
+    const id = session ?? ctx.runtime.createSession(ctx.principal, { title: titleOf(text) }).id;
+    return runTurn(ctx, id, extra, (opts) => ctx.runtime.send(id, ctx.principal, text, opts));
+  },
+});

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { McpError, type ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { TurnOutput } from '../../server/mcp/schemas.js';
+import {
+  cleanupHomes,
+  connect,
+  data,
+  hudEvents,
+  offlineRuntime,
+  textOf,
+  type Connected,
+} from './mcp-core-harness.js';
+
+after(cleanupHomes);
+
+/** The offline engine answers arithmetic by running `console.log(17*23)`. */
+const SUM = 'what is 17*23?';
+
+const pendingIn = (c: Connected, session?: string) =>
+  hudEvents(c).flatMap((e) =>
+    e.type === 'process.updated' &&
+    e.process.status === 'pending-approval' &&
+    (!session || e.session === session)
+      ? [e.process]
+      : [],
+  );
+
+test('elicitation: the client’s human approves, declines, or cannot be asked', async () => {
+  const { runtime, live } = await offlineRuntime({ approval: 'ask' });
+  const asked: ElicitRequest['params'][] = [];
+  let answer: 'accept' | 'decline' | 'cancel' | 'throw' = 'accept';
+  const c = await connect(runtime, 'local:alice', {
+    elicit: (req) => {
+      asked.push(req.params);
+      if (answer === 'throw') throw new Error('the dialog crashed');
+      return answer === 'accept'
+        ? { action: 'accept', content: { approve: true } }
+        : { action: answer };
+    },
+  });
+
+  const approved = data<TurnOutput>(await c.call('send', { text: SUM }));
+  assert.match(approved.text, /391/);
+  assert.equal(approved.processes[0].status, 'done');
+  assert.equal(asked.length, 1);
+  assert.match(asked[0].message, /javascript code.*console\.log\(17\*23\)/s);
+  const schema = (asked[0] as { requestedSchema: { required: string[]; properties: object } })
+    .requestedSchema;
+  assert.deepEqual(schema.required, ['approve']);
+  assert.deepEqual(schema.properties, { approve: { type: 'boolean', title: 'Run this code?' } });
+
+  for (const how of ['decline', 'cancel'] as const) {
+    answer = how;
+    const denied = data<TurnOutput>(await c.call('send', { text: SUM, session: approved.session }));
+    assert.equal(denied.status, 'ok');
+    assert.equal(denied.processes[0].status, 'denied', how);
+    assert.match(denied.text, /did not finish \(denied\)/);
+  }
+
+  answer = 'throw';
+  const failed = data<TurnOutput>(await c.call('send', { text: SUM, session: approved.session }));
+  assert.equal(failed.processes[0].status, 'denied', 'a failed question denies, never hangs');
+  const errors = data<{ events: { code: string; message: string }[] }>(
+    await c.call('trace', { session: approved.session, type: 'node.error' }),
+  );
+  assert.equal(errors.events[0]?.code, 'approval_failed');
+  assert.match(errors.events[0].message, /the dialog crashed.*denied/);
+  assert.equal(asked.length, 4);
+
+  await runtime.settled(approved.session);
+  await c.close();
+  assert.equal(live(), 0);
+  await runtime.close();
+});
+
+test('without elicitation a run stays pending until process-approve decides it', async () => {
+  const { runtime } = await offlineRuntime({ approval: 'ask' });
+  const c = await connect(runtime, 'local:alice');
+  const id = runtime.createSession('local:alice').id;
+
+  const first = c.call('send', { text: SUM, session: id });
+  await c.until(() => pendingIn(c).length === 1, 'a pending run');
+  const pid = pendingIn(c)[0].id;
+  const listed = data<{ processes: { id: string; status: string }[] }>(
+    await c.call('process-list', { session: id }),
+  );
+  assert.deepEqual(listed.processes, [
+    { ...listed.processes[0], id: pid, status: 'pending-approval' },
+  ]);
+  const decided = data<{ process: { status: string } }>(
+    await c.call('process-approve', { process: pid, decision: 'approve' }),
+  );
+  assert.equal(decided.process.status, 'running');
+  const turn = data<TurnOutput>(await first);
+  assert.match(turn.text, /391/);
+  const again = await c.call('process-approve', { process: pid, decision: 'approve' });
+  assert.equal(again.isError, true, 'a second decision is reported, not ignored');
+
+  const second = c.call('send', { text: SUM, session: id });
+  await c.until(() => pendingIn(c).length === 2, 'a second pending run');
+  const pid2 = pendingIn(c)[1].id;
+  await c.call('process-approve', { process: pid2, decision: 'deny' });
+  assert.equal(data<TurnOutput>(await second).processes[0].status, 'denied');
+
+  const third = c.call('send', { text: SUM, session: id });
+  await c.until(() => pendingIn(c).length === 3, 'a third pending run');
+  const withdrawn = data<{ process: { status: string } }>(
+    await c.call('process-cancel', { process: pendingIn(c)[2].id }),
+  );
+  assert.equal(withdrawn.process.status, 'cancelled');
+  assert.equal(data<TurnOutput>(await third).processes[0].status, 'cancelled');
+
+  await runtime.settled(id);
+  await c.close();
+  await runtime.close();
+});
+
+test('two principals on one runtime: the other’s sessions and processes are "not found"', async () => {
+  const { runtime, live } = await offlineRuntime({ approval: 'ask' });
+  const alice = await connect(runtime, 'oidc:alice');
+  const bob = await connect(runtime, 'oidc:bob');
+  const id = data<{ created: { id: string } }>(
+    await alice.call('sessions', { action: 'create', id: 'alice-1' }),
+  ).created.id;
+  const pending = alice.call('send', { text: SUM, session: id });
+  await alice.until(() => pendingIn(alice).length === 1, 'alice’s pending run');
+  const pid = pendingIn(alice)[0].id;
+
+  const notFound: [string, Record<string, unknown>, RegExp][] = [
+    ['send', { text: 'hi', session: id }, /No session alice-1/],
+    ['action', { session: id, action: 'more' }, /No session alice-1/],
+    ['state', { session: id }, /No session alice-1/],
+    ['history', { session: id }, /No session alice-1/],
+    ['trace', { session: id }, /No session alice-1/],
+    ['clear', { session: id }, /No session alice-1/],
+    ['process-list', { session: id }, /No session alice-1/],
+    ['process-approve', { process: pid, decision: 'approve' }, new RegExp(`No process ${pid}`)],
+    ['process-cancel', { process: pid }, new RegExp(`No process ${pid}`)],
+    ['sessions', { action: 'create', id }, /already exists/],
+  ];
+  for (const [name, args, expected] of notFound) {
+    const result = await bob.call(name, args);
+    assert.equal(result.isError, true, `bob: ${name}`);
+    assert.match(textOf(result), expected, `bob: ${name}`);
+  }
+  assert.deepEqual(data<{ sessions: unknown[] }>(await bob.call('sessions')).sessions, []);
+  assert.deepEqual(data<{ processes: unknown[] }>(await bob.call('process-list')).processes, []);
+  for (const view of ['state', 'history', 'trace', 'processes']) {
+    await assert.rejects(
+      bob.client.readResource({ uri: `cog://sessions/${id}/${view}` }),
+      (err: unknown) => err instanceof McpError && err.code === -32002,
+    );
+  }
+  await assert.rejects(bob.client.subscribeResource({ uri: `cog://sessions/${id}/state` }));
+  const completion = await bob.client.complete({
+    ref: { type: 'ref/resource', uri: 'cog://sessions/{id}/trace' },
+    argument: { name: 'id', value: '' },
+  });
+  assert.deepEqual(completion.completion.values, []);
+  assert.deepEqual(
+    (await bob.client.listResources()).resources.map((r) => r.uri),
+    ['cog://sessions'],
+  );
+
+  // Alice's run is untouched by all that, and decides as usual.
+  assert.equal(runtime.listProcesses('oidc:alice', id)[0].status, 'pending-approval');
+  await alice.call('process-approve', { process: pid, decision: 'approve' });
+  assert.match(data<TurnOutput>(await pending).text, /391/);
+  await runtime.settled(id);
+  assert.equal(hudEvents(bob).length, 0, 'bob’s HUD saw nothing of alice’s session');
+  assert.equal(bob.listChanged(), 0);
+
+  await alice.close();
+  await bob.close();
+  assert.equal(live(), 0);
+  await runtime.close();
+});

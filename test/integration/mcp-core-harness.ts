@@ -1,0 +1,183 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import {
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  type CallToolResult,
+  type ElicitRequest,
+  type ElicitResult,
+  type LoggingMessageNotification,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { RuntimeEvent } from '../../protocol/events.js';
+import type { CogConfig } from '../../server/config.js';
+import { createOpenAiClient } from '../../server/llm/openai-client.js';
+import { createMcpServer, type CogMcpServer } from '../../server/mcp/server.js';
+import { createRuntime, type Runtime } from '../../server/runtime/runtime.js';
+import type { FixtureServer } from '../fixtures/openai-server.js';
+import { tempHome, testConfig } from '../helpers/runtime.js';
+
+/**
+ * Shared set-up of the mcp-core tests: a real runtime (offline engine, or the fixture
+ * OpenAI server), createMcpServer on it, and the SDK's own Client over an in-memory pair.
+ */
+
+const homes: { cleanup(): void }[] = [];
+export const cleanupHomes = () => homes.splice(0).forEach((h) => h.cleanup());
+
+export interface Counted {
+  runtime: Runtime;
+  /** Runtime subscriptions made through `runtime` and not yet released. */
+  live(): number;
+}
+
+/** The runtime, with its subscribe calls counted so a test can see leaks. */
+function counted(runtime: Runtime): Counted {
+  let live = 0;
+  const track = (off: () => void) => {
+    live++;
+    let done = false;
+    return () => {
+      if (!done) live--;
+      done = true;
+      off();
+    };
+  };
+  return {
+    runtime: {
+      ...runtime,
+      subscribe: (...args) => track(runtime.subscribe(...args)),
+      subscribeAll: (...args) => track(runtime.subscribeAll(...args)),
+    },
+    live: () => live,
+  };
+}
+
+export async function offlineRuntime(extra: Partial<CogConfig> = {}): Promise<Counted> {
+  const home = tempHome('cog-mcp-');
+  homes.push(home);
+  return counted(await createRuntime(testConfig(home.home, extra), { isolation: 'none' }));
+}
+
+export async function fixtureRuntime(
+  fixture: FixtureServer,
+  extra: Partial<CogConfig> = {},
+): Promise<Counted> {
+  const home = tempHome('cog-mcp-');
+  homes.push(home);
+  const config = testConfig(home.home, {
+    models: { input: 'm-input', thinker: 'm-thinker', output: 'm-output', memorizer: 'm-memo' },
+    endpoint: { baseUrl: fixture.url, apiKey: 'test-key', source: 'test' },
+    ...extra,
+  });
+  const model = createOpenAiClient({ baseUrl: fixture.url, apiKey: 'test-key', retryBaseMs: 10 });
+  return counted(await createRuntime(config, { model, isolation: 'none' }));
+}
+
+export interface Connected {
+  client: Client;
+  cog: CogMcpServer;
+  logs: LoggingMessageNotification['params'][];
+  updated: { uri: string; at: number }[];
+  listChanged(): number;
+  /** Resolves once `check` holds, re-checked on every notification the client gets. */
+  until(check: () => boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** Calls a tool and returns its result (structuredContent validated by the client). */
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** Declares the elicitation capability and answers with this. */
+  elicit?: (req: ElicitRequest) => Promise<ElicitResult> | ElicitResult;
+}
+
+export async function connect(
+  runtime: Runtime,
+  principal: string,
+  opts: ConnectOptions = {},
+): Promise<Connected> {
+  const cog = createMcpServer(runtime, { principal });
+  const client = new Client(
+    { name: 'mcp-core-test', version: '1.0.0' },
+    { capabilities: opts.elicit ? { elicitation: {} } : {} },
+  );
+  const logs: Connected['logs'] = [];
+  const updated: Connected['updated'] = [];
+  let listChanged = 0;
+  const waiters = new Set<() => void>();
+  const poke = () => waiters.forEach((w) => w());
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    logs.push(n.params);
+    poke();
+  });
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    updated.push({ uri: n.params.uri, at: Date.now() });
+    poke();
+  });
+  client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+    listChanged++;
+    poke();
+  });
+  const elicit = opts.elicit;
+  if (elicit) client.setRequestHandler(ElicitRequestSchema, (req) => elicit(req));
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await Promise.all([cog.server.connect(serverSide), client.connect(clientSide)]);
+  // Output schemas are known to the client only after tools/list; validate from the start.
+  await client.listTools();
+  return {
+    client,
+    cog,
+    logs,
+    updated,
+    listChanged: () => listChanged,
+    until(check, what, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const waiter = () => {
+          if (!check()) return;
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`timed out waiting for ${what}`));
+        }, timeoutMs);
+        waiters.add(waiter);
+        waiter();
+      });
+    },
+    call: async (name, args = {}) =>
+      (await client.callTool({ name, arguments: args })) as CallToolResult,
+    async close() {
+      await client.close();
+      await cog.close();
+    },
+  };
+}
+
+/** The structured result of a successful call. */
+export function data<T = Record<string, unknown>>(result: CallToolResult): T {
+  if (result.isError) throw new Error(`tool failed: ${JSON.stringify(result.content)}`);
+  return result.structuredContent as T;
+}
+
+/** The text of a result's first content block. */
+export function textOf(result: CallToolResult): string {
+  const first = result.content[0];
+  return first?.type === 'text' ? first.text : '';
+}
+
+/** HUD events in the logging notifications received so far. */
+export const hudEvents = (c: Connected): RuntimeEvent[] =>
+  c.logs.filter((l) => l.logger === 'cog.hud').map((l) => l.data as RuntimeEvent);
+
+/** Reads a resource and parses its JSON text. */
+export async function readJson(client: Client, uri: string): Promise<Record<string, unknown>> {
+  const { contents } = await client.readResource({ uri });
+  const first = contents[0];
+  if (!first || !('text' in first)) throw new Error(`${uri}: no text content`);
+  if (first.mimeType !== 'application/json') throw new Error(`${uri}: ${first.mimeType}`);
+  return JSON.parse(first.text) as Record<string, unknown>;
+}

@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  cogEnv,
+  ensureBuilt,
+  firstJsonLine,
+  spawnCog,
+  type CogProcess,
+} from '../helpers/cog-process.js';
+import { readSse } from '../helpers/sse.js';
+import { tempHome } from '../helpers/runtime.js';
+
+const home = tempHome('cog-mcp-http-');
+let serve: CogProcess;
+let url: string;
+let token: string;
+
+before(async () => {
+  await ensureBuilt();
+  serve = spawnCog(['serve', '--port', '0'], cogEnv(home.home));
+  const line = await firstJsonLine<{ url: string; tokenFile: string }>(serve);
+  url = line.url;
+  assert.equal(line.tokenFile, join(home.home, 'token'));
+  token = readFileSync(line.tokenFile, 'utf8').trim();
+});
+after(async () => {
+  await serve?.stop();
+  home.cleanup();
+});
+
+const auth = () => ({ Authorization: `Bearer ${token}` });
+
+async function connect(): Promise<Client> {
+  const client = new Client({ name: 'cog-http-test', version: '0.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: auth() } }),
+  );
+  return client;
+}
+
+test('serve: loopback URL, a 0600 token file, a client configuration on stderr', () => {
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+  assert.equal(statSync(join(home.home, 'token')).mode & 0o777, 0o600);
+  const config = /\{\s*"mcpServers"[\s\S]*\n\}/.exec(serve.stderr());
+  assert.ok(config, serve.stderr());
+  assert.deepEqual(JSON.parse(config[0]), {
+    mcpServers: { cog: { type: 'http', url, headers: { Authorization: `Bearer ${token}` } } },
+  });
+});
+
+test('the SDK client over HTTP: tools, a send streamed as progress, DELETE ends it', async () => {
+  const client = await connect();
+  const { tools } = await client.listTools();
+  assert.ok(tools.some((t) => t.name === 'send'));
+  const progress: string[] = [];
+  const reply = await client.callTool(
+    { name: 'send', arguments: { text: 'what is 17*23?' } },
+    undefined,
+    { onprogress: (p) => void progress.push(p.message ?? '') },
+  );
+  const out = reply.structuredContent as { text: string };
+  assert.match(out.text, /391/);
+  assert.ok(progress.length > 0, 'progress notifications arrived over SSE');
+  assert.equal(progress.join(''), out.text);
+
+  const transport = client.transport as StreamableHTTPClientTransport;
+  const sid = transport.sessionId!;
+  await transport.terminateSession(); // DELETE
+  const after = await fetch(url, {
+    method: 'POST',
+    headers: {
+      ...auth(),
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': sid,
+    },
+    body: '{"jsonrpc":"2.0","id":9,"method":"ping"}',
+  });
+  assert.equal(after.status, 404, 'the session is gone');
+  await client.close();
+});
+
+test('no token or a wrong one: 401, WWW-Authenticate: Bearer, JSON-RPC body', async () => {
+  const cases: Record<string, string>[] = [{}, { Authorization: 'Bearer wrong' }];
+  for (const headers of cases) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer /);
+    const body = (await res.json()) as { jsonrpc: string; error: { message: string } };
+    assert.equal(body.jsonrpc, '2.0');
+    assert.doesNotMatch(JSON.stringify(body), new RegExp(token));
+  }
+});
+
+test('resumable SSE: a stream dropped mid-reply is replayed from Last-Event-ID', async () => {
+  const base = {
+    ...auth(),
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+  };
+  const init = await fetch(url, {
+    method: 'POST',
+    headers: base,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'r', version: '0' },
+      },
+    }),
+  });
+  const sid = init.headers.get('mcp-session-id')!;
+  await init.text();
+  const headers = { ...base, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
+  await fetch(url, {
+    method: 'POST',
+    headers,
+    body: '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+  });
+
+  const dropped = new AbortController();
+  const call = await fetch(url, {
+    method: 'POST',
+    headers,
+    signal: dropped.signal,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 'call',
+      method: 'tools/call',
+      params: { name: 'send', arguments: { text: 'what is 6*7?' }, _meta: { progressToken: 'p' } },
+    }),
+  });
+  // Only the priming event (an id, no data) is read; then the connection drops.
+  const [priming] = await readSse(call.body!, (e) => e.id !== undefined);
+  assert.ok(priming?.id, 'the stream opens with an event id');
+  dropped.abort();
+
+  let replay!: Response;
+  // The server may not have noticed the drop yet: 409 until it has.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    replay = await fetch(url, {
+      headers: { ...headers, accept: 'text/event-stream', 'last-event-id': priming.id },
+    });
+    if (replay.status !== 409) break;
+    await replay.text();
+  }
+  assert.equal(replay.status, 200);
+  const events = await readSse(replay.body!, (e) => e.data.includes('"id":"call"'));
+  const messages = events.map(
+    (e) =>
+      JSON.parse(e.data) as {
+        id?: string;
+        method?: string;
+        result?: { structuredContent?: { text: string } };
+      },
+  );
+  const result = messages.find((m) => m.id === 'call');
+  assert.match(result?.result?.structuredContent?.text ?? '', /42/);
+  assert.ok(
+    messages.some((m) => m.method === 'notifications/progress'),
+    'progress was replayed',
+  );
+  const ids = events.map((e) => Number(e.id));
+  assert.deepEqual(
+    ids,
+    [...ids].sort((a, b) => a - b),
+  );
+  assert.ok(ids[0]! > Number(priming.id));
+  await replay.body?.cancel();
+  await fetch(url, { method: 'DELETE', headers });
+});
+
+test('serve refuses --no-auth off loopback, and bad ports, with a clear message', async () => {
+  const other = tempHome('cog-http-refuse-');
+  try {
+    const refused = spawnCog(
+      ['serve', '--host', '0.0.0.0', '--no-auth', '--port', '0'],
+      cogEnv(other.home),
+    );
+    assert.equal(await refused.exited, 2);
+    assert.match(refused.stderr(), /^cog: refusing --no-auth on 0\.0\.0\.0/);
+    assert.doesNotMatch(refused.stderr(), /\n\s+at /, 'no stack trace');
+    assert.equal(existsSync(join(other.home, 'token')), false);
+    const badPort = spawnCog(['serve', '--port', 'http'], cogEnv(other.home));
+    assert.equal(await badPort.exited, 2);
+    assert.match(badPort.stderr(), /--port http is not a port/);
+  } finally {
+    other.cleanup();
+  }
+});
+
+test('SIGTERM: serve closes its sessions and exits 0', async () => {
+  const client = await connect();
+  await client.listTools();
+  assert.equal(await serve.stop(), 0, serve.stderr());
+  assert.match(serve.stderr(), /SIGTERM, closing/);
+  await client.close().catch(() => {});
+});
+
+test('cog --help documents cog mcp and cog serve with every flag', async () => {
+  const help = spawnCog(['serve', '--help'], cogEnv(home.home));
+  let out = '';
+  help.child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  assert.equal(await help.exited, 0);
+  for (const text of ['cog mcp', 'cog serve', '--host', '--port', '--no-auth', '7411', '0600']) {
+    assert.ok(out.includes(text), text);
+  }
+});
