@@ -22,3 +22,17 @@ chmodSync('dist/cog.mjs', 0o755);
 // bundle. .cjs because dist/ sits under a "type": "module" package.json.
 copyFileSync('server/tools/sql-runner.mjs', 'dist/sql-runner.mjs');
 copyFileSync('node_modules/sql.js/dist/sql-asm.js', 'dist/sql-asm.cjs');
+
+// The chat webview: browser code loaded by the webview's HTML (extension/webview-html.ts).
+// Importing its stylesheet from the entry makes esbuild write dist/webview/main.css too.
+await build({
+  entryPoints: ['webview/main.ts'],
+  outfile: 'dist/webview/main.js',
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: ['chrome120'],
+  minify: true,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});

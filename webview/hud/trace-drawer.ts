@@ -1,0 +1,103 @@
+import type { RuntimeEvent } from '../../protocol/events.js';
+import { h } from '../dom.js';
+import { compact, formatClock } from '../format.js';
+import { summarize } from './trace-summary.js';
+
+const KEEP = 3000;
+const SHOW = 500;
+const SUMMARY = 300;
+const SOURCES = ['input', 'thinker', 'output', 'memorizer', 'sensor', 'process', 'runtime', 'user'];
+
+interface Entry {
+  event: RuntimeEvent;
+  seq: number;
+  /** Folded output deltas: their text so far (up to the shown length). */
+  folded?: string;
+  count: number;
+  row?: HTMLElement;
+}
+
+/**
+ * The session's events, newest last, filtered by node. Rows are built only while the
+ * drawer is open; consecutive output deltas of a turn fold into one row.
+ */
+export class TraceDrawer {
+  readonly el = h('details', { class: 'trace' });
+  private readonly filter = h('select', { attrs: { 'aria-label': 'Show events of node' } });
+  private readonly list = h('ol', { class: 'trace-list' });
+  private entries: Entry[] = [];
+
+  constructor() {
+    this.filter.append(h('option', { text: 'All nodes', attrs: { value: '' } }));
+    for (const s of SOURCES) this.filter.append(h('option', { text: s, attrs: { value: s } }));
+    this.el.append(
+      h('summary', { text: 'Trace' }),
+      h('label', { class: 'trace-filter' }, 'Node ', this.filter),
+      this.list,
+    );
+    this.filter.addEventListener('change', () => this.render());
+    this.el.addEventListener('toggle', () => this.render());
+  }
+
+  reset(): void {
+    this.entries = [];
+    this.list.replaceChildren();
+  }
+
+  /** Cheap: the summary is only worked out when a row is shown. */
+  add(e: RuntimeEvent): void {
+    const last = this.entries.at(-1);
+    if (e.type === 'output.delta' && last?.event.type === e.type && last.event.turn === e.turn) {
+      last.count++;
+      last.seq = e.seq;
+      if ((last.folded ??= last.event.text).length < SUMMARY) last.folded += e.text;
+      if (last.row) this.fill(last.row, last);
+      return;
+    }
+    const entry: Entry = { event: e, seq: e.seq, count: 1 };
+    this.entries.push(entry);
+    if (this.entries.length > KEEP * 1.5) this.entries.splice(0, this.entries.length - KEEP);
+    if (this.el.open && this.matches(entry)) {
+      this.list.querySelector(':scope > .none')?.remove();
+      this.list.append(this.row(entry));
+      while (this.list.childElementCount > SHOW) this.list.firstElementChild?.remove();
+    }
+  }
+
+  private matches(entry: Entry): boolean {
+    return !this.filter.value || String(entry.event.node) === this.filter.value;
+  }
+
+  private render(): void {
+    for (const entry of this.entries) delete entry.row;
+    if (!this.el.open) {
+      this.list.replaceChildren();
+      return;
+    }
+    const shown = this.entries
+      .slice(-KEEP)
+      .filter((e) => this.matches(e))
+      .slice(-SHOW);
+    this.list.replaceChildren(...shown.map((e) => this.row(e)));
+    if (!shown.length) this.list.append(h('li', { class: 'none', text: 'No events.' }));
+  }
+
+  private row(entry: Entry): HTMLElement {
+    const row = h('li', { attrs: { 'data-node': String(entry.event.node) } });
+    entry.row = row;
+    this.fill(row, entry);
+    return row;
+  }
+
+  private fill(row: HTMLElement, entry: Entry): void {
+    const e = entry.event;
+    const type = entry.count > 1 ? `${e.type} ×${entry.count}` : String(e.type);
+    row.replaceChildren(
+      h('span', { class: 'seq', text: `#${entry.seq}` }),
+      h('span', { class: 'time', text: formatClock(e.ts) }),
+      h('span', { class: 'node', text: String(e.node) }),
+      h('span', { class: 'type', text: type }),
+      h('span', { class: 'summary', text: compact(entry.folded ?? summarize(e), SUMMARY) }),
+    );
+  }
+}

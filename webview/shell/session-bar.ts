@@ -1,0 +1,94 @@
+import { NODE_NAMES, type ApprovalPolicy, type ModelInfo } from '../../protocol/events.js';
+import type { SessionListItem } from '../../protocol/webview.js';
+import type { Host } from '../host.js';
+import { button, h } from '../dom.js';
+
+/** The top bar: session picker, new and clear, and where replies come from. */
+export class SessionBar {
+  readonly el: HTMLElement;
+  private readonly select = h('select', {
+    class: 'session-select',
+    attrs: { 'aria-label': 'Session' },
+  });
+  private readonly model = h('span', { class: 'model-badge', attrs: { hidden: true } });
+  private readonly approval = h('span', { class: 'approval-badge', attrs: { hidden: true } });
+  private sessions: SessionListItem[] = [];
+  private current: string | undefined;
+
+  constructor(host: Host) {
+    this.select.addEventListener('change', () => {
+      const id = this.select.value;
+      if (id && id !== this.current) host.post({ type: 'switchSession', session: id });
+    });
+    this.el = h(
+      'header',
+      { class: 'topbar' },
+      this.select,
+      button('New', () => host.post({ type: 'newSession' }), {
+        secondary: true,
+        class: 'new-session',
+        title: 'Start a new session',
+      }),
+      button('Clear', () => host.post({ type: 'clear' }), {
+        secondary: true,
+        class: 'clear-session',
+        title: 'Clear this conversation',
+      }),
+      h('span', { class: 'spacer' }),
+      this.approval,
+      this.model,
+    );
+  }
+
+  setSessions(sessions: readonly SessionListItem[]): void {
+    this.sessions = [...sessions];
+    this.render();
+  }
+
+  setCurrent(session: string): void {
+    this.current = session;
+    this.render();
+  }
+
+  setModel(model: ModelInfo): void {
+    this.model.hidden = false;
+    this.model.classList.toggle('offline', model.offline);
+    if (model.offline) {
+      this.model.textContent = 'Offline engine';
+      this.model.title =
+        'No model is configured: replies come from the offline engine (deterministic, no network). ' +
+        'Set an API key or a base URL to use a real model.';
+    } else {
+      this.model.textContent = model.models?.thinker ?? 'model';
+      this.model.title = [
+        ...(model.baseUrl ? [model.baseUrl] : []),
+        ...NODE_NAMES.map((n) => `${n}: ${model.models?.[n] ?? '?'}`),
+      ].join('\n');
+    }
+  }
+
+  setApproval(policy: ApprovalPolicy): void {
+    this.approval.hidden = false;
+    this.approval.textContent = `approval: ${policy}`;
+    this.approval.title = 'How code runs are approved (set in the Cog settings)';
+  }
+
+  private render(): void {
+    const items = [...this.sessions];
+    if (this.current && !items.some((s) => s.id === this.current)) {
+      items.unshift({ id: this.current, createdAt: '', turns: 0 });
+    }
+    this.select.replaceChildren(
+      ...items.map((s) => {
+        const label = `${s.title || `Session ${s.id}`}${s.turns ? ` · ${s.turns} turn${s.turns === 1 ? '' : 's'}` : ''}`;
+        return h('option', {
+          text: label,
+          title: s.createdAt ? `${s.id}, started ${s.createdAt}` : s.id,
+          attrs: { value: s.id },
+        });
+      }),
+    );
+    if (this.current) this.select.value = this.current;
+    this.select.disabled = items.length === 0;
+  }
+}
