@@ -40,9 +40,10 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
  * Registers the tools with the McpServer (for tools/list: schemas, annotations) and
  * answers tools/call itself. McpServer 1.32.2 turns every error in a tool call, unknown
  * tool and invalid arguments included, into an `isError` result, and reports its own
- * output-validation failures as "invalid params"; here an unknown tool and arguments that
- * fail the input schema are -32602, caller-fixable failures are `isError` results, and
- * our own faults are -32603.
+ * output-validation failures as "invalid params"; here an unknown tool is -32602,
+ * arguments that fail the input schema and other caller-fixable failures are `isError`
+ * results the model can read and correct (as the 2025-11-25 spec asks), and our own
+ * faults are -32603.
  */
 export function installTools(ctx: McpContext, tools: CogTool[]): void {
   const byName = new Map(tools.map((t) => [t.name, t]));
@@ -80,10 +81,8 @@ async function call(
 ): Promise<CallToolResult> {
   const args = tool.input.safeParse(raw);
   if (!args.success) {
-    throw new McpError(
-      ErrorCode.InvalidParams,
-      `Invalid arguments for tool ${tool.name}: ${z.prettifyError(args.error)}`,
-    );
+    const text = `Invalid arguments for tool ${tool.name}: ${z.prettifyError(args.error)}`;
+    return { isError: true, content: [{ type: 'text', text }] };
   }
   let reply: ToolReply<unknown>;
   try {

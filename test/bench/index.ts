@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: time to first token against the fixture model with 200 ms before its
  * first byte, for both pipeline modes on a direct reply and on the tool path, and the
- * runtime's own overhead per turn. Prints tables; asserts nothing.
+ * runtime's own overhead per turn; then the MCP surface's tables (test/bench/mcp.ts) and the webview's (test/bench/webview.ts). Prints
+ * tables; asserts nothing.
  */
 import type { PipelineMode } from '../../protocol/events.js';
 import { createOpenAiClient } from '../../server/llm/openai-client.js';
@@ -10,6 +11,8 @@ import { createRuntime } from '../../server/runtime/runtime.js';
 import { reply } from '../fixtures/openai-steps.js';
 import { startFixtureProcess, type FixtureProcess } from '../fixtures/openai-server-process.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
+import { benchMcp, formatTable } from './mcp.js';
+import { benchWebview, formatTable as formatWebviewTable, WEBVIEW_BENCH_HEAD } from './webview.js';
 
 const LATENCY_MS = 200;
 const TURNS = Number(process.env.BENCH_TURNS ?? 8);
@@ -171,3 +174,5 @@ async function main() {
 }
 
 await main();
+for (const table of await benchMcp()) process.stdout.write(formatTable(table));
+process.stdout.write(`\n${formatWebviewTable(WEBVIEW_BENCH_HEAD, await benchWebview())}\n`);

@@ -205,9 +205,12 @@ test('tool failures are isError results that say what to do', async () => {
   assert.equal(runtime.listSessions('local:alice').length, sessionsBefore, 'no stray sessions');
 });
 
-test('protocol faults are JSON-RPC errors: unknown tool and invalid arguments are -32602', async () => {
+test('invalid arguments are isError results the caller can correct; an unknown tool is -32602', async () => {
+  await assert.rejects(
+    c.client.callTool({ name: 'no-such-tool', arguments: {} }),
+    (err: unknown) => err instanceof McpError && err.code === ErrorCode.InvalidParams,
+  );
   const invalid: [string, Record<string, unknown>][] = [
-    ['no-such-tool', {}],
     ['send', {}],
     ['send', { text: 5 }],
     ['history', { session: 'tour-1', last: 500 }],
@@ -215,13 +218,13 @@ test('protocol faults are JSON-RPC errors: unknown tool and invalid arguments ar
     ['process-approve', { process: 'p-1', decision: 'maybe' }],
     ['sessions', { action: 'delete' }],
   ];
+  const sessionsBefore = runtime.listSessions('local:alice').length;
   for (const [name, args] of invalid) {
-    await assert.rejects(
-      c.client.callTool({ name, arguments: args }),
-      (err: unknown) => err instanceof McpError && err.code === ErrorCode.InvalidParams,
-      `${name} ${JSON.stringify(args)}`,
-    );
+    const result = await c.call(name, args);
+    assert.equal(result.isError, true, `${name} ${JSON.stringify(args)}`);
+    assert.match(textOf(result), new RegExp(`Invalid arguments for tool ${name}`));
   }
+  assert.equal(runtime.listSessions('local:alice').length, sessionsBefore, 'nothing ran');
   // A tools/call without a name is malformed params too, not an internal error.
   await assert.rejects(
     c.client.request(
