@@ -36,3 +36,16 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+
+// The VS Code extension host: CommonJS, as VS Code loads it; `vscode` is provided at run time.
+await build({
+  entryPoints: ['extension/extension.ts'],
+  outfile: 'dist/extension.cjs',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode'],
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});

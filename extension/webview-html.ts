@@ -15,8 +15,13 @@ export interface WebviewHtmlOptions {
 }
 
 const NONCE = /^[A-Za-z0-9+/_-]{16,128}={0,2}$/;
-/** A CSP source list: hosts, schemes, wildcards. No quotes, semicolons or commas. */
-const SOURCE = /^[A-Za-z0-9.:/*_+-]+(?: [A-Za-z0-9.:/*_+-]+)*$/;
+/**
+ * A CSP source list: hosts, schemes, wildcards and quoted keywords (VS Code's own
+ * cspSource is `'self' https://*.vscode-cdn.net`). No semicolons or commas, which would
+ * start another directive.
+ */
+const TOKEN = "(?:'[a-z-]+'|[A-Za-z0-9.:/*_+-]+)";
+const SOURCE = new RegExp(`^${TOKEN}(?: ${TOKEN})*$`);
 
 const escapeAttr = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

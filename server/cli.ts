@@ -52,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
         host: { type: 'string', default: DEFAULT_HTTP_HOST },
         port: { type: 'string', default: String(DEFAULT_HTTP_PORT) },
         'no-auth': { type: 'boolean', default: false },
+        'exit-with-stdin': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -64,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
       host: values.host,
       port: parsePort(values.port),
       auth: !values['no-auth'],
+      exitWithStdin: values['exit-with-stdin'],
     });
   }
   process.stderr.write(`cog: unknown command "${command}". Run cog --help.\n`);

@@ -10,7 +10,7 @@ export function helpText(): string {
 Usage:
   cog chat [--session ID] [--json]   chat in the terminal
   cog mcp                            serve MCP on stdin/stdout (for agents that spawn it)
-  cog serve [--host H] [--port N] [--no-auth]
+  cog serve [--host H] [--port N] [--no-auth] [--exit-with-stdin]
                                      serve MCP over Streamable HTTP at /mcp
   cog --help | --version
 
@@ -45,6 +45,9 @@ cog serve
   --port N       port (default ${DEFAULT_HTTP_PORT}); 0 picks a free one
   --no-auth      no token, for local tools that cannot send headers; loopback only,
                  with a warning: any program on this machine can then use Cog
+  --exit-with-stdin
+                 stop when stdin closes (for a parent process that keeps it open,
+                 so the runtime never outlives it)
   -h, --help     this text
 
 With no model configured, Cog answers with its offline engine (deterministic, no

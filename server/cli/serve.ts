@@ -9,6 +9,8 @@ export interface ServeOptions {
   host: string;
   port: number;
   auth: boolean;
+  /** Stop when stdin closes: a parent that holds stdin open dies, and so does this. */
+  exitWithStdin?: boolean;
 }
 
 /** A user error in the flags: exit code 2, message says what to do. */
@@ -76,8 +78,14 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
   }
   process.stdout.write(`${JSON.stringify({ url: server.url, tokenFile: token?.file ?? null })}\n`);
 
-  const signal = await untilSignal();
-  err(`cog serve: ${signal}, closing`);
+  const stdinClosed = new Promise<string>((resolve) => {
+    if (!opts.exitWithStdin) return;
+    process.stdin.on('end', () => resolve('stdin closed'));
+    process.stdin.on('close', () => resolve('stdin closed'));
+    process.stdin.resume();
+  });
+  const reason = await Promise.race([untilSignal(), stdinClosed]);
+  err(`cog serve: ${reason}, closing`);
   await server.close();
   await runtime.close();
   return 0;

@@ -1,6 +1,5 @@
 import type { Control } from '../../protocol/controls.js';
 import type {
-  Language,
   ModelInfo,
   NodeName,
   PipelineMode,
@@ -9,11 +8,10 @@ import type {
   TurnTiming,
 } from '../../protocol/events.js';
 import type { ModelClient } from '../llm/types.js';
-import type { RunResult } from '../tools/types.js';
 import { perceive } from './nodes/input.js';
 import type { NodeEnv, Turn } from './nodes/node-env.js';
 import { speak } from './nodes/output.js';
-import { think } from './nodes/thinker.js';
+import { think, type ThinkInput } from './nodes/thinker.js';
 
 export interface PipelineInput {
   turn: string;
@@ -29,7 +27,7 @@ export interface PipelineInput {
   budgets: Record<NodeName, number>;
   signal: AbortSignal;
   emit(node: NodeName, body: RuntimeEventBody): void;
-  runCode(language: Language, code: string): Promise<RunResult>;
+  runCode: ThinkInput['runCode'];
   now(): number;
 }
 

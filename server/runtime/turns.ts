@@ -131,7 +131,7 @@ export function createTurns(deps: TurnDeps) {
         budgets: config.budgets,
         signal,
         emit: (node, body) => emit({ ...body, node } as EventDraft),
-        runCode: (language, code) =>
+        runCode: (language, code, onCreated) =>
           processes.run({
             session: s.id,
             turn,
@@ -139,6 +139,7 @@ export function createTurns(deps: TurnDeps) {
             code,
             workspace: workspace(s.id),
             signal,
+            onCreated,
           }),
         now,
       });

@@ -160,6 +160,7 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
       output: new OutputBuffer(limits.maxOutputBytes, limits.modelOutputBytes),
     };
     entries.set(e.info.id, e);
+    notify('created', () => req.onCreated?.(snapshot(e)));
     const approval =
       initial === 'pending-approval'
         ? new Promise<Verdict>((resolve) => (e.decide = resolve))

@@ -26,6 +26,8 @@ export interface RunRequest {
   /** The session's own working directory (created if missing). */
   workspace: string;
   signal?: AbortSignal;
+  /** Told the process as soon as it exists (before approval or spawn), e.g. to show its card. */
+  onCreated?(process: ProcessInfo): void;
 }
 
 export interface RunResult {

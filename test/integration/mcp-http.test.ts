@@ -208,12 +208,34 @@ test('SIGTERM: serve closes its sessions and exits 0', async () => {
   await client.close().catch(() => {});
 });
 
+test('--exit-with-stdin: serve stops when its parent closes stdin', async () => {
+  const own = tempHome('cog-mcp-stdin-');
+  try {
+    const p = spawnCog(['serve', '--port', '0', '--exit-with-stdin'], cogEnv(own.home));
+    await firstJsonLine(p);
+    p.child.stdin.end();
+    assert.equal(await p.exited, 0, p.stderr());
+    assert.match(p.stderr(), /stdin closed, closing/);
+  } finally {
+    own.cleanup();
+  }
+});
+
 test('cog --help documents cog mcp and cog serve with every flag', async () => {
   const help = spawnCog(['serve', '--help'], cogEnv(home.home));
   let out = '';
   help.child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   assert.equal(await help.exited, 0);
-  for (const text of ['cog mcp', 'cog serve', '--host', '--port', '--no-auth', '7411', '0600']) {
+  for (const text of [
+    'cog mcp',
+    'cog serve',
+    '--host',
+    '--port',
+    '--no-auth',
+    '--exit-with-stdin',
+    '7411',
+    '0600',
+  ]) {
     assert.ok(out.includes(text), text);
   }
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseControls, type Control } from '../../../protocol/controls.js';
-import { LANGUAGES, type Language } from '../../../protocol/events.js';
+import { LANGUAGES, type Language, type ProcessInfo } from '../../../protocol/events.js';
 import type { ChatMessage, ToolCall, ToolSpec } from '../../llm/types.js';
 import type { RunResult } from '../../tools/types.js';
 import { FenceGate, parseFenced } from './fenced.js';
@@ -13,7 +13,12 @@ export interface ThinkInput {
   perception?: string;
   context: string;
   tools: 'native' | 'fenced';
-  runCode(language: Language, code: string): Promise<RunResult>;
+  /** Runs code; `onCreated` is told the process before it waits for approval or runs. */
+  runCode(
+    language: Language,
+    code: string,
+    onCreated: (process: ProcessInfo) => void,
+  ): Promise<RunResult>;
   /** Fast mode: the reply streams to the user as the Thinker writes it. */
   onDelta?(text: string): void;
 }
@@ -107,12 +112,15 @@ export async function think(env: NodeEnv, input: ThinkInput): Promise<Thought> {
       : `Shown ${controls.length} control(s).`;
   };
   const run = async (language: Language, code: string): Promise<string> => {
-    const result = await input.runCode(language, code);
+    // The card goes out as soon as the process exists, so a run waiting for approval
+    // already shows its Approve and Deny buttons.
+    const result = await input.runCode(language, code, (p) => {
+      thought.processes.push(p.id);
+      const card: Control = { type: 'process', processId: p.id };
+      thought.controls.push(card);
+      env.emit({ type: 'controls', controls: [card] });
+    });
     const p = result.process;
-    thought.processes.push(p.id);
-    const card: Control = { type: 'process', processId: p.id };
-    thought.controls.push(card);
-    env.emit({ type: 'controls', controls: [card] });
     const why = p.reason ? ` (${p.reason})` : '';
     return `[process ${p.id} ${p.language}: ${p.status}, exit ${p.exitCode ?? '-'}${why}]\n${result.output}`;
   };

@@ -1,0 +1,149 @@
+import * as vscode from 'vscode';
+import type { ChatController } from './chat-controller.js';
+import type { ChatViewProvider } from './chat-view.js';
+import type { Logger } from './emitter.js';
+import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
+import { SECRET_API_KEY, SECRET_SERVER_TOKEN, readSettings } from './settings.js';
+
+export interface CommandDeps {
+  context: vscode.ExtensionContext;
+  connection: RuntimeConnection;
+  chat: ChatController;
+  view: ChatViewProvider;
+  log: Logger & { show(preserveFocus?: boolean): void };
+}
+
+/** Every command in package.json's `contributes.commands`, by id. */
+export const COMMANDS = [
+  'cog.newSession',
+  'cog.switchSession',
+  'cog.clear',
+  'cog.cancelTurn',
+  'cog.showTrace',
+  'cog.setApiKey',
+  'cog.setServerToken',
+  'cog.copyMcpConfig',
+  'cog.showLog',
+  'cog.restartRuntime',
+] as const;
+type CommandId = (typeof COMMANDS)[number];
+
+/** Registers the commands; each failure is shown to the user in words and logged. */
+export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
+  const { connection, chat, view, log, context } = deps;
+  const handlers: Record<CommandId, () => Promise<unknown>> = {
+    'cog.newSession': async () => {
+      await view.reveal();
+      await chat.newSession();
+    },
+    'cog.switchSession': async () => {
+      const sessions = await chat.listSessions();
+      if (!sessions.length) {
+        void vscode.window.showInformationMessage('Cog has no sessions yet: send a message first.');
+        return;
+      }
+      const pick = await vscode.window.showQuickPick(
+        sessions
+          .slice()
+          .reverse()
+          .map((s) => ({
+            label: s.title ?? s.id,
+            description: s.id === chat.session ? 'shown' : s.title ? s.id : undefined,
+            detail: `${s.turns} turn${s.turns === 1 ? '' : 's'} · started ${new Date(s.createdAt).toLocaleString()}`,
+            id: s.id,
+          })),
+        { title: 'Cog: Switch Session', placeHolder: 'Pick a session to show' },
+      );
+      if (!pick) return;
+      await view.reveal();
+      await chat.switchSession(pick.id);
+    },
+    'cog.clear': () => chat.clear(),
+    'cog.cancelTurn': async () => {
+      if (!chat.cancelTurn()) {
+        void vscode.window.showInformationMessage('No turn started in this window is running.');
+      }
+    },
+    'cog.showTrace': async () => {
+      const session = chat.session;
+      if (!session) {
+        void vscode.window.showInformationMessage('No session yet: send a message first.');
+        return;
+      }
+      const events = await chat.trace(session);
+      const doc = await vscode.workspace.openTextDocument({
+        language: 'json',
+        content: JSON.stringify(events, null, 2),
+      });
+      await vscode.window.showTextDocument(doc, { preview: true });
+    },
+    'cog.setApiKey': () =>
+      askSecret(context, SECRET_API_KEY, {
+        title: 'Cog: API key for cog.baseUrl',
+        prompt: readSettings().baseUrl
+          ? `Key for ${readSettings().baseUrl}. Kept in VS Code's secret storage. Empty removes it.`
+          : 'Kept in VS Code\u2019s secret storage. Also set cog.baseUrl (and cog.model) to use it. Empty removes it.',
+      }),
+    'cog.setServerToken': () =>
+      askSecret(context, SECRET_SERVER_TOKEN, {
+        title: 'Cog: bearer token for cog.serverUrl',
+        prompt:
+          'The token `cog serve` printed (or its token file). Kept in VS Code\u2019s secret storage. Empty removes it.',
+      }),
+    'cog.copyMcpConfig': async () => {
+      await connection.whenConnected(10_000);
+      const ep = connection.endpoint;
+      if (!ep) throw new Error('The Cog runtime is not running.');
+      const config = {
+        mcpServers: {
+          cog: { type: 'http', url: ep.url.href, headers: { Authorization: `Bearer ${ep.token}` } },
+        },
+      };
+      await vscode.env.clipboard.writeText(JSON.stringify(config, null, 2));
+      void vscode.window.showInformationMessage(
+        ep.pid
+          ? 'Copied an MCP client configuration for this window\u2019s Cog runtime. It contains the bearer token: keep it private. The port changes when the runtime restarts.'
+          : 'Copied an MCP client configuration for the Cog server. It contains the bearer token: keep it private.',
+      );
+    },
+    'cog.showLog': async () => log.show(true),
+    'cog.restartRuntime': async () => connection.restart('requested by the user'),
+  };
+
+  return COMMANDS.map((id) =>
+    vscode.commands.registerCommand(id, async () => {
+      try {
+        await handlers[id]();
+      } catch (err) {
+        const message = errorMessage(err);
+        log.warn(`${id}: ${message}`);
+        void vscode.window.showErrorMessage(`Cog: ${message}`);
+      }
+    }),
+  );
+}
+
+/**
+ * Prompts for a secret and stores it; the runtime restarts on the SecretStorage change
+ * (extension.ts). Never logs or shows the value.
+ */
+async function askSecret(
+  context: vscode.ExtensionContext,
+  key: string,
+  opts: { title: string; prompt: string },
+): Promise<void> {
+  const value = await vscode.window.showInputBox({
+    title: opts.title,
+    prompt: opts.prompt,
+    password: true,
+    ignoreFocusOut: true,
+  });
+  if (value === undefined) return;
+  if (value.trim()) await context.secrets.store(key, value.trim());
+  else await context.secrets.delete(key);
+  void vscode.window.showInformationMessage(
+    value.trim()
+      ? `${opts.title.replace(/^Cog: /, '')}: saved.`
+      : `${opts.title.replace(/^Cog: /, '')}: removed.`,
+  );
+}

@@ -1,0 +1,84 @@
+// First: records when the bundle started loading (see load-clock.ts).
+import { loadStarted } from './load-clock.js';
+import { performance } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import type { CogExtensionApi } from './api.js';
+import { createApprovalPrompt } from './approvals.js';
+import { ChatController } from './chat-controller.js';
+import { CHAT_VIEW_ID, ChatViewProvider } from './chat-view.js';
+import { registerCommands } from './commands.js';
+import { createLauncher } from './launcher.js';
+import { registerMcpProvider } from './mcp-provider.js';
+import { RuntimeConnection } from './runtime-connection.js';
+import { affectsRuntime, readSettings, SECRET_API_KEY, SECRET_SERVER_TOKEN } from './settings.js';
+import { createStatusBar } from './status-bar.js';
+
+let shutdown: (() => Promise<void>) | undefined;
+
+/** Wiring only: every part is built by its own module and owned by `context.subscriptions`. */
+export function activate(context: vscode.ExtensionContext): CogExtensionApi {
+  const started = performance.now();
+  const log = vscode.window.createOutputChannel('Cog', { log: true });
+  context.subscriptions.push(log);
+  const version = String(context.extension.packageJSON.version ?? '0.0.0');
+
+  const connection = new RuntimeConnection({
+    launch: createLauncher(context, log),
+    log,
+    clientVersion: version,
+    onElicit: createApprovalPrompt(log),
+  });
+  shutdown = () => connection.dispose();
+  context.subscriptions.push({ dispose: () => void connection.dispose() });
+
+  const chat = new ChatController({
+    connection,
+    log,
+    approval: () => readSettings().approvalPolicy,
+    memory: {
+      get: () => context.workspaceState.get<string>('cog.session'),
+      set: (session) => void context.workspaceState.update('cog.session', session),
+    },
+  });
+  const view = new ChatViewProvider(context.extensionUri, chat, log);
+  const status = createStatusBar(connection);
+  context.subscriptions.push(
+    chat,
+    status,
+    vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, view),
+    ...registerCommands({ context, connection, chat, view, log }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!affectsRuntime(e)) return;
+      chat.refreshOnReconnect();
+      connection.restart('settings changed');
+    }),
+    // Also when another window changes them: this runtime must use the new key.
+    context.secrets.onDidChange((e) => {
+      if (e.key === SECRET_API_KEY || e.key === SECRET_SERVER_TOKEN) {
+        connection.restart(e.key === SECRET_API_KEY ? 'API key changed' : 'server token changed');
+      }
+    }),
+  );
+  const mcpProvider = registerMcpProvider(connection, log, context.subscriptions);
+
+  connection.start();
+  const done = performance.now();
+  const activationMs = done - loadStarted;
+  log.info(
+    `Cog ${version} activated in ${activationMs.toFixed(0)} ms (code loading ${(started - loadStarted).toFixed(0)} ms, activate ${(done - started).toFixed(0)} ms) on VS Code ${vscode.version}`,
+  );
+  return {
+    connection,
+    chat,
+    mcpProvider,
+    activationMs,
+    statusBarText: () => status.item.text,
+  };
+}
+
+/** Stops the runtime this window started; VS Code waits for the returned promise. */
+export function deactivate(): Promise<void> | undefined {
+  const stop = shutdown;
+  shutdown = undefined;
+  return stop?.();
+}

@@ -1,0 +1,64 @@
+import type { ApprovalPolicy, NodeName, PipelineMode } from '../protocol/events.js';
+
+/** The `cog.*` settings, read once per (re)start. Empty strings mean "not set". */
+export interface CogSettings {
+  baseUrl: string;
+  model: string;
+  models: Record<NodeName, string>;
+  pipeline: PipelineMode;
+  approvalPolicy: ApprovalPolicy;
+  serverUrl: string;
+}
+
+/**
+ * Inherited variables that would choose a model or a state directory behind the settings'
+ * back. The extension's runtime is configured by its settings and SecretStorage only, so a
+ * key exported in the shell that launched VS Code does not silently switch engines.
+ */
+const INHERITED_CONFIG = /^(COG_|OPENROUTER_API_KEY$|OPENAI_API_KEY$)/;
+
+/**
+ * The environment of the `cog serve` child: the editor's own, minus inherited Cog
+ * configuration, plus the settings, the API key and `ELECTRON_RUN_AS_NODE` (the child runs
+ * on the editor's own binary, which is Electron in desktop VS Code).
+ */
+export function runtimeEnv(
+  base: NodeJS.ProcessEnv,
+  settings: CogSettings,
+  home: string,
+  apiKey: string | undefined,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (!INHERITED_CONFIG.test(key)) env[key] = value;
+  }
+  env.ELECTRON_RUN_AS_NODE = '1';
+  env.COG_HOME = home;
+  env.COG_PIPELINE = settings.pipeline;
+  env.COG_APPROVAL = settings.approvalPolicy;
+  if (settings.baseUrl) env.COG_LLM_BASE_URL = settings.baseUrl;
+  if (settings.model) env.COG_MODEL = settings.model;
+  for (const [node, model] of Object.entries(settings.models)) {
+    if (model) env[`COG_MODEL_${node.toUpperCase()}`] = model;
+  }
+  if (apiKey) env.COG_LLM_API_KEY = apiKey;
+  return env;
+}
+
+/** A one-line description of the settings for the log: never the key, only whether one is set. */
+export function describeSettings(settings: CogSettings, hasApiKey: boolean): string {
+  const engine = settings.baseUrl ? settings.baseUrl : 'offline engine';
+  const models = Object.entries(settings.models)
+    .filter(([, m]) => m)
+    .map(([n, m]) => `${n}=${m}`);
+  return [
+    `engine ${engine}`,
+    settings.model ? `model ${settings.model}` : '',
+    models.length ? `models ${models.join(' ')}` : '',
+    `pipeline ${settings.pipeline}`,
+    `approval ${settings.approvalPolicy}`,
+    `api key ${hasApiKey ? 'set' : 'not set'}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import type { ModelInfo, RuntimeEvent } from '../protocol/events.js';
+
+/**
+ * What the extension reads from Cog's MCP tools. The runtime may be a remote server, so
+ * its answers are checked before use; each schema names only what the extension relies on
+ * and lets the rest through (a newer runtime may add fields).
+ */
+
+export const ModelInfoSchema = z.looseObject({
+  offline: z.boolean(),
+  models: z.record(z.string(), z.string()),
+  baseUrl: z.string().optional(),
+});
+
+/** An event's envelope; the body is the webview's to render (it validates what it draws). */
+export const EventSchema = z.looseObject({
+  seq: z.number().int().min(0),
+  ts: z.string(),
+  session: z.string().min(1),
+  node: z.string(),
+  type: z.string().min(1),
+  turn: z.string().optional(),
+});
+
+export function asRuntimeEvent(value: unknown): RuntimeEvent | undefined {
+  const parsed = EventSchema.safeParse(value);
+  return parsed.success ? (parsed.data as unknown as RuntimeEvent) : undefined;
+}
+
+export const SessionSchema = z.looseObject({
+  id: z.string().min(1),
+  title: z.string().optional(),
+  createdAt: z.string(),
+  turns: z.number(),
+  lastSeq: z.number().optional(),
+  busy: z.boolean().optional(),
+});
+export type SessionInfo = z.infer<typeof SessionSchema>;
+
+export const SessionsResultSchema = z.looseObject({
+  sessions: z.array(SessionSchema),
+  /** Set by `create`. */
+  created: SessionSchema.optional(),
+});
+
+/** For tools whose answer the extension does not read (approve, cancel, clear). */
+export const AnyResultSchema = z.unknown();
+
+export const StateResultSchema = z.looseObject({
+  session: z.string(),
+  lastSeq: z.number(),
+  busy: z.boolean(),
+  model: ModelInfoSchema,
+});
+
+export const TraceResultSchema = z.looseObject({
+  session: z.string(),
+  events: z.array(z.unknown()),
+  next_seq: z.number(),
+  has_more: z.boolean().optional(),
+});
+
+export const TurnResultSchema = z.looseObject({
+  session: z.string(),
+  turn: z.string(),
+  status: z.string(),
+  text: z.string(),
+  model: ModelInfoSchema,
+  error: z.string().optional(),
+});
+export type TurnResult = z.infer<typeof TurnResultSchema>;
+
+export function asModelInfo(m: z.infer<typeof ModelInfoSchema>): ModelInfo {
+  return m as unknown as ModelInfo;
+}

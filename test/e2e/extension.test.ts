@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { FrameLocator, Page } from 'playwright-core';
+import { e2eDir, ensureExtensionBuilt, requireVscodeE2e, root } from '../extension/build-suite.js';
+
+// End to end in a real VS Code 1.100 (code-server) driven by playwright-core and Debian's
+// Chromium: the packaged .vsix is installed into a fresh profile, the Cog view is opened
+// from the activity bar, and the chat is used the way a person would, on the offline engine.
+
+interface VscodeE2e {
+  startCodeServer(o: { state?: string; folder?: string }): Promise<{
+    url: string;
+    stop(): Promise<void>;
+    log(): string;
+  }>;
+  launchBrowser(): Promise<{ page: Page; close(): Promise<void> }>;
+  openWorkbench(page: Page, url: string, o?: { timeout?: number }): Promise<void>;
+  webviewFrame(page: Page, selector: string, o?: { timeout?: number }): Promise<FrameLocator>;
+}
+
+const vsix = join(root, 'dist', 'cog.vsix');
+const artifacts = join(root, 'test-artifacts');
+const shot = join(artifacts, 'vscode-e2e.png');
+/** Something only the Cog chat's HTML has (webview/chat/composer.ts). */
+const COMPOSER = 'textarea.composer-input';
+
+function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`)),
+    );
+  });
+}
+
+/** The .vsix is rebuilt unless it is newer than everything that goes into it. */
+function vsixIsFresh(): boolean {
+  if (!existsSync(vsix)) return false;
+  const built = statSync(vsix).mtimeMs;
+  const inputs = ['package.json', '.vscodeignore', 'README.md', 'LICENSE', 'media/cog.svg'];
+  for (const f of ['cog.mjs', 'extension.cjs', 'sql-runner.mjs', 'sql-asm.cjs'])
+    inputs.push(`dist/${f}`);
+  for (const f of readdirSync(join(root, 'dist', 'webview'))) inputs.push(`dist/webview/${f}`);
+  return inputs.every((f) => !existsSync(join(root, f)) || statSync(join(root, f)).mtimeMs < built);
+}
+
+const USER_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'security.workspace.trust.enabled': false,
+  // "ask" on purpose: the run waits until the user says Run in VS Code's approval dialog.
+  'cog.approvalPolicy': 'ask',
+};
+
+test(
+  'the packaged extension in VS Code: chat, HUD, process card, table control',
+  { timeout: 240_000 },
+  async (t) => {
+    requireVscodeE2e();
+    const lib = (await import(join(e2eDir, 'tools', 'vscode-e2e.mjs'))) as VscodeE2e;
+
+    let started = Date.now();
+    // vsce alone, not `npm run package`: rebuilding dist/ here would rewrite bundles that
+    // tests running alongside are loading. `npm test` has just built them.
+    await ensureExtensionBuilt();
+    if (!vsixIsFresh()) {
+      const vsce = join(root, 'node_modules', '.bin', 'vsce');
+      await run(vsce, [
+        'package',
+        '--no-dependencies',
+        '--allow-missing-repository',
+        '--out',
+        vsix,
+      ]);
+    }
+    t.diagnostic(`vsix: ${Date.now() - started} ms`);
+
+    // Short paths: code-server puts unix sockets in the state dir.
+    const state = mkdtempSync('/tmp/cog-e2e-');
+    const folder = join(state, 'ws');
+    mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'README.md'), '# a workspace for the Cog end-to-end test\n');
+    writeFileSync(
+      join(state, 'user-data', 'User', 'settings.json'),
+      JSON.stringify(USER_SETTINGS, null, 2),
+    );
+    let server: Awaited<ReturnType<VscodeE2e['startCodeServer']>> | undefined;
+    let browser: Awaited<ReturnType<VscodeE2e['launchBrowser']>> | undefined;
+    try {
+      started = Date.now();
+      await run(join(e2eDir, 'bin', 'code-server-e2e'), [
+        '--state',
+        state,
+        '--',
+        '--install-extension',
+        vsix,
+      ]);
+      const installed = readdirSync(join(state, 'extensions')).find((d) =>
+        d.startsWith('cog-dev.cog-'),
+      );
+      assert.ok(installed, 'the .vsix is installed');
+      assert.ok(
+        !lstatSync(join(state, 'extensions', installed)).isSymbolicLink(),
+        'installed, not linked',
+      );
+      t.diagnostic(`install: ${Date.now() - started} ms`);
+
+      started = Date.now();
+      server = await lib.startCodeServer({ state, folder });
+      browser = await lib.launchBrowser();
+      const { page } = browser;
+      await lib.openWorkbench(page, server.url);
+      t.diagnostic(`workbench: ${Date.now() - started} ms`);
+
+      started = Date.now();
+      await page.locator('.activitybar [aria-label^="Cog"]').first().click();
+      const view = await lib.webviewFrame(page, COMPOSER, { timeout: 60_000 });
+      t.diagnostic(`Cog view: ${Date.now() - started} ms`);
+      await page
+        .locator('.statusbar-item', { hasText: 'Cog: offline engine' })
+        .waitFor({ timeout: 30_000 });
+
+      const send = async (text: string) => {
+        await view.locator(COMPOSER).fill(text);
+        await view.locator(COMPOSER).press('Enter');
+      };
+      const assistant = view.locator('.msg.assistant');
+
+      // A plain message: the reply streams in, labelled as the offline engine, the HUD lights up.
+      started = Date.now();
+      await send('hello');
+      await view.locator('.msg.user', { hasText: 'hello' }).waitFor();
+      await assistant.first().waitFor({ timeout: 30_000 });
+      await assistant.first().locator('.offline-tag').waitFor();
+      await view.locator('.pipeline .node[data-node="thinker"][data-status="done"]').waitFor();
+      await view.locator('.pipeline .node[data-node="output"][data-status="done"]').waitFor();
+      await view.locator('.pipeline .node .tokens').first().filter({ hasText: '/' }).waitFor();
+      await view.locator('details.trace > summary').click();
+      await view
+        .locator('.trace-list .type', { hasText: /output\.delta ×\d+/ })
+        .first()
+        .waitFor();
+      await view.locator('details.trace > summary').click();
+      t.diagnostic(`hello: ${Date.now() - started} ms`);
+
+      // Arithmetic: the run waits for approval (VS Code asks, showing the code); Run lets it
+      // go; its process card shows it done and the reply has 391.
+      started = Date.now();
+      await send('what is 17*23?');
+      const dialog = page.locator('.monaco-dialog-box', { hasText: 'Cog wants to run javascript' });
+      await dialog.locator('.monaco-button', { hasText: /^Run$/ }).click({ timeout: 30_000 });
+      const card = view.locator('.cog-process').last();
+      await card.locator('.proc-status', { hasText: /done/i }).waitFor({ timeout: 30_000 });
+      await assistant.filter({ hasText: '391' }).first().waitFor({ timeout: 30_000 });
+      t.diagnostic(`17*23: ${Date.now() - started} ms`);
+
+      // A table with a button: clicking it sends the action back; its answer arrives.
+      started = Date.now();
+      await send('show me a table');
+      await view.locator('.cog-table table').last().waitFor({ timeout: 30_000 });
+      const more = view.locator('.cog-control-button', { hasText: 'Tell me more' }).last();
+      await more.click();
+      await view
+        .locator('.msg-action .action-name', { hasText: 'more' })
+        .waitFor({ timeout: 30_000 });
+      await assistant
+        .filter({ hasText: 'Each message goes through Input' })
+        .first()
+        .waitFor({ timeout: 30_000 });
+      t.diagnostic(`table + action: ${Date.now() - started} ms`);
+
+      mkdirSync(artifacts, { recursive: true });
+      await page.screenshot({ path: shot });
+    } catch (err) {
+      if (browser) {
+        mkdirSync(artifacts, { recursive: true });
+        await browser.page
+          .screenshot({ path: join(artifacts, 'vscode-e2e-failure.png') })
+          .catch(() => undefined);
+      }
+      const log = server?.log().slice(-4000);
+      if (log) t.diagnostic(`code-server log:\n${log}`);
+      throw err;
+    } finally {
+      await browser?.close();
+      await server?.stop();
+      rmSync(state, { recursive: true, force: true });
+    }
+  },
+);
