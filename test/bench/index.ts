@@ -11,6 +11,7 @@ import { createRuntime } from '../../server/runtime/runtime.js';
 import { reply } from '../fixtures/openai-steps.js';
 import { startFixtureProcess, type FixtureProcess } from '../fixtures/openai-server-process.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
+import { benchExtension } from './extension.js';
 import { benchMcp, formatTable } from './mcp.js';
 import { benchWebview, formatTable as formatWebviewTable, WEBVIEW_BENCH_HEAD } from './webview.js';
 
@@ -176,3 +177,6 @@ async function main() {
 await main();
 for (const table of await benchMcp()) process.stdout.write(formatTable(table));
 process.stdout.write(`\n${formatWebviewTable(WEBVIEW_BENCH_HEAD, await benchWebview())}\n`);
+process.stdout.write(
+  `\n${formatWebviewTable(['extension (VS Code 1.100.3, code-server)', 'value', 'note'], await benchExtension())}\n`,
+);
