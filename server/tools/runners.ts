@@ -19,6 +19,13 @@ export const SQL_DATABASE_FILE = 'session.sqlite';
  */
 export const NODE_RESERVED_BYTES = 768 * 1024 * 1024;
 
+/**
+ * Electron's V8 (VS Code's runtime, run as Node) reserves a pointer-compression cage and
+ * the V8 sandbox, about a terabyte of address space, before running any code; under an
+ * address-space cap sized for Node it cannot start. Only its JS heap is bounded then.
+ */
+export const ELECTRON_RESERVED_BYTES = 2 * 1024 ** 4;
+
 /** How to run one piece of code: the command, what it reads on stdin, and its cap. */
 export interface RunnerPlan {
   command: Command;
@@ -45,8 +52,15 @@ export interface RunnerUnavailable {
 export function planRun(
   language: Language,
   code: string,
-  opts: { workspace: string; pathEnv: string; memoryBytes: number },
+  opts: {
+    workspace: string;
+    pathEnv: string;
+    memoryBytes: number;
+    /** Whether this process is Electron (inside VS Code); defaults to the running one. */
+    electron?: boolean;
+  },
 ): RunnerPlan | RunnerUnavailable {
+  const node = nodeBinary(opts.pathEnv, opts.electron ?? Boolean(process.versions.electron));
   switch (language) {
     case 'python': {
       const python = findExecutable('python3', opts.pathEnv);
@@ -60,12 +74,12 @@ export function planRun(
       };
     }
     case 'javascript':
-      return nodePlan(['-'], code, opts.memoryBytes, []);
+      return nodePlan(node, ['-'], code, opts.memoryBytes, []);
     case 'sql': {
       const runner = besideThisModule('sql-runner.mjs');
       const sqlAsm = locateSqlAsm();
       const db = join(opts.workspace, SQL_DATABASE_FILE);
-      return nodePlan([runner, sqlAsm, db], code, opts.memoryBytes, [runner, sqlAsm]);
+      return nodePlan(node, [runner, sqlAsm, db], code, opts.memoryBytes, [runner, sqlAsm]);
     }
     default: {
       const never: never = language;
@@ -74,13 +88,36 @@ export function planRun(
   }
 }
 
-function nodePlan(args: string[], stdin: string, memoryBytes: number, keep: string[]): RunnerPlan {
+interface NodeBinary {
+  file: string;
+  reserved: number;
+}
+
+/**
+ * The Node that runs JavaScript and SQL: the running one, except inside Electron, where a
+ * plain `node` on PATH is preferred because the address-space cap then really holds.
+ */
+function nodeBinary(pathEnv: string, electron: boolean): NodeBinary {
+  if (!electron) return { file: process.execPath, reserved: NODE_RESERVED_BYTES };
+  const node = findExecutable('node', pathEnv);
+  return node
+    ? { file: node, reserved: NODE_RESERVED_BYTES }
+    : { file: process.execPath, reserved: ELECTRON_RESERVED_BYTES };
+}
+
+function nodePlan(
+  node: NodeBinary,
+  args: string[],
+  stdin: string,
+  memoryBytes: number,
+  keep: string[],
+): RunnerPlan {
   const heapMiB = Math.max(16, Math.floor(memoryBytes / (1024 * 1024)));
   return {
-    command: { file: process.execPath, args: [`--max-old-space-size=${heapMiB}`, ...args] },
+    command: { file: node.file, args: [`--max-old-space-size=${heapMiB}`, ...args] },
     stdin,
-    addressSpaceBytes: memoryBytes + NODE_RESERVED_BYTES,
-    keep: [process.execPath, ...keep],
+    addressSpaceBytes: memoryBytes + node.reserved,
+    keep: [node.file, ...keep],
     // Inside VS Code process.execPath is Electron; this makes it behave as plain Node.
     env: { ELECTRON_RUN_AS_NODE: '1' },
   };

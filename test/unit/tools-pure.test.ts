@@ -7,6 +7,11 @@ import { buildChildEnv } from '../../server/tools/env.js';
 import { findExecutable } from '../../server/tools/find-executable.js';
 import { describeOutcome } from '../../server/tools/outcome.js';
 import { formatBytes, OutputBuffer } from '../../server/tools/output-buffer.js';
+import {
+  ELECTRON_RESERVED_BYTES,
+  NODE_RESERVED_BYTES,
+  planRun,
+} from '../../server/tools/runners.js';
 import { bubblewrapArgs, withMemoryCap } from '../../server/tools/sandbox.js';
 import { DEFAULT_LIMITS } from '../../server/tools/types.js';
 
@@ -142,4 +147,32 @@ test('the memory cap wraps the command; bubblewrap gets no network and no capabi
   ]);
   assert.ok(!keepParent.includes('/opt/py'), 'a parent holding the interpreter stays visible');
   assert.ok(!keepParent.includes('--unshare-pid') && !keepParent.includes('--proc'));
+});
+
+test('inside Electron, JavaScript runs on a plain node from PATH so the memory cap holds', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cog-node-path-'));
+  try {
+    const fakeNode = join(dir, 'node');
+    writeFileSync(fakeNode, '#!/bin/sh\n');
+    chmodSync(fakeNode, 0o755);
+    const opts = { workspace: dir, memoryBytes: 256 * 1024 ** 2, electron: true };
+    const withNode = planRun('javascript', '1', { ...opts, pathEnv: dir });
+    assert.ok(!('error' in withNode));
+    assert.equal(withNode.command.file, fakeNode);
+    assert.equal(withNode.addressSpaceBytes, 256 * 1024 ** 2 + NODE_RESERVED_BYTES);
+    // No node on PATH: Electron itself, whose V8 reservations need the terabyte headroom.
+    const without = planRun('javascript', '1', { ...opts, pathEnv: join(dir, 'none') });
+    assert.ok(!('error' in without));
+    assert.equal(without.command.file, process.execPath);
+    assert.equal(without.addressSpaceBytes, 256 * 1024 ** 2 + ELECTRON_RESERVED_BYTES);
+    assert.ok(
+      without.command.args[0]?.startsWith('--max-old-space-size=256'),
+      'the heap stays capped',
+    );
+    const plain = planRun('javascript', '1', { ...opts, electron: false, pathEnv: dir });
+    assert.ok(!('error' in plain));
+    assert.equal(plain.command.file, process.execPath, 'outside Electron: the running node');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
