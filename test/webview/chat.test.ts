@@ -1,32 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Events, ONLINE } from './events.js';
-import {
-  ensureBundle,
-  FakeHost,
-  launchChromium,
-  serveWebview,
-  type Browser,
-  type Served,
-} from './harness.js';
+import { FakeHost, useWebview } from './harness.js';
 
-let browser: Browser;
-let served: Served;
-
-before(async () => {
-  ensureBundle();
-  served = await serveWebview();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.close();
-});
+const web = useWebview();
 
 /** A loaded page past its handshake, showing `events`. */
 async function open(ev: Events, events = ev.turn('hello', ['Hi ', 'there.'])) {
-  const host = await FakeHost.open(browser, served);
+  const host = await web.open();
   await host.load();
   await host.push(ev.snapshot(events));
   return host;
@@ -281,7 +262,7 @@ describe('chat', () => {
     const ev = new Events();
     const first = ev.turn('one', ['1']);
     const second = ev.turn('two', ['2']);
-    const host = await FakeHost.open(browser, served);
+    const host = await web.open();
     await host.load();
     await host.events(ev.session, second);
     assert.equal(await host.page.locator('.msg.user').count(), 0);

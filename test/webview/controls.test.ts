@@ -1,32 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Control } from '../../protocol/controls.js';
 import { Events, processInfo } from './events.js';
-import {
-  ensureBundle,
-  FakeHost,
-  launchChromium,
-  serveWebview,
-  type Browser,
-  type Served,
-} from './harness.js';
+import { useWebview } from './harness.js';
 
-let browser: Browser;
-let served: Served;
-
-before(async () => {
-  ensureBundle();
-  served = await serveWebview();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.close();
-});
+const web = useWebview();
 
 async function open(ev: Events) {
-  const host = await FakeHost.open(browser, served);
+  const host = await web.open();
   await host.load();
   await host.push(ev.snapshot([]));
   return host;

@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 /**
  * Plays the extension host's side of protocol/webview.ts for the chat webview, in real
  * headless Chromium: serves the page from `renderWebviewHtml` (CSP as a header too) over
@@ -308,4 +309,30 @@ export class FakeHost {
       return { dialogs: g.__dialogs, xss: g.__xss ?? null, csp: [...g.__cspViolations] };
     });
   }
+}
+
+/**
+ * Registers the browser and page server every webview test file needs (started before its
+ * tests, closed after them) and opens a fresh page with a fake host on each `open()`.
+ */
+export function useWebview(): { open(): Promise<FakeHost>; served(): Served } {
+  let browser: Browser | undefined;
+  let served: Served | undefined;
+  before(async () => {
+    ensureBundle();
+    served = await serveWebview();
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+  const ready = () => {
+    if (!browser || !served) throw new Error('useWebview: used outside a test');
+    return { browser, served };
+  };
+  return {
+    open: () => FakeHost.open(ready().browser, ready().served),
+    served: () => ready().served,
+  };
 }

@@ -1,32 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { MemoryState } from '../../protocol/events.js';
 import { Events, processInfo } from './events.js';
-import {
-  ensureBundle,
-  FakeHost,
-  launchChromium,
-  ROOT,
-  serveWebview,
-  type Browser,
-  type Served,
-} from './harness.js';
+import { ROOT, useWebview } from './harness.js';
 
-let browser: Browser;
-let served: Served;
-
-before(async () => {
-  ensureBundle();
-  served = await serveWebview();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.close();
-});
+const web = useWebview();
 
 const MEMORY: MemoryState = {
   user_name: null,
@@ -42,7 +22,7 @@ const MEMORY: MemoryState = {
 describe('HUD, banners and sessions', () => {
   it('lights the pipeline from the current turn, with gauges, latency, sensors, memory, trace', async () => {
     const ev = new Events();
-    const host = await FakeHost.open(browser, served);
+    const host = await web.open();
     await host.load();
     await host.push(ev.snapshot(ev.turn('earlier', ['done before'])));
     const { page } = host;
@@ -215,7 +195,7 @@ describe('HUD, banners and sessions', () => {
 
   it('shows connection and notice banners; an error notice gives an unsent message back', async () => {
     const ev = new Events();
-    const host = await FakeHost.open(browser, served);
+    const host = await web.open();
     await host.load();
     await host.push(ev.snapshot([]));
     const { page } = host;
@@ -253,7 +233,7 @@ describe('HUD, banners and sessions', () => {
 
   it('session picker, New and Clear post their intents; a clear empties the chat', async () => {
     const ev = new Events();
-    const host = await FakeHost.open(browser, served);
+    const host = await web.open();
     await host.load();
     await host.push(ev.snapshot(ev.turn('hi', ['hello'])));
     const { page } = host;

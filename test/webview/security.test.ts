@@ -1,30 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { renderWebviewHtml, webviewCsp } from '../../extension/webview-html.js';
 import { Events } from './events.js';
-import {
-  ensureBundle,
-  FakeHost,
-  launchChromium,
-  serveWebview,
-  type Browser,
-  type Served,
-} from './harness.js';
+import { useWebview } from './harness.js';
 import { hostileEvents, XSS_PAYLOADS } from './xss-payloads.js';
 
-let browser: Browser;
-let served: Served;
-
-before(async () => {
-  ensureBundle();
-  served = await serveWebview();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.close();
-});
+const web = useWebview();
 
 type Dom = {
   document: {
@@ -41,7 +22,7 @@ describe('security', () => {
   it(`renders ${XSS_PAYLOADS.length} XSS payloads inert in every surface`, async () => {
     assert.ok(XSS_PAYLOADS.length >= 50);
     const ev = new Events();
-    const host = await FakeHost.open(browser, served);
+    const host = await web.open();
     const dialogs: string[] = [];
     host.page.on('dialog', (d) => {
       dialogs.push(d.message());
@@ -49,10 +30,10 @@ describe('security', () => {
     });
     const outside: string[] = [];
     host.page.on('request', (r) => {
-      if (!r.url().startsWith(served.url)) outside.push(r.url());
+      if (!r.url().startsWith(web.served().url)) outside.push(r.url());
     });
     await host.load();
-    const before = served.requests.length;
+    const before = web.served().requests.length;
     await host.push(ev.snapshot(hostileEvents(ev)));
     await host.push({
       type: 'sessions',
@@ -101,7 +82,7 @@ describe('security', () => {
     assert.deepEqual(dialogs, []);
     assert.deepEqual(wires.csp, []);
     assert.deepEqual(outside, []);
-    assert.deepEqual(served.requests.slice(before), []);
+    assert.deepEqual(web.served().requests.slice(before), []);
     assert.deepEqual(host.errors, []);
     assert.deepEqual(host.invalid, []);
 
@@ -143,22 +124,22 @@ describe('security', () => {
   });
 
   it('serves a strict CSP as header and meta; an injected inline script does not run', async () => {
-    const host = await FakeHost.open(browser, served);
-    const response = await host.page.goto(served.url);
+    const host = await web.open();
+    const response = await host.page.goto(web.served().url);
     await host.waitFor('ready', 0);
     const header = response?.headers()['content-security-policy'] ?? '';
     const meta = await host.page
       .locator('meta[http-equiv="Content-Security-Policy"]')
       .getAttribute('content');
     assert.equal(meta, header);
-    assert.equal(header, served.csp);
+    assert.equal(header, web.served().csp);
     const directives = new Map(
       header.split(';').map((d) => {
         const [name, ...values] = d.trim().split(/\s+/);
         return [name, values.join(' ')] as const;
       }),
     );
-    const origin = served.url.replace(/\/$/, '');
+    const origin = web.served().url.replace(/\/$/, '');
     assert.equal(directives.get('default-src'), "'none'");
     assert.match(directives.get('script-src') ?? '', /^'nonce-[A-Za-z0-9_-]{16,}'$/);
     assert.equal(directives.get('style-src'), origin);
@@ -174,7 +155,7 @@ describe('security', () => {
     assert.equal(await host.page.locator('script').count(), 1);
     assert.equal(
       await host.page.locator('script').getAttribute('src'),
-      `${served.url}webview/main.js`,
+      `${web.served().url}webview/main.js`,
     );
     assert.notEqual(nonce, '');
 
