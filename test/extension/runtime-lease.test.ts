@@ -1,33 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Logger } from '../../extension/emitter.js';
+import { test } from 'node:test';
 import { alive, checkLease, readLease, writeLease } from '../../extension/runtime-lease.js';
 import { startLocalRuntime } from '../../extension/runtime-process.js';
 import { runtimeEnv } from '../../extension/runtime-env.js';
-import { cogBin, ensureBuilt } from '../helpers/cog-process.js';
+import { cogBin } from '../helpers/cog-process.js';
+import { recordingLog, useHomes } from './harness.js';
 
-const homes: string[] = [];
-after(() => homes.forEach((h) => rmSync(h, { recursive: true, force: true })));
-before(() => ensureBuilt());
-
-const warned: string[] = [];
-const log: Logger = {
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m) => warned.push(m),
-  error: () => undefined,
-};
-
-function home(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cog-lease-'));
-  homes.push(dir);
-  return dir;
-}
+const home = useHomes('cog-lease-');
+const { log, lines: warned } = recordingLog('warn');
 
 /** A pid that no process has now. */
 function deadPid(): number {
