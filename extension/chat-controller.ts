@@ -3,21 +3,9 @@ import type { HostToWebview, SessionListItem, WebviewToHost } from '../protocol/
 import type { CogClient } from './cog-client.js';
 import type { Disposable, Logger } from './emitter.js';
 import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
-import {
-  SESSIONS_URI,
-  createSession,
-  listSessions,
-  readTrace,
-  sessionState,
-  traceUri,
-} from './runtime-tools.js';
+import { SESSIONS_URI, listSessions, readTrace, sessionState, traceUri } from './runtime-tools.js';
+import { ensureSession, startSession, type SessionMemory } from './shown-session.js';
 import { AnyResultSchema, TurnResultSchema, asModelInfo, type TurnResult } from './tool-results.js';
-
-/** Where the shown session id is kept between window reloads (workspaceState in VS Code). */
-export interface SessionMemory {
-  get(): string | undefined;
-  set(session: string | undefined): void;
-}
 
 export interface ChatControllerOptions {
   connection: RuntimeConnection;
@@ -173,7 +161,7 @@ export class ChatController implements Disposable {
 
   async newSession(): Promise<string> {
     const client = await this.opts.connection.whenConnected();
-    const id = await this.startSession(client);
+    const id = await startSession(client, this.opts);
     await this.snapshot();
     return id;
   }
@@ -264,7 +252,7 @@ export class ChatController implements Disposable {
     this.snapshotsRunning++;
     return this.enqueue(async () => {
       const client = await connection.whenConnected(5 * 60_000);
-      const session = await this.ensureSession(client);
+      const session = await ensureSession(client, this.opts);
       const state = await sessionState(client, session);
       // A webview ahead of the runtime (its state was reset) starts over from scratch.
       const resumed = sinceSeq !== undefined && sinceSeq <= state.lastSeq;
@@ -370,7 +358,7 @@ export class ChatController implements Disposable {
     args: Record<string, unknown>,
   ): Promise<TurnResult> {
     const client = await this.opts.connection.whenConnected();
-    const session = await this.ensureSession(client);
+    const session = await ensureSession(client, this.opts);
     const abort = new AbortController();
     this.inFlight.add(abort);
     try {
@@ -386,33 +374,6 @@ export class ChatController implements Disposable {
       this.inFlight.delete(abort);
       this.pump();
     }
-  }
-
-  /** The shown session, created (and remembered) if there is none or it is gone. */
-  private async ensureSession(client: CogClient): Promise<string> {
-    const known = this.session;
-    if (known) {
-      try {
-        const state = await sessionState(client, known);
-        this.opts.connection.setModel(asModelInfo(state.model));
-        return known;
-      } catch (err) {
-        // Only "the runtime answered no" (an isError result) means the session is gone.
-        if ((err as { code?: unknown }).code !== 'tool_error') throw err;
-        this.opts.log.info(
-          `session ${known} is not available (${errorMessage(err)}); starting one`,
-        );
-      }
-    }
-    return this.startSession(client);
-  }
-
-  /** Creates a session and shows it from now on. */
-  private async startSession(client: CogClient): Promise<string> {
-    const id = await createSession(client);
-    this.opts.memory.set(id);
-    this.opts.log.info(`new session ${id}`);
-    return id;
   }
 }
 
