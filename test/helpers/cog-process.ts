@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -91,4 +92,21 @@ export function firstJsonLine<T>(p: CogProcess, timeoutMs = 15_000): Promise<T> 
       reject(new Error(`cog exited (${code}) before printing; stderr:\n${p.stderr()}`));
     });
   });
+}
+
+/** A running `cog serve --port 0` with its URL and bearer token. */
+export interface ServeHandle {
+  serve: CogProcess;
+  url: string;
+  token: string;
+  tokenFile: string;
+}
+
+/** Builds if needed, starts `cog serve --port 0` on `home`, and reads its URL and token. */
+export async function startServe(home: string): Promise<ServeHandle> {
+  await ensureBuilt();
+  const serve = spawnCog(['serve', '--port', '0'], cogEnv(home));
+  const line = await firstJsonLine<{ url: string; tokenFile: string }>(serve);
+  const token = readFileSync(line.tokenFile, 'utf8').trim();
+  return { serve, url: line.url, token, tokenFile: line.tokenFile };
 }

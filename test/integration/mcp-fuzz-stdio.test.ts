@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { cogEnv, ensureBuilt, spawnCog } from '../helpers/cog-process.js';
 import { JsonLines, type Wire } from '../helpers/json-lines.js';
 import { tempHome } from '../helpers/runtime.js';
+import { initializeRequest } from '../helpers/mcp-raw.js';
 
 const home = tempHome('cog-mcp-fuzz-');
 after(() => home.cleanup());
@@ -75,18 +76,7 @@ test('1,200 malformed lines among valid calls: every one answered, the process l
       if (p.child.stdin.write(line)) resolve();
       else p.child.stdin.once('drain', resolve);
     });
-  await write(
-    `${JSON.stringify({
-      jsonrpc: '2.0',
-      id: 'init',
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-11-25',
-        capabilities: {},
-        clientInfo: { name: 'fuzz', version: '0' },
-      },
-    })}\n`,
-  );
+  await write(`${JSON.stringify(initializeRequest('init', 'fuzz'))}\n`);
   await out.next((m) => m.id === 'init');
   await write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
 

@@ -5,6 +5,7 @@ import { startHttpServer, type HttpServerHandle } from '../../server/mcp/http/se
 import { createRuntime, type Runtime } from '../../server/runtime/runtime.js';
 import { assertJsonRpcErrorBody, rawRequest, type RawRequest } from '../helpers/http-raw.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
+import { initializeRequest } from '../helpers/mcp-raw.js';
 
 const home = tempHome('cog-http-guards-');
 let runtime: Runtime;
@@ -25,16 +26,7 @@ after(async () => {
   home.cleanup();
 });
 
-const INIT = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {
-    protocolVersion: '2025-11-25',
-    capabilities: {},
-    clientInfo: { name: 't', version: '0' },
-  },
-});
+const INIT = JSON.stringify(initializeRequest());
 const mcpHeaders = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',

@@ -6,6 +6,7 @@ import { tokenTableVerifier } from '../../server/auth/tokens.js';
 import { startHttpServer, type HttpServerHandle } from '../../server/mcp/http/server.js';
 import { createRuntime, type Runtime } from '../../server/runtime/runtime.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
+import { initializeRequest } from '../helpers/mcp-raw.js';
 
 const home = tempHome('cog-http-principals-');
 let runtime: Runtime;
@@ -137,16 +138,7 @@ test('past maxSessions a new session gets 503 with Retry-After', async () => {
     const res = await fetch(small.url, {
       method: 'POST',
       headers: rawHeaders(TOKENS.alice),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 'two', version: '0' },
-        },
-      }),
+      body: JSON.stringify(initializeRequest(1, 'two')),
     });
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '60');

@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   cogEnv,
-  ensureBuilt,
   firstJsonLine,
   spawnCog,
+  startServe,
   type CogProcess,
 } from '../helpers/cog-process.js';
 import { readSse } from '../helpers/sse.js';
 import { tempHome } from '../helpers/runtime.js';
+import { initializeRequest } from '../helpers/mcp-raw.js';
 
 const home = tempHome('cog-mcp-http-');
 let serve: CogProcess;
@@ -20,12 +21,9 @@ let url: string;
 let token: string;
 
 before(async () => {
-  await ensureBuilt();
-  serve = spawnCog(['serve', '--port', '0'], cogEnv(home.home));
-  const line = await firstJsonLine<{ url: string; tokenFile: string }>(serve);
-  url = line.url;
-  assert.equal(line.tokenFile, join(home.home, 'token'));
-  token = readFileSync(line.tokenFile, 'utf8').trim();
+  const started = await startServe(home.home);
+  ({ serve, url, token } = started);
+  assert.equal(started.tokenFile, join(home.home, 'token'));
 });
 after(async () => {
   await serve?.stop();
@@ -109,16 +107,7 @@ test('resumable SSE: a stream dropped mid-reply is replayed from Last-Event-ID',
   const init = await fetch(url, {
     method: 'POST',
     headers: base,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-11-25',
-        capabilities: {},
-        clientInfo: { name: 'r', version: '0' },
-      },
-    }),
+    body: JSON.stringify(initializeRequest(1, 'r')),
   });
   const sid = init.headers.get('mcp-session-id')!;
   await init.text();

@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import {
-  cogBin,
-  cogEnv,
-  ensureBuilt,
-  firstJsonLine,
-  root,
-  spawnCog,
-  type CogProcess,
-} from '../helpers/cog-process.js';
+import { cogBin, cogEnv, root, startServe, type CogProcess } from '../helpers/cog-process.js';
 import { tempHome } from '../helpers/runtime.js';
 
 const home = tempHome('cog-inspector-');
@@ -19,11 +10,8 @@ let url: string;
 let token: string;
 
 before(async () => {
-  await ensureBuilt();
-  serve = spawnCog(['serve', '--port', '0'], cogEnv(home.home));
-  const line = await firstJsonLine<{ url: string; tokenFile: string }>(serve);
-  url = line.url;
-  token = readFileSync(line.tokenFile, 'utf8').trim();
+  const started = await startServe(home.home);
+  ({ serve, url, token } = started);
 });
 after(async () => {
   await serve?.stop();

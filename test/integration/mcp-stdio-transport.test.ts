@@ -5,6 +5,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { LineTransport } from '../../server/mcp/stdio-transport.js';
 import { JsonLines, type Wire } from '../helpers/json-lines.js';
+import { initializeRequest } from '../helpers/mcp-raw.js';
 
 /** The transport under test, driving a small SDK server, with its output collected. */
 async function harness(opts: { maxLineBytes?: number; output?: PassThrough } = {}) {
@@ -21,13 +22,7 @@ async function harness(opts: { maxLineBytes?: number; output?: PassThrough } = {
   const out = new JsonLines(output, { paused: opts.output !== undefined });
   const send = (line: string) => input.write(`${line}\n`);
   const initialize = async (protocolVersion: string) => {
-    const init = {
-      jsonrpc: '2.0',
-      id: 'init',
-      method: 'initialize',
-      params: { protocolVersion, capabilities: {}, clientInfo: { name: 't', version: '0' } },
-    };
-    send(JSON.stringify(init));
+    send(JSON.stringify(initializeRequest('init', 't', protocolVersion)));
     await out.next((m) => m.id === 'init');
     send('{"jsonrpc":"2.0","method":"notifications/initialized"}');
   };

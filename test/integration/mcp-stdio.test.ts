@@ -5,6 +5,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { cogBin, cogEnv, ensureBuilt, root, spawnCog } from '../helpers/cog-process.js';
 import { JsonLines, type Wire } from '../helpers/json-lines.js';
 import { tempHome } from '../helpers/runtime.js';
+import { initializeRequest } from '../helpers/mcp-raw.js';
 
 const home = tempHome('cog-mcp-stdio-');
 after(() => home.cleanup());
@@ -75,16 +76,7 @@ test('stdout carries only JSON-RPC; stdin closing ends the process cleanly', asy
   const p = spawnCog(['mcp'], cogEnv(home.home));
   const out = new JsonLines(p.child.stdout);
   const send = (m: object) => p.child.stdin.write(`${JSON.stringify(m)}\n`);
-  send({
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-11-25',
-      capabilities: {},
-      clientInfo: { name: 't', version: '0' },
-    },
-  });
+  send(initializeRequest());
   await out.next((m) => m.id === 1);
   send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   p.child.stdin.write('not json\n');
