@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   buildSuite,
-  e2eDir,
   ensureExtensionBuilt,
   requireVscodeE2e,
   root,
 } from '../extension/build-suite.js';
+import { vscodeExtTest } from '../helpers/code-server.js';
 
 const RUNS = Number(process.env.BENCH_EXTENSION_RUNS ?? 3);
 
@@ -21,7 +21,7 @@ async function activationOnce(suite: string): Promise<{ activation: number; focu
   const folder = mkdtempSync(join(tmpdir(), 'cog-bench-ext-'));
   try {
     const child = spawn(
-      join(e2eDir, 'bin', 'vscode-ext-test'),
+      vscodeExtTest,
       ['--dev', root, '--tests', suite, '--folder', folder, '--timeout', '180000'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

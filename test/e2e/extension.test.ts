@@ -12,23 +12,20 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { FrameLocator, Page } from 'playwright-core';
-import { e2eDir, ensureExtensionBuilt, requireVscodeE2e, root } from '../extension/build-suite.js';
+import { ensureExtensionBuilt, requireVscodeE2e, root } from '../extension/build-suite.js';
+import {
+  codeServerE2e,
+  launchBrowser,
+  openWorkbench,
+  startCodeServer,
+  webviewFrame,
+  type BrowserSession,
+  type CodeServer,
+} from '../helpers/code-server.js';
 
 // End to end in a real VS Code 1.100 (code-server) driven by playwright-core and Debian's
 // Chromium: the packaged .vsix is installed into a fresh profile, the Cog view is opened
 // from the activity bar, and the chat is used the way a person would, on the offline engine.
-
-interface VscodeE2e {
-  startCodeServer(o: { state?: string; folder?: string }): Promise<{
-    url: string;
-    stop(): Promise<void>;
-    log(): string;
-  }>;
-  launchBrowser(): Promise<{ page: Page; close(): Promise<void> }>;
-  openWorkbench(page: Page, url: string, o?: { timeout?: number }): Promise<void>;
-  webviewFrame(page: Page, selector: string, o?: { timeout?: number }): Promise<FrameLocator>;
-}
 
 const vsix = join(root, 'dist', 'cog.vsix');
 const artifacts = join(root, 'test-artifacts');
@@ -72,7 +69,7 @@ const USER_SETTINGS = {
   'extensions.autoUpdate': false,
   'extensions.ignoreRecommendations': true,
   'security.workspace.trust.enabled': false,
-  // "ask" on purpose: the run waits until the user says Run in VS Code's approval dialog.
+  // "ask" on purpose: the run waits until the user approves it on its card.
   'cog.approvalPolicy': 'ask',
 };
 
@@ -81,7 +78,6 @@ test(
   { timeout: 240_000 },
   async (t) => {
     requireVscodeE2e();
-    const lib = (await import(join(e2eDir, 'tools', 'vscode-e2e.mjs'))) as VscodeE2e;
 
     let started = Date.now();
     // vsce alone, not `npm run package`: rebuilding dist/ here would rewrite bundles that
@@ -109,17 +105,11 @@ test(
       join(state, 'user-data', 'User', 'settings.json'),
       JSON.stringify(USER_SETTINGS, null, 2),
     );
-    let server: Awaited<ReturnType<VscodeE2e['startCodeServer']>> | undefined;
-    let browser: Awaited<ReturnType<VscodeE2e['launchBrowser']>> | undefined;
+    let server: CodeServer | undefined;
+    let browser: BrowserSession | undefined;
     try {
       started = Date.now();
-      await run(join(e2eDir, 'bin', 'code-server-e2e'), [
-        '--state',
-        state,
-        '--',
-        '--install-extension',
-        vsix,
-      ]);
+      await run(codeServerE2e, ['--state', state, '--', '--install-extension', vsix]);
       const installed = readdirSync(join(state, 'extensions')).find((d) =>
         d.startsWith('cog-dev.cog-'),
       );
@@ -131,15 +121,15 @@ test(
       t.diagnostic(`install: ${Date.now() - started} ms`);
 
       started = Date.now();
-      server = await lib.startCodeServer({ state, folder });
-      browser = await lib.launchBrowser();
+      server = await startCodeServer({ state, folder });
+      browser = await launchBrowser();
       const { page } = browser;
-      await lib.openWorkbench(page, server.url);
+      await openWorkbench(page, server.url);
       t.diagnostic(`workbench: ${Date.now() - started} ms`);
 
       started = Date.now();
       await page.locator('.activitybar [aria-label^="Cog"]').first().click();
-      const view = await lib.webviewFrame(page, COMPOSER, { timeout: 60_000 });
+      const view = await webviewFrame(page, COMPOSER, { timeout: 60_000 });
       t.diagnostic(`Cog view: ${Date.now() - started} ms`);
       await page
         .locator('.statusbar-item', { hasText: 'Cog: offline engine' })
@@ -168,13 +158,12 @@ test(
       await view.locator('details.trace > summary').click();
       t.diagnostic(`hello: ${Date.now() - started} ms`);
 
-      // Arithmetic: the run waits for approval (VS Code asks, showing the code); Run lets it
-      // go; its process card shows it done and the reply has 391.
+      // Arithmetic: the run waits for approval on its card; Approve lets it go; the card
+      // shows it done and the reply has 391.
       started = Date.now();
       await send('what is 17*23?');
-      const dialog = page.locator('.monaco-dialog-box', { hasText: 'Cog wants to run javascript' });
-      await dialog.locator('.monaco-button', { hasText: /^Run$/ }).click({ timeout: 30_000 });
       const card = view.locator('.cog-process').last();
+      await card.locator('.proc-approve').click({ timeout: 30_000 });
       await card.locator('.proc-status', { hasText: /done/i }).waitFor({ timeout: 30_000 });
       await assistant.filter({ hasText: '391' }).first().waitFor({ timeout: 30_000 });
       t.diagnostic(`17*23: ${Date.now() - started} ms`);

@@ -1,8 +1,8 @@
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { codeServerBin, codeServerE2e, vscodeExtTest } from '../helpers/code-server.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 /** The bundled suite; under dist/test/, which .vscodeignore keeps out of the .vsix. */
@@ -36,17 +36,14 @@ export async function ensureExtensionBuilt(): Promise<void> {
   if (r.status !== 0) throw new Error(`node esbuild.mjs exited with ${r.status}`);
 }
 
-/** The setup's cache (`../shared/vscode-e2e/setup.sh`): VSCODE_E2E_DIR or ~/.cache/vscode-e2e. */
-export const e2eDir = process.env.VSCODE_E2E_DIR || join(homedir(), '.cache', 'vscode-e2e');
-
 /** Fails with what to do when code-server is not installed; nothing is skipped silently. */
 export function requireVscodeE2e(): void {
-  const needed = ['bin/vscode-ext-test', 'bin/code-server-e2e', 'tools/vscode-e2e.mjs'];
-  const missing = needed.filter((p) => !existsSync(join(e2eDir, p)));
+  const needed = [codeServerBin, codeServerE2e, vscodeExtTest];
+  const missing = needed.filter((p) => !existsSync(p));
   if (missing.length) {
     throw new Error(
-      `code-server for the VS Code tests is not installed (${missing.join(', ')} missing in ${e2eDir}). ` +
-        'Run `bash ../shared/vscode-e2e/setup.sh` (about 2 minutes; set VSCODE_E2E_DIR if you gave it another cache dir).',
+      `code-server for the VS Code tests is not installed (missing: ${missing.join(', ')}). ` +
+        'Run `npm run setup:test` (about 2 minutes the first time; `npm test` runs it first).',
     );
   }
 }

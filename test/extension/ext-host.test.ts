@@ -4,10 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildSuite, e2eDir, ensureExtensionBuilt, requireVscodeE2e, root } from './build-suite.js';
+import { vscodeExtTest } from '../helpers/code-server.js';
+import { buildSuite, ensureExtensionBuilt, requireVscodeE2e, root } from './build-suite.js';
 
 // The extension-host suite (suite.ts) in a real VS Code 1.100: code-server's Node
-// extension host, driven by the setup's vscode-ext-test. The repository is the extension
+// extension host, driven by test/setup/vscode-ext-test.mjs. The repository is the extension
 // under development, as with @vscode/test-electron (`npm run test:electron`).
 
 function alive(pid: number): boolean {
@@ -27,7 +28,7 @@ test('extension-host suite in code-server', { timeout: 240_000 }, async () => {
   try {
     const started = Date.now();
     const child = spawn(
-      join(e2eDir, 'bin', 'vscode-ext-test'),
+      vscodeExtTest,
       ['--dev', root, '--tests', suite, '--folder', folder, '--timeout', '180000'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } },
     );

@@ -1,0 +1,298 @@
+/**
+ * A real VS Code 1.100 for the extension tests: code-server (installed by
+ * test/setup/install.sh) driven by playwright-core and Debian's Chromium. Start code-server,
+ * open its workbench, reach into a webview, or run an extensionTestsPath module in its
+ * Node extension host, as `@vscode/test-electron` does with desktop VS Code.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
+
+/** The cache test/setup/install.sh fills: COG_TEST_CACHE or ~/.cache/cog-test. */
+export const testCache = resolve(
+  process.env.COG_TEST_CACHE || join(homedir(), '.cache', 'cog-test'),
+);
+/** code-server itself, inside the cache. */
+export const codeServerBin = join(testCache, 'code-server', 'node_modules', '.bin', 'code-server');
+/** Starts code-server from the cache with everything it writes in one state dir. */
+export const codeServerE2e = fileURLToPath(new URL('../setup/code-server-e2e', import.meta.url));
+/** The command-line face of runExtensionTests(); exits with the extension host's code. */
+export const vscodeExtTest = fileURLToPath(
+  new URL('../setup/vscode-ext-test.mjs', import.meta.url),
+);
+
+function onPath(name: string): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this one
+    }
+  }
+  throw new Error(`${name} is not on PATH; run: npm run setup:test`);
+}
+
+export interface BrowserSession {
+  context: BrowserContext;
+  page: Page;
+  /** Closes the browser and deletes its profile. */
+  close(): Promise<void>;
+}
+
+/** Headless Chromium (COG_CHROMIUM or `chromium` on PATH) with a throw-away profile and HOME. */
+export async function launchBrowser({
+  headless = true,
+  viewport = { width: 1400, height: 900 },
+} = {}): Promise<BrowserSession> {
+  const profile = mkdtempSync(join(tmpdir(), 'cog-code-server-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.COG_CHROMIUM ?? onPath('chromium'),
+    headless,
+    viewport,
+    env: { ...process.env, HOME: profile },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface CodeServerOptions {
+  port?: number;
+  /** State dir (HOME, user data, extensions); default a new one, deleted by stop(). */
+  state?: string;
+  /** Extension folders to link into the state's extensions dir. */
+  exts?: string[];
+  /** More code-server arguments. */
+  args?: string[];
+  /** The folder to open. */
+  folder?: string;
+  /** How long code-server may take to answer /healthz. */
+  timeout?: number;
+}
+
+export interface CodeServer {
+  url: string;
+  port: number;
+  state: string;
+  /** Ends code-server and everything it started; deletes the state dir if it made it. */
+  stop(): Promise<void>;
+  /** code-server's output so far. */
+  log(): string;
+}
+
+/** Starts code-server through test/setup/code-server-e2e; resolves once it answers. */
+export async function startCodeServer(options: CodeServerOptions = {}): Promise<CodeServer> {
+  const { exts = [], args = [], folder, timeout = 30_000 } = options;
+  const port = options.port ?? (await freePort());
+  // Short on purpose: code-server puts unix sockets in the state dir (108-byte limit).
+  const state = options.state ?? mkdtempSync('/tmp/cog-code-server-');
+  const argv = ['--port', String(port), '--state', state];
+  for (const ext of exts) argv.push('--ext', ext);
+  argv.push('--', ...args);
+  if (folder) argv.push(folder);
+  // Its own process group, so that stop() also ends the extension host and file watcher.
+  const child = spawn(codeServerE2e, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  let spawnError: Error | undefined;
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.on('error', (err) => (spawnError = err));
+  const exited = new Promise<void>((resolveExit) => child.once('close', () => resolveExit()));
+  const gone = () => child.exitCode !== null || child.signalCode !== null || spawnError;
+
+  const stop = async () => {
+    if (!gone() && child.pid) {
+      const kill = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), 10_000);
+      signalGroup(child.pid, 'SIGTERM');
+      await exited;
+      clearTimeout(kill);
+    }
+    if (!options.state) rmSync(state, { recursive: true, force: true });
+  };
+
+  const url = `http://127.0.0.1:${port}/`;
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (gone()) {
+      await stop();
+      throw new Error(`code-server exited before it answered:\n${spawnError ?? out}`);
+    }
+    try {
+      if ((await fetch(`${url}healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`code-server did not answer within ${timeout} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, port, state, stop, log: () => out };
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export interface WorkbenchOptions {
+  folder?: string;
+  /** What desktop VS Code takes as --extensionDevelopmentPath (server-side paths). */
+  devPaths?: string[];
+  /** What desktop VS Code takes as --extensionTestsPath. */
+  testsPath?: string;
+}
+
+/**
+ * The workbench URL. code-server's CLI rejects the extension-development options, but the
+ * web workbench takes them in its `payload` query, as vscode-remote URIs.
+ */
+export function workbenchUrl(
+  base: string,
+  { folder, devPaths = [], testsPath }: WorkbenchOptions = {},
+): string {
+  const u = new URL(base);
+  const remote = (p: string) => `vscode-remote://${u.host}${resolve(p)}`;
+  const payload = devPaths.map((p) => ['extensionDevelopmentPath', remote(p)]);
+  if (testsPath) payload.push(['extensionTestsPath', remote(testsPath)]);
+  if (folder) u.searchParams.set('folder', resolve(folder));
+  if (payload.length) u.searchParams.set('payload', JSON.stringify(payload));
+  return u.toString();
+}
+
+/** Opens the workbench and waits until it is there. */
+export async function openWorkbench(
+  page: Page,
+  url: string,
+  { timeout = 60_000 } = {},
+): Promise<void> {
+  await page.goto(url);
+  await page.locator('.monaco-workbench').waitFor({ timeout });
+}
+
+/**
+ * The webview whose HTML contains `selector`. Each webview is an `iframe.webview` (VS Code's
+ * host page) holding `iframe#active-frame` (the extension's HTML), and a WebviewView's
+ * iframe is not inside its view pane, so every one is searched; the match is pinned by the
+ * outer iframe's unique name.
+ */
+export async function webviewFrame(
+  page: Page,
+  selector: string,
+  { timeout = 30_000 } = {},
+): Promise<FrameLocator> {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const outers = page.locator('iframe.webview.ready');
+    for (let i = 0, n = await outers.count(); i < n; i++) {
+      const name = await outers
+        .nth(i)
+        .getAttribute('name', { timeout: 1000 })
+        .catch(() => null);
+      if (!name) continue;
+      const inner = page
+        .frameLocator(`iframe.webview[name="${name}"]`)
+        .frameLocator('iframe#active-frame');
+      if (
+        await inner
+          .locator(selector)
+          .count()
+          .catch(() => 0)
+      )
+        return inner;
+    }
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`no webview contains ${selector} after ${timeout} ms`);
+}
+
+export interface ExtensionTestsOptions {
+  /** The extension under development. */
+  devPath: string;
+  /** A CommonJS module exporting `run(): Promise<void>`; it may require('vscode'). */
+  testsPath: string;
+  /** The folder to open; default devPath. */
+  folder?: string;
+  timeout?: number;
+  /** Receives the extension host's console output. */
+  log?: (...args: unknown[]) => void;
+}
+
+/**
+ * Runs `testsPath` in code-server's extension host with `devPath` loaded. Resolves with the
+ * code the extension host reports (0 passed, 1 run() rejected), or 124 on timeout.
+ */
+export async function runExtensionTests({
+  devPath,
+  testsPath,
+  folder,
+  timeout = 120_000,
+  log = console.log,
+}: ExtensionTestsOptions): Promise<number> {
+  const server = await startCodeServer();
+  let browser: BrowserSession | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    browser = await launchBrowser();
+    let exit: (code: number) => void = () => undefined;
+    const exited = new Promise<number>((r) => (exit = r));
+    // The workbench reports through these when it runs extension tests.
+    await browser.page.exposeFunction('codeAutomationLog', (_type: string, args: unknown[]) =>
+      log(...args),
+    );
+    await browser.page.exposeFunction('codeAutomationExit', (code: number) => exit(code));
+    await browser.page.goto(
+      workbenchUrl(server.url, { folder: folder ?? devPath, devPaths: [devPath], testsPath }),
+    );
+    const timedOut = new Promise<'timeout'>(
+      (r) => (timer = setTimeout(() => r('timeout'), timeout)),
+    );
+    const code = await Promise.race([exited, timedOut]);
+    if (code === 'timeout') {
+      log(`extension tests timed out after ${timeout} ms`);
+      return 124;
+    }
+    return code;
+  } finally {
+    clearTimeout(timer);
+    await browser?.close();
+    await server.stop();
+  }
+}
