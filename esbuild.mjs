@@ -2,6 +2,7 @@
 // entries join it as those layers land.
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync } from 'node:fs';
+import { copyWasmRuntime } from './server/tools/wasm/bundle-files.mjs';
 
 await build({
   entryPoints: ['server/cli.ts'],
@@ -22,6 +23,8 @@ chmodSync('dist/cog.mjs', 0o755);
 // bundle. .cjs because dist/ sits under a "type": "module" package.json.
 copyFileSync('server/tools/sql-runner.mjs', 'dist/sql-runner.mjs');
 copyFileSync('node_modules/sql.js/dist/sql-asm.js', 'dist/sql-asm.cjs');
+// The wasm sandbox (server/tools/wasm/plan.ts): its host scripts, Pyodide and QuickJS in dist/wasm/.
+await copyWasmRuntime('dist');
 
 // The chat webview: browser code loaded by the webview's HTML (extension/webview-html.ts).
 // Importing its stylesheet from the entry makes esbuild write dist/webview/main.css too.

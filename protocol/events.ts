@@ -35,8 +35,36 @@ export const FINAL_PROCESS_STATUSES: readonly ProcessStatus[] = [
   'interrupted',
 ];
 
-/** How a child process is contained; shown in the HUD. */
-export type Isolation = 'bubblewrap' | 'process-group';
+/**
+ * How a child process is contained, strongest first; shown on every surface.
+ * - `bubblewrap`: Linux, bwrap builds the sandbox (only system directories, the workspace,
+ *   a private /tmp and /proc; no network; capabilities dropped).
+ * - `namespaces`: Linux without bwrap, the same sandbox built from the kernel's user,
+ *   mount, pid and network namespaces with util-linux's `unshare`.
+ * - `wasm`: any OS, the code runs in a WebAssembly interpreter (Pyodide, QuickJS, sql.js)
+ *   in a Node process that may read only its runtime files and the workspace.
+ * - `none`: not contained; the code has the user's rights. Never chosen silently.
+ */
+export type Isolation = 'bubblewrap' | 'namespaces' | 'wasm' | 'none';
+export const ISOLATIONS = ['bubblewrap', 'namespaces', 'wasm', 'none'] as const;
+
+/** The tier in words, for approval prompts and status lines on every surface. */
+export function describeIsolation(tier: Isolation): string {
+  switch (tier) {
+    case 'bubblewrap':
+      return 'sandboxed (bubblewrap: no network, sees only its workspace)';
+    case 'namespaces':
+      return 'sandboxed (Linux namespaces: no network, sees only its workspace)';
+    case 'wasm':
+      return 'sandboxed (WebAssembly: no network, sees only its workspace)';
+    case 'none':
+      return 'NOT sandboxed: it would run with your full rights';
+    default: {
+      const never: never = tier;
+      return String(never);
+    }
+  }
+}
 
 export interface ProcessInfo {
   id: string;
@@ -44,6 +72,8 @@ export interface ProcessInfo {
   turn?: string;
   language: Language;
   code: string;
+  /** Hex SHA-256 of `code` (UTF-8): an approval names it, so it approves exactly this code. */
+  codeSha256: string;
   status: ProcessStatus;
   isolation: Isolation;
   exitCode: number | null;

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.js';
 import { runChat } from './cli/chat.js';
+import { runDoctor } from './cli/doctor.js';
 import { helpText, VERSION } from './cli/help.js';
 import { runMcp } from './cli/mcp.js';
 import { parsePort, runServe } from './cli/serve.js';
@@ -44,6 +45,21 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     return runMcp(loadConfig());
+  }
+  if (command === 'doctor') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(helpText());
+      return 0;
+    }
+    return runDoctor(loadConfig(), { json: values.json });
   }
   if (command === 'serve') {
     const { values } = parseArgs({

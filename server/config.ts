@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ApprovalPolicy, NodeName, PipelineMode } from '../protocol/events.js';
+import { SANDBOX_SETTINGS, type SandboxSetting } from './tools/tiers.js';
 import { DEFAULT_LIMITS, type ProcessLimits } from './tools/types.js';
 
 /** Where replies come from. `undefined` endpoint means the offline engine. */
@@ -24,6 +25,8 @@ export interface CogConfig {
   /** `native` function calling, or `fenced` code blocks for models without tools. */
   tools: 'native' | 'fenced';
   limits: ProcessLimits;
+  /** Which isolation tier runs code: `auto` (the strongest that works) or one by name. */
+  sandbox: SandboxSetting;
   sensorIntervalMs: number;
   llm: { idleTimeoutMs: number; totalTimeoutMs: number };
 }
@@ -73,6 +76,7 @@ export const ConfigFileSchema = z
     pipeline: z.enum(['fast', 'faithful']).optional(),
     approval: z.enum(['ask', 'auto', 'deny']).optional(),
     tools: z.enum(['native', 'fenced']).optional(),
+    sandbox: z.enum(SANDBOX_SETTINGS).optional(),
     timeoutMs: z.number().int().min(100).max(600_000).optional(),
   })
   .strict();
@@ -89,6 +93,10 @@ export const ENV_DOCS: ReadonlyArray<[string, string]> = [
   ['COG_PIPELINE', 'fast (default) or faithful: the prototype’s sequential order'],
   ['COG_APPROVAL', 'ask (default), auto or deny: whether model-written code may run'],
   ['COG_TOOLS', 'native (default) function calling, or fenced code blocks'],
+  [
+    'COG_SANDBOX',
+    'auto (default: the strongest isolation tier that works), bubblewrap, namespaces, wasm, or none (no sandbox, runs unasked under auto: only if you mean it)',
+  ],
   ['COG_HOME', 'state directory: sessions, workspaces, config.json (default ~/.cog)'],
   ['COG_OFFLINE', '1: ignore any configured model and use the offline engine'],
 ];
@@ -183,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CogConfig {
       pick('COG_APPROVAL', env.COG_APPROVAL, ['ask', 'auto', 'deny']) ?? file.approval ?? 'ask',
     tools: pick('COG_TOOLS', env.COG_TOOLS, ['native', 'fenced']) ?? file.tools ?? 'native',
     limits: { ...DEFAULT_LIMITS, ...(timeout ? { timeoutMs: timeout } : {}) },
+    sandbox: pick('COG_SANDBOX', env.COG_SANDBOX, SANDBOX_SETTINGS) ?? file.sandbox ?? 'auto',
     sensorIntervalMs: 5000,
     llm: { idleTimeoutMs: 30_000, totalTimeoutMs: 120_000 },
   };

@@ -1,8 +1,9 @@
 import { userInfo } from 'node:os';
 import { createInterface, type Interface } from 'node:readline';
-import type { ProcessInfo, RuntimeEvent } from '../../protocol/events.js';
+import { describeIsolation, type ProcessInfo, type RuntimeEvent } from '../../protocol/events.js';
 import type { CogConfig } from '../config.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
+import { codeSha256 } from '../tools/code-hash.js';
 
 export interface ChatOptions {
   session?: string;
@@ -85,11 +86,12 @@ export async function runChat(config: CogConfig, opts: ChatOptions): Promise<num
       () =>
         new Promise<void>((resolve) => {
           if (!rl) return resolve();
-          out(`\n${p.language} code wants to run (${p.isolation}):\n${p.code}\n`);
+          out(`\n${p.language} code wants to run, ${describeIsolation(p.isolation)}:\n${p.code}\n`);
           rl.question('Run it? [y/N] ', (answer) => {
             const decision = /^y(es)?$/i.test(answer.trim()) ? 'approve' : 'deny';
             try {
-              runtime.approve(p.id, owner, decision);
+              // What was printed above is exactly p.code.
+              runtime.approve(p.id, owner, decision, codeSha256(p.code));
             } catch (e) {
               err(`cog: ${(e as Error).message}\n`);
             }

@@ -12,6 +12,7 @@ Usage:
   cog mcp                            serve MCP on stdin/stdout (for agents that spawn it)
   cog serve [--host H] [--port N] [--no-auth] [--exit-with-stdin]
                                      serve MCP over Streamable HTTP at /mcp
+  cog doctor [--json]                which isolation tiers work here, and what each language gets
   cog --help | --version
 
 cog chat
@@ -48,6 +49,17 @@ cog serve
   --exit-with-stdin
                  stop when stdin closes (for a parent process that keeps it open,
                  so the runtime never outlives it)
+  -h, --help     this text
+
+cog doctor
+  Probes the isolation tiers model-written code can run in, strongest first:
+  bubblewrap (Linux, bwrap installed), namespaces (Linux: util-linux unshare with user,
+  mount, pid and network namespaces), wasm (any OS: Python on Pyodide, JavaScript on
+  QuickJS, SQL on sql.js; pure-Python standard library only), and none (no sandbox).
+  Says which tier each language gets and, for tiers that do not work, why and what to
+  install. Exits 1 when some language would get no sandbox.
+
+  --json         the same as one JSON object
   -h, --help     this text
 
 With no model configured, Cog answers with its offline engine (deterministic, no

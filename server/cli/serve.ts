@@ -47,7 +47,7 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
     ? { verify: localTokenVerifier(token.token) }
     : { none: true, principal: localPrincipal() };
 
-  const runtime = await createRuntime(config);
+  const runtime = await createRuntime(config, { secrets: () => (token ? [token.token] : []) });
   let server;
   try {
     server = await startHttpServer(runtime, {

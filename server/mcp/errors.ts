@@ -14,6 +14,8 @@ const HINTS: Record<string, string> = {
   process_not_found: 'Call `process-list` to see the processes of your sessions.',
   process_not_pending:
     'Only a process in pending-approval can be approved or denied; `process-list` shows its status.',
+  approval_mismatch:
+    'Pass codeSha256: the hex SHA-256 of the exact code shown to the human (`process-list` has the code).',
   invalid_input: 'Fix the input and call again.',
   session_exists: 'Choose another id, or leave `id` out to get a generated one.',
   invalid_session_id: 'Use 1-64 letters, digits, _ or -, or leave `id` out.',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ISOLATIONS } from '../../protocol/events.js';
 import type {
   EventSource,
   ProcessStatus,
@@ -91,8 +92,11 @@ export const ProcessOut = z.object({
   turn: z.string().optional(),
   language: z.string(),
   code: z.string(),
+  codeSha256: z.string().describe('SHA-256 of code; process-approve needs it to approve'),
   status: z.enum(PROCESS_STATUSES),
-  isolation: z.string(),
+  isolation: z
+    .enum(ISOLATIONS)
+    .describe('how it is contained: bubblewrap, namespaces, wasm, or none (not sandboxed)'),
   exitCode: z.number().nullable(),
   reason: z.string().optional(),
   createdAt: z.string(),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Action } from '../../protocol/controls.js';
 import type { ApprovalPolicy, ModelInfo, ProcessInfo } from '../../protocol/events.js';
@@ -10,6 +10,7 @@ import type { ModelClient } from '../llm/types.js';
 import { createFileStore } from '../store/file-store.js';
 import type { EventStore } from '../store/types.js';
 import { createProcessManager } from '../tools/process-manager.js';
+import type { SandboxSetting } from '../tools/tiers.js';
 import type { ApprovalDecision } from '../tools/types.js';
 import { RuntimeError } from './errors.js';
 import type { TurnResult } from './pipeline.js';
@@ -27,8 +28,10 @@ export interface RuntimeDeps {
   model?: ModelClient;
   store?: EventStore;
   now?: () => number;
-  /** 'none' forces plain process-group isolation even where bubblewrap works. */
-  isolation?: 'auto' | 'none';
+  /** Overrides `config.sandbox` (tests pin a tier, or `none`). */
+  sandbox?: SandboxSetting;
+  /** Secrets besides the configured API key that code output must never show (the token). */
+  secrets?: () => readonly string[];
 }
 
 export interface SessionSummary {
@@ -54,7 +57,13 @@ export interface Runtime {
   action(id: string, owner: string, action: Action, opts?: SendOptions): Promise<TurnResult>;
   /** Cancels the running turn (and those queued behind it). True if there was one. */
   cancelTurn(id: string, owner: string): boolean;
-  approve(processId: string, owner: string, decision: ApprovalDecision): ProcessInfo;
+  /** `codeSha256` is required to approve: the hash of the code the human was shown. */
+  approve(
+    processId: string,
+    owner: string,
+    decision: ApprovalDecision,
+    codeSha256?: string,
+  ): ProcessInfo;
   cancelProcess(processId: string, owner: string): ProcessInfo;
   clear(id: string, owner: string): void;
   subscribe(id: string, owner: string, listener: Listener, afterSeq?: number): () => void;
@@ -86,6 +95,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const unlock = lockHome(config.home);
   const store = deps.store ?? createFileStore({ dir: join(config.home, 'sessions') });
+  const ownSecrets = secretsOf(config);
   const model =
     deps.model ??
     (config.endpoint
@@ -111,7 +121,9 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
   const processes = createProcessManager({
     policy: config.approval,
     limits: config.limits,
-    isolation: deps.isolation ?? 'auto',
+    sandbox: deps.sandbox ?? config.sandbox,
+    stateDir: join(config.home, 'run'),
+    secrets: () => [...ownSecrets, ...(deps.secrets?.() ?? [])],
     events: {
       onUpdate: (p) =>
         sessions
@@ -229,7 +241,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       for (const c of s.turns.values()) c.abort();
       return s.turns.size > 0;
     },
-    approve(processId, owner, decision) {
+    approve(processId, owner, decision, codeSha256) {
       const p = ownedProcess(processId, owner);
       if (p.status !== 'pending-approval') {
         throw new RuntimeError(
@@ -237,7 +249,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
           `Process ${processId} is ${p.status}, not waiting for approval.`,
         );
       }
-      return processes.approve(processId, decision);
+      return processes.approve(processId, decision, codeSha256);
     },
     cancelProcess(processId, owner) {
       const p = ownedProcess(processId, owner);
@@ -286,4 +298,20 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     },
   };
   return runtime;
+}
+
+/**
+ * What code output must never show: the configured API key, and the bearer token of
+ * `cog serve` on this home (read once: a `cog mcp` may run beside an old token file).
+ */
+function secretsOf(config: CogConfig): string[] {
+  const out: string[] = [];
+  if (config.endpoint && config.endpoint.apiKey !== 'not-needed') out.push(config.endpoint.apiKey);
+  try {
+    const token = readFileSync(join(config.home, 'token'), 'utf8').trim();
+    if (token) out.push(token);
+  } catch {
+    // No token file: nothing to hide.
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 import type { EventDraft, MemoryState, ProcessInfo, RuntimeEvent } from '../../protocol/events.js';
 import type { EventStore } from '../store/types.js';
+import { codeSha256 } from '../tools/code-hash.js';
 import { INITIAL_MEMORY } from './nodes/memorizer.js';
 import type { Turn } from './nodes/node-env.js';
 
@@ -100,7 +101,7 @@ export class Session {
         this.memoryVersion = event.version;
         break;
       case 'process.updated':
-        this.processes.set(event.process.id, event.process);
+        this.processes.set(event.process.id, upgradeProcess(event.process));
         break;
       case 'turn.started': {
         const n = Number(event.turn?.slice(1));
@@ -151,4 +152,14 @@ export class Session {
   flush(): Promise<void> {
     return this.store.flush(this.id);
   }
+}
+
+/**
+ * A process as logged by an older Cog: before isolation tiers its unsandboxed tier was
+ * called `process-group`, and it carried no code hash. Both are derived, never guessed.
+ */
+function upgradeProcess(p: ProcessInfo): ProcessInfo {
+  const isolation = (p.isolation as string) === 'process-group' ? 'none' : p.isolation;
+  if (isolation === p.isolation && p.codeSha256) return p;
+  return { ...p, isolation, codeSha256: p.codeSha256 || codeSha256(p.code) };
 }

@@ -8,6 +8,7 @@ export type ChildOutcome =
   | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null }
   | { kind: 'timed-out' }
   | { kind: 'cancelled' }
+  | { kind: 'output-limit'; bytes: number }
   | { kind: 'spawn-error'; error: Error };
 
 /** Everything `runChild` needs; the command is already sandboxed and capped. */
@@ -19,7 +20,10 @@ export interface ChildOptions {
   timeoutMs: number;
   /** Aborting kills the child's process group; the outcome is then `cancelled`. */
   signal: AbortSignal;
-  onSpawn(): void;
+  /** Output (both streams, raw bytes) past which the child is stopped as a runaway. */
+  stopAfterBytes?: number;
+  /** Called with the pid once spawned (the pid leads its process group). */
+  onSpawn(pid: number | undefined): void;
   /** Decoded text per stream (never a split character) and its size before decoding. */
   onOutput(stream: 'stdout' | 'stderr', text: string, rawBytes: number): void;
 }
@@ -51,7 +55,8 @@ export function runChild(opts: ChildOptions): Promise<ChildOutcome> {
       resolve({ kind: 'cancelled' });
       return;
     }
-    let stopped: 'timed-out' | 'cancelled' | undefined;
+    let stopped: 'timed-out' | 'cancelled' | 'output-limit' | undefined;
+    let produced = 0;
     let settled = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
@@ -63,7 +68,7 @@ export function runChild(opts: ChildOptions): Promise<ChildOutcome> {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
 
-    const stop = (why: 'timed-out' | 'cancelled'): void => {
+    const stop = (why: 'timed-out' | 'cancelled' | 'output-limit'): void => {
       stopped ??= why;
       killGroup(child.pid);
     };
@@ -83,6 +88,11 @@ export function runChild(opts: ChildOptions): Promise<ChildOutcome> {
     const pump = (stream: Readable, name: 'stdout' | 'stderr'): void => {
       const decoder = new StringDecoder('utf8');
       stream.on('data', (chunk: Buffer) => {
+        produced += chunk.length;
+        if (opts.stopAfterBytes !== undefined && produced > opts.stopAfterBytes) {
+          stop('output-limit');
+          return;
+        }
         const text = decoder.write(chunk);
         opts.onOutput(name, text, chunk.length);
       });
@@ -98,7 +108,7 @@ export function runChild(opts: ChildOptions): Promise<ChildOutcome> {
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.stdin);
 
-    child.on('spawn', () => opts.onSpawn());
+    child.on('spawn', () => opts.onSpawn(child.pid));
     child.on('error', (error) => {
       // Only a failed spawn leaves no pid; later errors (a failed kill) change nothing.
       if (child.pid === undefined) settle({ kind: 'spawn-error', error });
@@ -115,7 +125,8 @@ export function runChild(opts: ChildOptions): Promise<ChildOutcome> {
     child.on('close', () => finish());
 
     function finish(): void {
-      if (stopped) settle({ kind: stopped });
+      if (stopped === 'output-limit') settle({ kind: stopped, bytes: produced });
+      else if (stopped) settle({ kind: stopped });
       else if (exit) settle({ kind: 'exited', ...exit });
     }
   });

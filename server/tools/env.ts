@@ -24,6 +24,14 @@ export function workspaceTmp(workspace: string): string {
 }
 
 /**
+ * The environment inside a Linux sandbox: nothing of the runtime's, not even its PATH,
+ * which names host directories the sandbox does not have.
+ */
+export function sandboxEnv(workspace: string): Record<string, string> {
+  return buildChildEnv(workspace, { LANG: 'C.UTF-8' }, '/usr/local/bin:/usr/bin:/bin', '/tmp');
+}
+
+/**
  * The complete environment of a child process.
  * @param parent where inherited values come from (normally `process.env`)
  * @param path overrides PATH; the same value is used to find interpreters, so what the
@@ -33,6 +41,7 @@ export function buildChildEnv(
   workspace: string,
   parent: NodeJS.ProcessEnv,
   path?: string,
+  tmp = workspaceTmp(workspace),
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of INHERITED_ENV) {
@@ -42,7 +51,7 @@ export function buildChildEnv(
   if (path !== undefined) env.PATH = path;
   env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
   env.HOME = workspace;
-  env.TMPDIR = workspaceTmp(workspace);
+  env.TMPDIR = tmp;
   env.PYTHONDONTWRITEBYTECODE = '1';
   env.PYTHONUNBUFFERED = '1';
   env.PYTHONIOENCODING = 'utf-8';

@@ -2,6 +2,7 @@
 export type ProcessErrorCode =
   | 'process_not_found' // no process with that id
   | 'process_not_pending' // approve() on a process that is not waiting for approval
+  | 'approval_mismatch' // approve() without the shown code's hash, or with another's
   | 'manager_closed'; // run() after close()
 
 /** Errors cross bundles (esbuild renames classes): check `code`, not `instanceof`. */

@@ -16,6 +16,8 @@ export function describeOutcome(
       return ['timed-out', `exceeded ${seconds(limits.timeoutMs)}`, null];
     case 'cancelled':
       return ['cancelled', 'cancelled', null];
+    case 'output-limit':
+      return ['failed', `stopped after ${formatBytes(outcome.bytes)} of output (a runaway)`, null];
     case 'spawn-error':
       return ['failed', `could not start: ${outcome.error.message}`, null];
     case 'exited': {

@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Isolation, ProcessInfo, ProcessStatus } from '../../protocol/events.js';
 import { FINAL_PROCESS_STATUSES } from '../../protocol/events.js';
 import { runChild } from './child.js';
-import { buildChildEnv, workspaceTmp } from './env.js';
+import { codeSha256 } from './code-hash.js';
+import { workspaceTmp } from './env.js';
 import { ProcessError } from './errors.js';
+import { createChildRegistry, killLeftovers } from './leftovers.js';
 import { describeOutcome } from './outcome.js';
 import { OutputBuffer } from './output-buffer.js';
-import { planRun } from './runners.js';
-import { probeBubblewrap, sandboxCommand, type Bubblewrap } from './sandbox.js';
+import { StreamRedactor } from './redact.js';
+import { prepareRun } from './prepare.js';
+import { createTiers, type TierChoice } from './tiers.js';
 import type {
   ApprovalDecision,
   ProcessLimits,
@@ -39,15 +43,21 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
   const events = opts.events;
   const pathEnv = opts.path ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
   const retain = opts.retain ?? 200;
+  const secrets = opts.secrets ?? (() => []);
   const entries = new Map<string, Entry>();
   let policy = opts.policy;
   let closed = false;
 
-  const bubblewrap: Promise<Bubblewrap | undefined> =
-    opts.isolation === 'none' ? Promise.resolve(undefined) : probeBubblewrap(pathEnv);
+  // What a crashed runtime on this home left running dies before anything new starts.
+  const childrenDir = opts.stateDir && join(opts.stateDir, 'children');
+  if (childrenDir) killLeftovers(childrenDir);
+  const children = childrenDir ? createChildRegistry(childrenDir) : undefined;
+  const tiers = createTiers({
+    setting: opts.sandbox ?? 'auto',
+    pathEnv,
+    ...(opts.stateDir && { stateDir: join(opts.stateDir, 'sandbox') }),
+  });
 
-  const isolationOf = async (): Promise<Isolation> =>
-    (await bubblewrap) ? 'bubblewrap' : 'process-group';
   const snapshot = (e: Entry): ProcessInfo => ({ ...e.info });
   // A throwing listener must not strand a process half-way through its lifecycle.
   const notify = (what: string, call: () => void): void => {
@@ -79,9 +89,9 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
   }
 
   function forgetOldest(): void {
-    const finished = [...entries.values()].filter((e) => isFinal(e.info.status));
-    for (const e of finished.slice(0, Math.max(0, finished.length - retain))) {
-      entries.delete(e.info.id);
+    const finished = [...entries.values()].filter((x) => isFinal(x.info.status));
+    for (const x of finished.slice(0, Math.max(0, finished.length - retain))) {
+      entries.delete(x.info.id);
     }
   }
 
@@ -101,47 +111,58 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
     decide(verdict);
   }
 
-  async function execute(e: Entry, req: RunRequest): Promise<void> {
+  async function execute(e: Entry, req: RunRequest, choice: TierChoice): Promise<void> {
+    if ('error' in choice) return finish(e, 'failed', choice.error);
     const workspace = await prepareWorkspace(req.workspace);
     if (e.abort.signal.aborted) return finish(e, 'cancelled', 'cancelled before it started');
-    const plan = planRun(req.language, req.code, {
-      workspace,
-      pathEnv,
-      memoryBytes: limits.memoryBytes,
-    });
-    if ('error' in plan) return finish(e, 'failed', plan.error);
-    const command = sandboxCommand(plan.command, {
-      workspace,
-      addressSpaceBytes: plan.addressSpaceBytes,
-      bubblewrap: e.info.isolation === 'bubblewrap' ? await bubblewrap : undefined,
-      keep: plan.keep,
-    });
+    const prepared = prepareRun(choice, req, { workspace, pathEnv, limits });
+    if ('error' in prepared) return finish(e, 'failed', prepared.error);
+    const redactor = new StreamRedactor(secrets);
+    const record = (stream: 'stdout' | 'stderr', text: string, rawBytes: number) => {
+      const kept = e.output.push(text, rawBytes);
+      if (kept) notify('output', () => events.onOutput(e.info.id, stream, kept));
+    };
+    let pid: number | undefined;
     const outcome = await runChild({
-      command,
-      cwd: workspace,
-      env: { ...buildChildEnv(workspace, process.env, pathEnv), ...plan.env },
-      stdin: plan.stdin,
+      command: prepared.command,
+      cwd: prepared.cwd,
+      env: prepared.env,
+      stdin: prepared.stdin,
       timeoutMs: limits.timeoutMs,
+      stopAfterBytes: limits.stopOutputBytes,
       signal: e.abort.signal,
-      onSpawn: () => {
+      onSpawn: (childPid) => {
+        pid = childPid;
+        if (pid !== undefined) children?.add(pid);
         e.info.startedAt = now();
         emit(e);
       },
-      onOutput: (stream, text, rawBytes) => {
-        const kept = e.output.push(text, rawBytes);
-        if (kept) notify('output', () => events.onOutput(e.info.id, stream, kept));
-      },
+      onOutput: (stream, text, rawBytes) => record(stream, redactor.push(text), rawBytes),
     });
+    if (pid !== undefined) children?.remove(pid);
+    const rest = redactor.end();
+    if (rest) record('stdout', rest, 0);
     const [status, reason, code] = describeOutcome(outcome, limits);
     finish(e, status, reason, code);
   }
 
+  /** Where the run starts: pending a human, refused, or running. */
+  function initialStatus(choice: TierChoice): ProcessStatus {
+    if (policy === 'deny') return 'denied';
+    if (policy === 'ask') return 'pending-approval';
+    // `auto` never runs uncontained code unasked, unless COG_SANDBOX=none said so.
+    if ('tier' in choice && choice.tier === 'none' && !tiers.allowUnsandboxed) {
+      return 'pending-approval';
+    }
+    return 'running';
+  }
+
   async function run(req: RunRequest): Promise<RunResult> {
-    const isolation = await isolationOf();
+    const choice = await tiers.choose(req.language);
     // Checked after the probe too: close() may have run while it was pending.
     if (closed) throw new ProcessError('manager_closed', 'The process manager is closed.');
-    const initial: ProcessStatus =
-      policy === 'ask' ? 'pending-approval' : policy === 'deny' ? 'denied' : 'running';
+    const isolation: Isolation = 'tier' in choice ? choice.tier : 'none';
+    const initial = initialStatus(choice);
     const e: Entry = {
       info: {
         id: newId(),
@@ -149,12 +170,17 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
         ...(req.turn !== undefined && { turn: req.turn }),
         language: req.language,
         code: req.code,
+        codeSha256: codeSha256(req.code),
         status: initial,
         isolation,
         exitCode: null,
         createdAt: now(),
         outputBytes: 0,
         truncated: false,
+        ...(initial === 'pending-approval' &&
+          isolation === 'none' && {
+            reason: 'no sandbox works for this language here: it would run with your full rights',
+          }),
       },
       abort: new AbortController(),
       output: new OutputBuffer(limits.maxOutputBytes, limits.modelOutputBytes),
@@ -176,7 +202,7 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
     if (req.signal?.aborted) onCallerAbort();
     const done = (async (): Promise<RunResult> => {
       try {
-        if (!approval || (await approval) === 'approve') await execute(e, req);
+        if (!approval || (await approval) === 'approve') await execute(e, req, choice);
       } catch (err) {
         finish(e, 'failed', `could not run: ${err instanceof Error ? err.message : String(err)}`);
       } finally {
@@ -199,13 +225,21 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
   return {
     run,
     cancel,
-    approve(id, decision) {
+    approve(id, decision, sha) {
       const e = entries.get(id);
       if (!e) throw new ProcessError('process_not_found', `No process ${id}.`);
       if (e.info.status !== 'pending-approval') {
         throw new ProcessError(
           'process_not_pending',
           `Process ${id} is ${e.info.status}, not waiting for approval.`,
+        );
+      }
+      if (decision === 'approve' && sha?.toLowerCase() !== e.info.codeSha256) {
+        throw new ProcessError(
+          'approval_mismatch',
+          sha === undefined
+            ? `Approving ${id} needs codeSha256: the SHA-256 of the code you were shown.`
+            : `codeSha256 does not match ${id}'s code: approve only the code you were shown.`,
         );
       }
       settleApproval(e, decision);
@@ -231,17 +265,22 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
     get policy() {
       return policy;
     },
-    isolation: isolationOf,
+    async isolation(language) {
+      const c = await tiers.choose(language);
+      return 'tier' in c ? c.tier : 'none';
+    },
+    tiers: () => tiers.report(),
     async close() {
       closed = true;
       const running = [...entries.values()].filter((e) => !isFinal(e.info.status));
       for (const e of running) cancel(e.info.id);
       await Promise.all(running.map((e) => e.done));
+      tiers.close();
     },
   };
 }
 
-/** The workspace as a real path (bubblewrap binds it by name) with its private tmp. */
+/** The workspace as a real path (sandboxes bind it by name) with its private tmp. */
 async function prepareWorkspace(workspace: string): Promise<string> {
   await mkdir(workspace, { recursive: true });
   const real = await realpath(workspace);

@@ -1,4 +1,5 @@
 import type { ApprovalPolicy, Isolation, Language, ProcessInfo } from '../../protocol/events.js';
+import type { SandboxSetting, TierReport } from './tiers.js';
 
 export interface ProcessLimits {
   /** Wall-clock limit in ms (default 10 000). */
@@ -9,6 +10,12 @@ export interface ProcessLimits {
   modelOutputBytes: number;
   /** Address-space cap for the child in bytes (default 1 GiB). */
   memoryBytes: number;
+  /** Processes and threads a run may have at once, in the Linux tiers (default 128). */
+  processes: number;
+  /** Largest file a run may write (RLIMIT_FSIZE, default 64 MiB). */
+  fileBytes: number;
+  /** Output after which a run is stopped as a runaway (default 16 MiB). */
+  stopOutputBytes: number;
 }
 
 export const DEFAULT_LIMITS: ProcessLimits = {
@@ -16,6 +23,9 @@ export const DEFAULT_LIMITS: ProcessLimits = {
   maxOutputBytes: 1024 * 1024,
   modelOutputBytes: 16 * 1024,
   memoryBytes: 1024 * 1024 * 1024,
+  processes: 128,
+  fileBytes: 64 * 1024 * 1024,
+  stopOutputBytes: 16 * 1024 * 1024,
 };
 
 export interface RunRequest {
@@ -49,8 +59,15 @@ export interface ProcessManagerOptions {
   policy: ApprovalPolicy;
   limits?: Partial<ProcessLimits>;
   events: ProcessEvents;
-  /** 'auto' (default) uses bubblewrap when a probe run succeeds; 'none' never does. */
-  isolation?: 'auto' | 'none';
+  /**
+   * `auto` (default): the strongest isolation tier that works here, per language; a tier
+   * name: only that one; `none`: no sandbox, and no approval asked for that reason.
+   */
+  sandbox?: SandboxSetting;
+  /** Private directory for sandbox scratch files and the record of running children. */
+  stateDir?: string;
+  /** Cog's own secrets (token, API keys): removed from output before anyone sees it. */
+  secrets?: () => readonly string[];
   /** PATH for children, also where interpreters are looked up (default: the server's). */
   path?: string;
   /** Finished processes remembered, oldest forgotten first (default 200). */
@@ -67,10 +84,12 @@ export interface ProcessManager {
   run(req: RunRequest): Promise<RunResult>;
   /**
    * Decides a process waiting for approval and returns it in its new state (running or
-   * denied). Throws ProcessError `process_not_found`, or `process_not_pending` when it is
-   * not waiting, so a late or duplicate click is reported rather than ignored.
+   * denied). Approving names the SHA-256 of the code the human was shown, so an approval
+   * is for exactly that code. Throws ProcessError `process_not_found`,
+   * `process_not_pending` when it is not waiting (a late or duplicate click is reported
+   * rather than ignored), or `approval_mismatch` when the hash is missing or differs.
    */
-  approve(id: string, decision: ApprovalDecision): ProcessInfo;
+  approve(id: string, decision: ApprovalDecision, codeSha256?: string): ProcessInfo;
   /**
    * Cancels a process in any non-final state; one pending approval never starts. Returns
    * false for unknown or finished processes. A running one turns `cancelled` once its
@@ -87,8 +106,10 @@ export interface ProcessManager {
   /** Applies to runs started afterwards; ones already waiting keep waiting. */
   setPolicy(policy: ApprovalPolicy): void;
   readonly policy: ApprovalPolicy;
-  /** How new runs are contained: bubblewrap if the probe run succeeded. */
-  isolation(): Promise<Isolation>;
+  /** The tier a run of `language` would get now (`none` when nothing contains it). */
+  isolation(language: Language): Promise<Isolation>;
+  /** Every tier's verdict on this machine, for `cog doctor` and the surfaces. */
+  tiers(): Promise<TierReport[]>;
   /** Cancels everything; resolves once every child process is gone. */
   close(): Promise<void>;
 }

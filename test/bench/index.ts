@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: time to first token against the fixture model with 200 ms before its
  * first byte, for both pipeline modes on a direct reply and on the tool path, and the
- * runtime's own overhead per turn; then the MCP surface's tables (test/bench/mcp.ts) and the webview's (test/bench/webview.ts). Prints
+ * runtime's own overhead per turn; then what each isolation tier costs (test/bench/sandbox.ts),
+ * the MCP surface's tables (test/bench/mcp.ts) and the webview's (test/bench/webview.ts). Prints
  * tables; asserts nothing.
  */
 import type { PipelineMode } from '../../protocol/events.js';
@@ -13,6 +14,7 @@ import { startFixtureProcess, type FixtureProcess } from '../fixtures/openai-ser
 import { tempHome, testConfig } from '../helpers/runtime.js';
 import { benchExtension } from './extension.js';
 import { benchMcp, formatTable } from './mcp.js';
+import { benchSandbox } from './sandbox.js';
 import { benchWebview, formatTable as formatWebviewTable, WEBVIEW_BENCH_HEAD } from './webview.js';
 
 const LATENCY_MS = 200;
@@ -85,7 +87,7 @@ async function measure(fixture: FixtureProcess, mode: PipelineMode, path: Path):
       return result;
     },
   };
-  const runtime = await createRuntime(config, { model, isolation: 'none' });
+  const runtime = await createRuntime(config, { model, sandbox: 'none' });
   const { id } = runtime.createSession(OWNER);
   const samples: Sample[] = [];
   for (let i = 0; i <= TURNS; i++) {
@@ -175,6 +177,7 @@ async function main() {
 }
 
 await main();
+for (const table of await benchSandbox()) process.stdout.write(formatTable(table));
 for (const table of await benchMcp()) process.stdout.write(formatTable(table));
 process.stdout.write(`\n${formatWebviewTable(WEBVIEW_BENCH_HEAD, await benchWebview())}\n`);
 process.stdout.write(

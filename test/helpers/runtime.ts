@@ -22,6 +22,7 @@ export function testConfig(home: string, overrides: Partial<CogConfig> = {}): Co
     approval: 'auto',
     tools: 'native',
     limits: { ...DEFAULT_LIMITS },
+    sandbox: 'auto',
     sensorIntervalMs: 60_000,
     llm: { idleTimeoutMs: 30_000, totalTimeoutMs: 120_000 },
     ...overrides,

@@ -88,13 +88,24 @@ test('without elicitation a run stays pending until process-approve decides it',
   assert.deepEqual(listed.processes, [
     { ...listed.processes[0], id: pid, status: 'pending-approval' },
   ]);
+  const unbound = await c.call('process-approve', { process: pid, decision: 'approve' });
+  assert.equal(unbound.isError, true, 'an approval must name the code it was shown for');
+  assert.match(textOf(unbound), /codeSha256/);
   const decided = data<{ process: { status: string } }>(
-    await c.call('process-approve', { process: pid, decision: 'approve' }),
+    await c.call('process-approve', {
+      process: pid,
+      decision: 'approve',
+      codeSha256: pendingIn(c)[0].codeSha256,
+    }),
   );
   assert.equal(decided.process.status, 'running');
   const turn = data<TurnOutput>(await first);
   assert.match(turn.text, /391/);
-  const again = await c.call('process-approve', { process: pid, decision: 'approve' });
+  const again = await c.call('process-approve', {
+    process: pid,
+    decision: 'approve',
+    codeSha256: pendingIn(c)[0].codeSha256,
+  });
   assert.equal(again.isError, true, 'a second decision is reported, not ignored');
 
   const second = c.call('send', { text: SUM, session: id });
@@ -165,7 +176,8 @@ test('two principals on one runtime: the other’s sessions and processes are "n
 
   // Alice's run is untouched by all that, and decides as usual.
   assert.equal(runtime.listProcesses('oidc:alice', id)[0].status, 'pending-approval');
-  await alice.call('process-approve', { process: pid, decision: 'approve' });
+  const sha = runtime.listProcesses('oidc:alice', id)[0]?.codeSha256;
+  await alice.call('process-approve', { process: pid, decision: 'approve', codeSha256: sha });
   assert.match(data<TurnOutput>(await pending).text, /391/);
   await runtime.settled(id);
   assert.equal(hudEvents(bob).length, 0, 'bob’s HUD saw nothing of alice’s session');

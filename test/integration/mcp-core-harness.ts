@@ -57,7 +57,7 @@ function counted(runtime: Runtime): Counted {
 export async function offlineRuntime(extra: Partial<CogConfig> = {}): Promise<Counted> {
   const home = tempHome('cog-mcp-');
   homes.push(home);
-  return counted(await createRuntime(testConfig(home.home, extra), { isolation: 'none' }));
+  return counted(await createRuntime(testConfig(home.home, extra), { sandbox: 'none' }));
 }
 
 export async function fixtureRuntime(
@@ -72,7 +72,7 @@ export async function fixtureRuntime(
     ...extra,
   });
   const model = createOpenAiClient({ baseUrl: fixture.url, apiKey: 'test-key', retryBaseMs: 10 });
-  return counted(await createRuntime(config, { model, isolation: 'none' }));
+  return counted(await createRuntime(config, { model, sandbox: 'none' }));
 }
 
 export interface Connected {

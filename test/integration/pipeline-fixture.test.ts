@@ -35,7 +35,7 @@ async function setup(mode: PipelineMode, extra: Parameters<typeof testConfig>[1]
     ...extra,
   });
   const model = createOpenAiClient({ baseUrl: fixture.url, apiKey: 'test-key', retryBaseMs: 10 });
-  const runtime = await createRuntime(config, { model, isolation: 'none' });
+  const runtime = await createRuntime(config, { model, sandbox: 'none' });
   const { id } = runtime.createSession(OWNER);
   const events: RuntimeEvent[] = [];
   let firstDeltaAt = 0;

@@ -16,7 +16,7 @@ after(() => homes.forEach((h) => h.cleanup()));
 async function offlineRuntime(mode: PipelineMode, home = tempHome()) {
   homes.push(home);
   const runtime = await createRuntime(testConfig(home.home, { pipeline: mode }), {
-    isolation: 'none',
+    sandbox: 'none',
   });
   const { id } = runtime.createSession(OWNER);
   const events: RuntimeEvent[] = [];
@@ -177,7 +177,7 @@ test('a restart restores sessions, history, memory and the trace', async () => {
   };
   await first.runtime.close();
 
-  const second = await createRuntime(testConfig(first.home.home), { isolation: 'none' });
+  const second = await createRuntime(testConfig(first.home.home), { sandbox: 'none' });
   const restored = second.session(first.id, OWNER);
   assert.deepEqual(restored.history, snapshot.history);
   assert.deepEqual(restored.memory, snapshot.memory);
@@ -217,7 +217,8 @@ test('processes and turns cut off by a crash come back interrupted', async () =>
       language: 'python',
       code: 'while True: pass',
       status: 'running',
-      isolation: 'process-group',
+      isolation: 'none',
+      codeSha256: '0'.repeat(64),
       exitCode: null,
       createdAt: base.ts,
       outputBytes: 0,
@@ -226,7 +227,7 @@ test('processes and turns cut off by a crash come back interrupted', async () =>
   });
   await store.close();
 
-  const runtime = await createRuntime(testConfig(home.home), { isolation: 'none' });
+  const runtime = await createRuntime(testConfig(home.home), { sandbox: 'none' });
   const s = runtime.session('s-crashed', OWNER);
   assert.equal(s.processes.get('p-dead0001')?.status, 'interrupted');
   const done = s.events.find((e) => e.type === 'turn.done');
@@ -249,7 +250,7 @@ test('sessions belong to their principal', async () => {
 test('subscribeAll sees every session of its principal, from creation on, and no other', async () => {
   const home = tempHome();
   homes.push(home);
-  const runtime = await createRuntime(testConfig(home.home), { isolation: 'none' });
+  const runtime = await createRuntime(testConfig(home.home), { sandbox: 'none' });
   const mine: RuntimeEvent[] = [];
   runtime.subscribeAll(OWNER, (e) => mine.push(e));
   const a = runtime.createSession(OWNER);
@@ -278,7 +279,7 @@ test('one runtime per COG_HOME: a live holder refuses the second, a stale lock i
     holder.kill('SIGKILL');
     await once(holder, 'exit');
   }
-  const runtime = await createRuntime(testConfig(home.home), { isolation: 'none' });
+  const runtime = await createRuntime(testConfig(home.home), { sandbox: 'none' });
   assert.equal(JSON.parse(readFileSync(join(home.home, 'runtime.lock'), 'utf8')).pid, process.pid);
   await runtime.close();
   assert.equal(existsSync(join(home.home, 'runtime.lock')), false, 'released on close');
@@ -288,7 +289,7 @@ test('approval through the runtime: only the owner decides, once', async () => {
   const home = tempHome();
   homes.push(home);
   const runtime = await createRuntime(testConfig(home.home, { approval: 'ask' }), {
-    isolation: 'none',
+    sandbox: 'none',
   });
   const { id } = runtime.createSession(OWNER);
   const pending = new Promise<string>((resolve) => {
@@ -299,11 +300,12 @@ test('approval through the runtime: only the owner decides, once', async () => {
   });
   const turn = runtime.send(id, OWNER, 'what is 9*9?');
   const pid = await pending;
-  assert.throws(() => runtime.approve(pid, 'local:mallory', 'approve'), {
+  const sha = runtime.listProcesses(OWNER, id)[0]?.codeSha256;
+  assert.throws(() => runtime.approve(pid, 'local:mallory', 'approve', sha), {
     code: 'process_not_found',
   });
   assert.throws(() => runtime.cancelProcess(pid, 'local:mallory'), { code: 'process_not_found' });
-  assert.equal(runtime.approve(pid, OWNER, 'approve').status, 'running');
+  assert.equal(runtime.approve(pid, OWNER, 'approve', sha).status, 'running');
   assert.throws(() => runtime.approve(pid, OWNER, 'deny'), { code: 'process_not_pending' });
   assert.match((await turn).text, /81/);
   await runtime.close();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { ProcessInfo } from '../../protocol/events.js';
 import {
+  codeSha256,
   createProcessManager,
   SQL_DATABASE_FILE,
   type ProcessManager,
@@ -104,7 +105,13 @@ test('ask: pending until approved, then runs', async () => {
     pm.pending(pending.session).map((p) => p.id),
     [pending.id],
   );
-  assert.equal(pm.approve(pending.id, 'approve').status, 'running');
+  // An approval names the code it was shown for: none, or another's, is refused.
+  assert.throws(() => pm.approve(pending.id, 'approve'), { code: 'approval_mismatch' });
+  assert.throws(() => pm.approve(pending.id, 'approve', codeSha256('console.log("other")')), {
+    code: 'approval_mismatch',
+  });
+  assert.equal(pending.codeSha256, codeSha256('console.log("approved run")'));
+  assert.equal(pm.approve(pending.id, 'approve', pending.codeSha256).status, 'running');
   const r = await running;
   assert.equal(r.process.status, 'done');
   assert.equal(r.output, 'approved run\n');
@@ -201,10 +208,13 @@ test('output cap: 3 MiB printed, 1 MiB kept, 16 KiB for the model with a marker'
 
 test('python3 missing: failed with a reason that says what to do', async () => {
   const empty = mkdtempSync(join(root, 'empty-path-'));
-  const { pm } = setup({ path: empty, isolation: 'none' });
+  const { pm } = setup({ path: empty, sandbox: 'none' });
   const r = await pm.run(req('python', 'print(1)'));
   assert.equal(r.process.status, 'failed');
-  assert.equal(r.process.reason, 'python3 is not installed: install Python 3 or use javascript');
+  assert.equal(
+    r.process.reason,
+    'python3 is not installed (Debian/Ubuntu: apt-get install python3)',
+  );
   assert.equal(r.process.startedAt, undefined);
   await pm.close();
 });

@@ -12,7 +12,9 @@ import {
   NODE_RESERVED_BYTES,
   planRun,
 } from '../../server/tools/runners.js';
-import { bubblewrapArgs, withMemoryCap } from '../../server/tools/sandbox.js';
+import { sandboxLayout } from '../../server/tools/linux/layout.js';
+import { bubblewrapArgs, namespaceScript } from '../../server/tools/linux/render.js';
+import { withMemoryCap } from '../../server/tools/sandbox.js';
 import { DEFAULT_LIMITS } from '../../server/tools/types.js';
 
 test('the child environment is an allowlist: secrets never pass', () => {
@@ -119,34 +121,53 @@ test('outcomes read as words', () => {
   assert.equal(killed, 'killed by SIGKILL; the memory limit is 1 GiB');
 });
 
-test('the memory cap wraps the command; bubblewrap gets no network and no capabilities', () => {
+test('the memory cap wraps the command', () => {
   const capped = withMemoryCap({ file: '/usr/bin/python3', args: ['-'] }, 256 * 1024 * 1024);
   if (capped.file.endsWith('/prlimit')) {
-    assert.deepEqual(capped.args, ['--as=268435456', '--', '/usr/bin/python3', '-']);
+    assert.deepEqual(capped.args, ['--as=268435456', '--core=0', '--', '/usr/bin/python3', '-']);
   } else {
     assert.equal(capped.file, '/bin/sh');
     assert.match(capped.args[1] ?? '', /^ulimit -v 262144 \|\| exit 126; exec "\$@"$/);
   }
+});
 
-  const args = bubblewrapArgs({ path: '/usr/bin/bwrap', pidNamespace: true }, '/srv/ws/s1', [
-    '/usr/bin/python3',
-  ]);
-  for (const flag of ['--unshare-net', '--unshare-pid', '--die-with-parent']) {
+test('the sandbox layout shows system dirs read-only, the workspace writable, nothing of home', () => {
+  const mounts = sandboxLayout({
+    workspace: '/home/ada/.cog/workspaces/s1',
+    prefixes: ['/usr', '/home/ada/.pyenv/versions/3.12', '/home/ada/.pyenv/versions/3.12/bin'],
+    files: [{ src: '/opt/cog/dist/sql-runner.mjs', dst: '/opt/cog/sql-runner.mjs' }],
+    etc: '/run/cog/etc/1000',
+  });
+  const rw = mounts.filter((m) => m.kind === 'rw');
+  assert.deepEqual(rw, [{ kind: 'rw', src: '/home/ada/.cog/workspaces/s1', dst: '/workspace' }]);
+  const ro = mounts.flatMap((m) => (m.kind === 'ro' ? [m.dst] : []));
+  assert.ok(ro.includes('/home/ada/.pyenv/versions/3.12'), 'an interpreter prefix, once');
+  assert.ok(!ro.includes('/home/ada/.pyenv/versions/3.12/bin'), 'nested prefixes are not repeated');
+  assert.ok(!ro.some((d) => d === '/' || d === '/home' || d === '/home/ada' || d === '/etc'));
+  assert.ok(ro.includes('/etc/passwd'), 'a synthetic passwd');
+  assert.ok(!ro.includes('/etc/shadow'));
+  const args = bubblewrapArgs(mounts, { mode: 'user' });
+  for (const flag of ['--unshare-net', '--unshare-pid', '--die-with-parent', '--new-session']) {
     assert.ok(args.includes(flag), flag);
   }
   assert.deepEqual(args.slice(args.indexOf('--cap-drop'), args.indexOf('--cap-drop') + 2), [
     '--cap-drop',
     'ALL',
   ]);
-  // Other sessions' workspaces are hidden, the session's own is bound writable.
-  assert.ok(
-    args.join(' ').includes('--tmpfs /srv/ws --bind /srv/ws/s1 /srv/ws/s1 --remount-ro /srv/ws'),
-  );
-  const keepParent = bubblewrapArgs({ path: 'bwrap', pidNamespace: false }, '/opt/py/ws', [
-    '/opt/py/bin/python3',
+  assert.equal(args.at(-1), '--');
+  // As root the code drops to its own uid before it runs.
+  const asRoot = bubblewrapArgs(mounts, { mode: 'root', uid: 2_000_000_123 });
+  assert.deepEqual(asRoot.slice(asRoot.indexOf('--') + 1, asRoot.indexOf('--') + 3), [
+    'setpriv',
+    '--reuid=2000000123',
   ]);
-  assert.ok(!keepParent.includes('/opt/py'), 'a parent holding the interpreter stays visible');
-  assert.ok(!keepParent.includes('--unshare-pid') && !keepParent.includes('--proc'));
+  const script = namespaceScript(mounts, '/run/cog/root', { mode: 'user' });
+  assert.match(script, /pivot_root \. \.old-root\numount -l \/\.old-root/);
+  assert.match(
+    script,
+    /exec setpriv --bounding-set=-all --inh-caps=-all --no-new-privs --pdeathsig KILL -- "\$@"$/,
+  );
+  assert.ok(!/ \/home\/ada\/\.cog(?!\/workspaces\/s1)/.test(script), 'COG_HOME is never mounted');
 });
 
 test('inside Electron, JavaScript runs on a plain node from PATH so the memory cap holds', () => {
@@ -155,7 +176,7 @@ test('inside Electron, JavaScript runs on a plain node from PATH so the memory c
     const fakeNode = join(dir, 'node');
     writeFileSync(fakeNode, '#!/bin/sh\n');
     chmodSync(fakeNode, 0o755);
-    const opts = { workspace: dir, memoryBytes: 256 * 1024 ** 2, electron: true };
+    const opts = { place: { workspace: dir }, memoryBytes: 256 * 1024 ** 2, electron: true };
     const withNode = planRun('javascript', '1', { ...opts, pathEnv: dir });
     assert.ok(!('error' in withNode));
     assert.equal(withNode.command.file, fakeNode);

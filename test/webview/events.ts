@@ -1,4 +1,5 @@
 /** Runtime events for the webview tests and bench, stamped the way the event log does. */
+import { createHash } from 'node:crypto';
 import type { Control } from '../../protocol/controls.js';
 import type { EventDraft, ModelInfo, ProcessInfo, RuntimeEvent } from '../../protocol/events.js';
 import type { HostToWebview } from '../../protocol/webview.js';
@@ -69,14 +70,17 @@ export class Events {
   }
 }
 
+/** A process as the runtime reports it; `codeSha256` follows `code` unless given. */
 export function processInfo(id: string, patch: Partial<ProcessInfo> = {}): ProcessInfo {
+  const code = patch.code ?? 'print(17*23)';
   return {
     id,
     session: 'sess-1',
     language: 'python',
-    code: 'print(17*23)',
+    code,
+    codeSha256: createHash('sha256').update(code, 'utf8').digest('hex'),
     status: 'pending-approval',
-    isolation: 'process-group',
+    isolation: 'bubblewrap',
     exitCode: null,
     createdAt: new Date().toISOString(),
     outputBytes: 0,

@@ -1,4 +1,4 @@
-import type { ProcessInfo } from '../../../protocol/events.js';
+import { describeIsolation, type ProcessInfo } from '../../../protocol/events.js';
 import type { McpContext, RequestExtra } from '../context.js';
 
 /** How long a human gets to answer an approval request before the run is denied. */
@@ -25,7 +25,7 @@ export function createApprovals(ctx: McpContext, extra: RequestExtra) {
       const answer = await ctx.mcp.server.elicitInput(
         {
           mode: 'form',
-          message: `Cog wants to run ${p.language} code (process ${p.id}, session ${p.session}):\n\n${code}`,
+          message: `Cog wants to run ${p.language} code, ${describeIsolation(p.isolation)}:\n\n${code}`,
           requestedSchema: {
             type: 'object',
             properties: { approve: { type: 'boolean', title: 'Run this code?' } },
@@ -50,7 +50,8 @@ export function createApprovals(ctx: McpContext, extra: RequestExtra) {
       open.delete(p.id);
     }
     try {
-      ctx.runtime.approve(p.id, ctx.principal, decision);
+      // The human saw exactly p.code (or its head, when it is longer than the message holds).
+      ctx.runtime.approve(p.id, ctx.principal, decision, p.codeSha256);
     } catch {
       return; // decided in the meantime (process-approve, cancel, clear): that stands
     }

@@ -38,8 +38,11 @@ export const THINKER_TOOLS: ToolSpec[] = [
     name: 'run_code',
     description:
       'Run code in a sandbox and get its output. Use it for arithmetic, data work and anything ' +
-      'that must be computed rather than guessed. python: print() results. javascript: ' +
-      'console.log(). sql: SQLite statements on this session’s own database file.',
+      'that must be computed rather than guessed. python: print() results; the standard ' +
+      'library only, no pip packages. javascript: console.log(); no npm packages. sql: ' +
+      'SQLite statements on this session’s own database file. The sandbox has no network ' +
+      'and sees only the session’s working directory (files written there persist between ' +
+      'runs); about 10 s and 1 GiB per run.',
     parameters: {
       type: 'object',
       properties: {
