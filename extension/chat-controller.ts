@@ -3,6 +3,7 @@ import type { HostToWebview, SessionListItem, WebviewToHost } from '../protocol/
 import type { CogClient } from './cog-client.js';
 import type { Disposable, Logger } from './emitter.js';
 import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
+import { RESTRICTED_TEXT, RunApprovals } from './run-approvals.js';
 import { SESSIONS_URI, listSessions, readTrace, sessionState, traceUri } from './runtime-tools.js';
 import { ensureSession, startSession, type SessionMemory } from './shown-session.js';
 import { AnyResultSchema, TurnResultSchema, asModelInfo, type TurnResult } from './tool-results.js';
@@ -11,7 +12,10 @@ export interface ChatControllerOptions {
   connection: RuntimeConnection;
   log: Logger;
   memory: SessionMemory;
+  /** The policy the runtime runs with (`deny` in Restricted Mode), shown in the panel. */
   approval(): ApprovalPolicy;
+  /** Restricted Mode: no code runs, and the panel says why. Default: trusted. */
+  restricted?(): boolean;
 }
 
 /** A turn may wait on an approval or a slow model; each progress notification restarts this. */
@@ -45,9 +49,15 @@ export class ChatController implements Disposable {
   /** A `ready` not yet answered with a snapshot (it failed): retried on the next connect. */
   private unanswered: { lastSeq?: number } | undefined;
   private snapshotsRunning = 0;
+  /** Every decision on a run (the card's, VS Code's dialog's) goes through this. */
+  readonly approvals: RunApprovals;
 
   constructor(private readonly opts: ChatControllerOptions) {
     const { connection } = opts;
+    this.approvals = new RunApprovals({
+      connection,
+      restricted: () => opts.restricted?.() ?? false,
+    });
     this.subscriptions.push(
       connection.onEvent((e) => this.onRuntimeEvent(e)),
       connection.onResourceUpdated((uri) => this.onResourceUpdated(uri)),
@@ -125,9 +135,7 @@ export class ChatController implements Disposable {
         this.cancelTurn();
         return;
       case 'approve':
-        return this.guard(
-          this.call('process-approve', { process: msg.process, decision: msg.decision }),
-        );
+        return this.guard(this.approvals.fromCard(msg, this.session));
       case 'cancelProcess':
         return this.guard(this.call('process-cancel', { process: msg.process }));
       case 'newSession':
@@ -275,6 +283,8 @@ export class ChatController implements Disposable {
         model,
         approval: this.opts.approval(),
       });
+      if (this.opts.restricted?.())
+        this.send({ type: 'notice', level: 'info', message: RESTRICTED_TEXT });
     }).finally(() => {
       this.snapshotsRunning--;
       this.pump();
@@ -333,7 +343,12 @@ export class ChatController implements Disposable {
   // --- intents ------------------------------------------------------------------------
 
   private send(msg: HostToWebview): void {
-    this.post?.(msg);
+    if (!this.post) return;
+    this.post(msg);
+    // A run just refused because the workspace is restricted: say why, where it happened.
+    if (this.approvals.noteSent(msg)) {
+      this.post({ type: 'notice', level: 'info', message: RESTRICTED_TEXT });
+    }
   }
 
   /** Runs an intent; a failure becomes a notice in the chat and a log line. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ChatController } from './chat-controller.js';
-import type { Logger } from './emitter.js';
+import { Emitter, type Logger } from './emitter.js';
 import { renderWebviewHtml } from './webview-html.js';
 import { acceptWebviewMessage } from './webview-messages.js';
 
@@ -14,9 +14,12 @@ export const CHAT_VIEW_ID = 'cog.chat';
  * text) and dropped. The webview can only express intents the controller implements;
  * it cannot name a command or a tool.
  */
-export class ChatViewProvider implements vscode.WebviewViewProvider {
+export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private readonly root: vscode.Uri;
+  private readonly visibility = new Emitter<boolean>();
+  /** The panel was shown or hidden (or closed: false). */
+  readonly onDidChangeVisibility = this.visibility.event;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -38,13 +41,25 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     const received = webview.onDidReceiveMessage((raw: unknown) => this.receive(raw));
     const visibility = view.onDidChangeVisibility(() => {
       if (!view.visible) this.controller.viewHidden();
+      this.visibility.fire(view.visible);
     });
     view.onDidDispose(() => {
       attached.dispose();
       received.dispose();
       visibility.dispose();
       if (this.view === view) this.view = undefined;
+      this.visibility.fire(false);
     });
+    this.visibility.fire(view.visible);
+  }
+
+  /** Whether the chat is on screen now, so a run's card can be seen and decided there. */
+  get visible(): boolean {
+    return this.view?.visible ?? false;
+  }
+
+  dispose(): void {
+    this.visibility.dispose();
   }
 
   /** Shows the view (it resolves on first show). */

@@ -10,6 +10,7 @@ import { registerCommands } from './commands.js';
 import { createLauncher } from './launcher.js';
 import { registerMcpProvider } from './mcp-provider.js';
 import { RuntimeConnection } from './runtime-connection.js';
+import { underWorkspaceTrust } from './runtime-env.js';
 import { affectsRuntime, readSettings, SECRET_API_KEY, SECRET_SERVER_TOKEN } from './settings.js';
 import { createStatusBar } from './status-bar.js';
 
@@ -22,11 +23,14 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
   context.subscriptions.push(log);
   const version = String(context.extension.packageJSON.version ?? '0.0.0');
 
+  // The approval questions need the chat and its view, built below; none can come before
+  // connection.start() at the end.
+  const late: { prompt?: ReturnType<typeof createApprovalPrompt> } = {};
   const connection = new RuntimeConnection({
     launch: createLauncher(context, log),
     log,
     clientVersion: version,
-    onElicit: createApprovalPrompt(log),
+    onElicit: async (q, signal) => late.prompt?.(q, signal) ?? { action: 'decline' },
   });
   shutdown = () => connection.dispose();
   context.subscriptions.push({ dispose: () => void connection.dispose() });
@@ -34,16 +38,29 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
   const chat = new ChatController({
     connection,
     log,
-    approval: () => readSettings().approvalPolicy,
+    approval: () => underWorkspaceTrust(readSettings(), vscode.workspace.isTrusted).approvalPolicy,
+    restricted: () => !vscode.workspace.isTrusted,
     memory: {
       get: () => context.workspaceState.get<string>('cog.session'),
       set: (session) => void context.workspaceState.update('cog.session', session),
     },
   });
   const view = new ChatViewProvider(context.extensionUri, chat, log);
+  late.prompt = createApprovalPrompt({
+    log,
+    approvals: chat.approvals,
+    panel: view,
+    shownSession: () => chat.session,
+    reveal: async (session) => {
+      await view.reveal();
+      if (chat.session !== session) await chat.switchSession(session);
+    },
+    trusted: () => vscode.workspace.isTrusted,
+  });
   const status = createStatusBar(connection);
   context.subscriptions.push(
     chat,
+    view,
     status,
     vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, view),
     ...registerCommands({ context, connection, chat, view, log }),
@@ -51,6 +68,11 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
       if (!affectsRuntime(e)) return;
       chat.refreshOnReconnect();
       connection.restart('settings changed');
+    }),
+    // Restricted Mode started the runtime with code runs off: now the user's policy holds.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      chat.refreshOnReconnect();
+      connection.restart('workspace trusted');
     }),
     // Also when another window changes them: this runtime must use the new key.
     context.secrets.onDidChange((e) => {

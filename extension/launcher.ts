@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from './emitter.js';
 import type { Launched } from './runtime-connection.js';
-import { describeSettings, runtimeEnv } from './runtime-env.js';
+import { describeSettings, runtimeEnv, underWorkspaceTrust } from './runtime-env.js';
 import { checkLease, dropLease, whenGone, writeLease } from './runtime-lease.js';
 import { startLocalRuntime } from './runtime-process.js';
 import { readSettings, SECRET_API_KEY, SECRET_SERVER_TOKEN } from './settings.js';
@@ -22,10 +22,14 @@ export function runtimeHome(context: vscode.ExtensionContext): string {
  * server (`cog.serverUrl`, token from SecretStorage), or `cog serve` started from this
  * extension's own bundle on the editor's own Node (`process.execPath` with
  * ELECTRON_RUN_AS_NODE), so users need no separate Node install.
+ *
+ * In Restricted Mode (an untrusted workspace) the runtime starts with approval policy
+ * `deny`: chat works, no code runs. Granting trust restarts it (extension.ts).
  */
 export function createLauncher(context: vscode.ExtensionContext, log: Logger) {
   return async (signal: AbortSignal): Promise<Launched> => {
-    const settings = readSettings();
+    const trusted = vscode.workspace.isTrusted;
+    const settings = underWorkspaceTrust(readSettings(log), trusted);
     if (settings.serverUrl) {
       let url: URL;
       try {
@@ -37,6 +41,11 @@ export function createLauncher(context: vscode.ExtensionContext, log: Logger) {
       if (!token) {
         throw new Error(
           'No token for cog.serverUrl: run "Cog: Set Server Token" (it is kept in SecretStorage).',
+        );
+      }
+      if (!trusted) {
+        log.warn(
+          `Restricted Mode: this window approves no code runs, but ${url.origin} runs code without asking if it was started with approval "auto"`,
         );
       }
       return {
@@ -52,6 +61,11 @@ export function createLauncher(context: vscode.ExtensionContext, log: Logger) {
     if (existing.kind === 'shared') {
       // Another window's runtime on this home: use it rather than fight over the lock.
       const { lease } = existing;
+      if (!trusted && lease.approval !== 'deny') {
+        throw new Error(
+          `Another window's Cog runtime for this folder may run code, and this window is in Restricted Mode. Trust this workspace, or close the other window.`,
+        );
+      }
       const token = (await readFile(path.join(home, 'token'), 'utf8')).trim();
       const gone = new AbortController();
       signal.addEventListener('abort', () => gone.abort(), { once: true });
@@ -68,7 +82,9 @@ export function createLauncher(context: vscode.ExtensionContext, log: Logger) {
       };
     }
     const apiKey = await context.secrets.get(SECRET_API_KEY);
-    log.info(`starting the runtime: ${describeSettings(settings, Boolean(apiKey))}`);
+    log.info(
+      `starting the runtime: ${describeSettings(settings, Boolean(apiKey))}${trusted ? '' : ' (Restricted Mode: code runs are off)'}`,
+    );
     const runtime = await startLocalRuntime({
       execPath: process.execPath,
       bundle: path.join(context.extensionPath, 'dist', 'cog.mjs'),
@@ -78,7 +94,12 @@ export function createLauncher(context: vscode.ExtensionContext, log: Logger) {
       secrets: apiKey ? [apiKey] : [],
       signal,
     });
-    await writeLease(home, { pid: runtime.pid, host: process.pid, url: runtime.url.href });
+    await writeLease(home, {
+      pid: runtime.pid,
+      host: process.pid,
+      url: runtime.url.href,
+      approval: settings.approvalPolicy,
+    });
     return {
       url: runtime.url,
       token: runtime.token,

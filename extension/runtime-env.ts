@@ -11,6 +11,14 @@ export interface CogSettings {
 }
 
 /**
+ * The settings a runtime starts with in a workspace that is (or is not) trusted: in
+ * Restricted Mode chat works and no code runs, whatever the user's policy.
+ */
+export function underWorkspaceTrust(settings: CogSettings, trusted: boolean): CogSettings {
+  return trusted ? settings : { ...settings, approvalPolicy: 'deny' };
+}
+
+/**
  * Inherited variables that would choose a model or a state directory behind the settings'
  * back. The extension's runtime is configured by its settings and SecretStorage only, so a
  * key exported in the shell that launched VS Code does not silently switch engines.

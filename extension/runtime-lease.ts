@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ApprovalPolicy } from '../protocol/events.js';
 import type { Logger } from './emitter.js';
 
 /**
@@ -16,9 +17,15 @@ export interface Lease {
   /** The extension host that started it. */
   host: number;
   url: string;
+  /**
+   * The approval policy it was started with, so a window in Restricted Mode does not use a
+   * runtime that would run code. Absent in leases from before it was recorded.
+   */
+  approval?: ApprovalPolicy;
 }
 
 const FILE = 'vscode-runtime.json';
+const POLICIES: readonly ApprovalPolicy[] = ['ask', 'auto', 'deny'];
 
 export function alive(pid: number): boolean {
   try {
@@ -32,8 +39,9 @@ export function alive(pid: number): boolean {
 export async function readLease(home: string): Promise<Lease | undefined> {
   try {
     const v = JSON.parse(await readFile(join(home, FILE), 'utf8')) as Partial<Lease>;
+    const approval = POLICIES.find((p) => p === v.approval);
     return typeof v.pid === 'number' && typeof v.host === 'number' && typeof v.url === 'string'
-      ? { pid: v.pid, host: v.host, url: v.url }
+      ? { pid: v.pid, host: v.host, url: v.url, ...(approval ? { approval } : {}) }
       : undefined;
   } catch {
     return undefined;

@@ -1,28 +1,24 @@
 import * as vscode from 'vscode';
-import { NODE_NAMES, type NodeName } from '../protocol/events.js';
+import type { Logger } from './emitter.js';
 import type { CogSettings } from './runtime-env.js';
+import { settingsFrom, type UserOnlySetting } from './user-settings.js';
 
-const PIPELINES = ['fast', 'faithful'] as const;
-const POLICIES = ['ask', 'auto', 'deny'] as const;
+/** Keys whose ignored workspace value has been logged (once per window). */
+const reported = new Set<UserOnlySetting>();
 
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
-  return (allowed as readonly unknown[]).includes(value) ? (value as T) : fallback;
-}
-
-/** The `cog.*` settings as they are now. */
-export function readSettings(): CogSettings {
-  const c = vscode.workspace.getConfiguration('cog');
-  const text = (key: string) => (c.get<string>(key) ?? '').trim();
-  const models = {} as Record<NodeName, string>;
-  for (const node of NODE_NAMES) models[node] = text(`models.${node}`);
-  return {
-    baseUrl: text('baseUrl'),
-    model: text('model'),
-    models,
-    pipeline: oneOf(c.get('pipeline'), PIPELINES, 'fast'),
-    approvalPolicy: oneOf(c.get('approvalPolicy'), POLICIES, 'ask'),
-    serverUrl: text('serverUrl'),
-  };
+/**
+ * The `cog.*` settings as they are now. Where the key goes and whether code runs come from
+ * the user's settings only (see USER_ONLY_SETTINGS); a workspace value for them is ignored,
+ * and said so in `log` once.
+ */
+export function readSettings(log?: Logger): CogSettings {
+  return settingsFrom(vscode.workspace.getConfiguration('cog'), (key) => {
+    if (!log || reported.has(key)) return;
+    reported.add(key);
+    log.warn(
+      `ignored cog.${key} from this workspace's settings: it decides where your API key goes or whether code runs, so Cog takes it from your user settings only`,
+    );
+  });
 }
 
 /** Whether a settings change needs the runtime restarted (all of `cog.*` do). */

@@ -47,6 +47,20 @@ export const SessionsResultSchema = z.looseObject({
 /** For tools whose answer the extension does not read (approve, cancel, clear). */
 export const AnyResultSchema = z.unknown();
 
+/** `process-list`: what an approval needs of each run. */
+export const ProcessListResultSchema = z.looseObject({
+  processes: z.array(
+    z.looseObject({
+      id: z.string(),
+      session: z.string(),
+      language: z.string(),
+      code: z.string(),
+      status: z.string(),
+      isolation: z.string(),
+    }),
+  ),
+});
+
 export const StateResultSchema = z.looseObject({
   session: z.string(),
   lastSeq: z.number(),

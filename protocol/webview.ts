@@ -37,6 +37,9 @@ export type HostToWebview =
   /** A problem the user should see (failed send, lost connection), in plain words. */
   | { type: 'notice'; level: 'info' | 'error'; message: string };
 
+/** The most code an approval can carry back; a card shows all of it. */
+export const MAX_APPROVAL_CODE = 1_000_000;
+
 const Id = z
   .string()
   .min(1)
@@ -60,11 +63,18 @@ export const WebviewToHostSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('cancelTurn') }).strict(),
+  /**
+   * A decision on the card of a run waiting for approval, with what the card showed: the
+   * host approves only if that is the code and tier it sent for this run.
+   */
   z
     .object({
       type: z.literal('approve'),
       process: Id,
       decision: z.enum(['approve', 'deny']),
+      code: z.string().max(MAX_APPROVAL_CODE),
+      /** As the runtime named it: a tier this build does not know still has a card. */
+      isolation: z.string().min(1).max(64),
     })
     .strict(),
   z.object({ type: z.literal('cancelProcess'), process: Id }).strict(),

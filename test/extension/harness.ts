@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { ApprovalPolicy, RuntimeEvent } from '../../protocol/events.js';
 import type { HostToWebview } from '../../protocol/webview.js';
-import { ChatController } from '../../extension/chat-controller.js';
+import { ChatController, type ChatControllerOptions } from '../../extension/chat-controller.js';
 import type { Logger } from '../../extension/emitter.js';
 import { RuntimeConnection, type ConnectionOptions } from '../../extension/runtime-connection.js';
 import { runtimeEnv, type CogSettings } from '../../extension/runtime-env.js';
@@ -102,6 +102,7 @@ export function newChat(
   log: Logger,
   approval: ApprovalPolicy,
   remembered?: string,
+  more: Partial<ChatControllerOptions> = {},
 ) {
   const memory = { session: remembered };
   const chat = new ChatController({
@@ -109,6 +110,7 @@ export function newChat(
     log,
     approval: () => approval,
     memory: { get: () => memory.session, set: (s) => (memory.session = s) },
+    ...more,
   });
   return { chat, memory };
 }

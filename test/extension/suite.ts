@@ -1,10 +1,12 @@
 // Runs inside VS Code's extension host (code-server through vscode-ext-test, or desktop VS
 // Code through @vscode/test-electron): bundled to CommonJS, `run()` is the entry point.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
+import type { ProcessInfo } from '../../protocol/events.js';
 import type { CogExtensionApi } from '../../extension/api.js';
+import { readSettings } from '../../extension/settings.js';
 
 const EXTENSION_ID = 'cog-dev.cog';
 /** Where the suite leaves the runtime pids it saw, for the runner to check after VS Code exits. */
@@ -33,6 +35,30 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+async function untilAsync<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The newest state of every run in the shown session, by id. */
+async function runs(): Promise<Map<string, ProcessInfo>> {
+  const byId = new Map<string, ProcessInfo>();
+  for (const e of await api.chat.trace(api.chat.session!)) {
+    if (e.type === 'process.updated') byId.set(e.process.id, e.process);
+  }
+  return byId;
 }
 
 function versionAtLeast(version: string, major: number, minor: number): boolean {
@@ -141,19 +167,42 @@ const cases: Array<[string, () => Promise<void>, number?]> = [
     },
   ],
   [
-    'a run under "ask" is put to the user through VS Code (declined here: tests get no dialogs)',
+    'a run under "ask" waits for its card in the visible panel, which approves it by its SHA-256',
     async () => {
-      // VS Code refuses modal dialogs while extension tests run, so the approval question
-      // (MCP elicitation → a modal) comes back unanswered and the run is denied. That is
-      // the round trip under test; approving by clicking Run is in test/e2e.
-      const turn = await api.chat.sendText('what is 17*23?');
-      assert.equal(turn.status, 'ok');
+      // The panel is on screen, so the approval question (MCP elicitation) is left to the
+      // card: held open, not answered (any answer would deny the run), and no dialog.
+      const before = new Set((await runs()).keys());
+      const turn = api.chat.sendText('what is 17*23?');
+      const pending = await untilAsync('the run of this turn', async () =>
+        [...(await runs()).values()].find((p) => !before.has(p.id)),
+      );
+      if (!vscode.workspace.isTrusted) {
+        // Restricted Mode: the runtime runs with approval "deny".
+        assert.equal(pending.status, 'denied');
+        await turn;
+        log('workspace not trusted: the run was denied by policy');
+        return;
+      }
+      assert.equal(pending.status, 'pending-approval');
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal((await runs()).get(pending.id)?.status, 'pending-approval', 'still waiting');
+      // What the card posts when Approve is clicked (webview/controls/process-card.ts).
+      await api.chat.handle({
+        type: 'approve',
+        process: pending.id,
+        decision: 'approve',
+        code: pending.code,
+        isolation: pending.isolation,
+      });
+      const result = await turn;
+      assert.equal(result.status, 'ok');
+      assert.match(result.text, /391/);
       const events = await api.chat.trace(api.chat.session!);
       const statuses = events
-        .filter((e) => e.type === 'process.updated' && e.turn === turn.turn)
-        .map((e) => (e.type === 'process.updated' ? e.process.status : ''));
-      assert.deepEqual(statuses, ['pending-approval', 'denied']);
-      await vscode.commands.executeCommand('cog.cancelTurn'); // nothing left to cancel: a notice
+        .filter((e) => e.type === 'process.updated' && e.process.id === pending.id)
+        .map((e) => (e.type === 'process.updated' ? e.process.status : ''))
+        .filter((st, i, all) => st !== all[i - 1]);
+      assert.deepEqual(statuses, ['pending-approval', 'running', 'done']);
     },
   ],
   [
@@ -201,6 +250,58 @@ const cases: Array<[string, () => Promise<void>, number?]> = [
         const pid = api.connection.endpoint?.pid;
         return api.connection.state.status === 'connected' && pid && !pids.has(pid);
       });
+    },
+  ],
+  [
+    'readSettings() takes where the key goes and whether code runs from the user only',
+    async () => {
+      const folder = vscode.workspace.workspaceFolders?.[0];
+      assert.ok(folder, 'the suite runs with a folder open');
+      const first = pidNow();
+      const file = join(folder.uri.fsPath, '.vscode', 'settings.json');
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(
+        file,
+        JSON.stringify({
+          'cog.baseUrl': 'http://127.0.0.1:9/v1',
+          'cog.serverUrl': 'http://127.0.0.1:9/mcp',
+          'cog.model': 'workspace-model',
+          'cog.models.thinker': 'workspace-thinker',
+          'cog.approvalPolicy': 'auto',
+          // Window-scoped, so a workspace may set it: shows VS Code has read the file.
+          'cog.pipeline': 'faithful',
+        }),
+      );
+      const pipeline = () => vscode.workspace.getConfiguration('cog').get('pipeline');
+      let second = first;
+      try {
+        await until('VS Code to read the workspace settings', () => pipeline() === 'faithful');
+        const s = readSettings();
+        assert.deepEqual(
+          [s.baseUrl, s.serverUrl, s.model, s.models.thinker, s.approvalPolicy, s.pipeline],
+          ['', '', '', '', 'ask', 'faithful'],
+        );
+        const seen = vscode.workspace.getConfiguration('cog').inspect('baseUrl');
+        log(
+          `VS Code ${vscode.version} reports cog.baseUrl's workspace value as ${JSON.stringify(seen?.workspaceValue)}`,
+        );
+        // The runtime restarted for the change still uses the offline engine.
+        await until('a restarted runtime', () => {
+          const pid = api.connection.endpoint?.pid;
+          return api.connection.state.status === 'connected' && pid && pid !== first;
+        });
+        second = pidNow();
+        const turn = await api.chat.sendText('hello from a workspace');
+        assert.equal(turn.model.offline, true);
+      } finally {
+        rmSync(file, { force: true });
+      }
+      await until('the workspace settings gone', () => pipeline() === 'fast');
+      await until('the runtime back on the user settings', () => {
+        const pid = api.connection.endpoint?.pid;
+        return api.connection.state.status === 'connected' && pid && pid !== second;
+      });
+      pidNow();
     },
   ],
   [

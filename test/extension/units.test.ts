@@ -93,6 +93,14 @@ test('webview messages: the protocol passes, anything else is refused by shape',
     message: { type: 'send', text: 'hi' },
   });
   assert.equal(acceptWebviewMessage({ type: 'ready', session: 's-1', lastSeq: 4 }).ok, true);
+  const approve = {
+    type: 'approve',
+    process: 'p-1',
+    decision: 'approve',
+    code: 'print(1)',
+    isolation: 'bubblewrap',
+  };
+  assert.deepEqual(acceptWebviewMessage(approve), { ok: true, message: approve });
   const refused: unknown[] = [
     null,
     'send',
@@ -105,7 +113,12 @@ test('webview messages: the protocol passes, anything else is refused by shape',
     { type: 'send', text: 'x'.repeat(32_001) },
     { type: 'ready', lastSeq: -1 },
     { type: 'ready', session: '../../etc' },
-    { type: 'approve', process: 'p-1', decision: 'maybe' },
+    { type: 'approve', process: 'p-1', decision: 'maybe', code: 'x', isolation: 'wasm' },
+    // An approval says what the card showed; one that does not is refused.
+    { type: 'approve', process: 'p-1', decision: 'approve' },
+    { type: 'approve', process: 'p-1', decision: 'approve', code: 'x' },
+    { type: 'approve', process: 'p-1', decision: 'approve', code: 'x', isolation: '' },
+    { type: 'approve', process: 'p-1', decision: 'approve', code: 'x', isolation: 'wasm', x: 1 },
     { type: 'switchSession', session: 'a b' },
     { type: 'action', action: '', data: {} },
     { type: 'action', action: 'more', data: 'not an object' },

@@ -164,9 +164,22 @@ describe('controls', () => {
     await card1.getByRole('button', { name: 'Approve' }).click();
     await card2.getByRole('button', { name: 'Deny' }).click();
     await host.waitFor('approve', since + 1);
+    // Each decision carries the code and tier its card showed.
     assert.deepEqual(host.posted.slice(since), [
-      { type: 'approve', process: 'p1', decision: 'approve' },
-      { type: 'approve', process: 'p2', decision: 'deny' },
+      {
+        type: 'approve',
+        process: 'p1',
+        decision: 'approve',
+        code: 'print(17*23)',
+        isolation: 'bubblewrap',
+      },
+      {
+        type: 'approve',
+        process: 'p2',
+        decision: 'deny',
+        code: 'console.log(1)',
+        isolation: 'bubblewrap',
+      },
     ]);
     // A decision is posted once: the buttons wait for the runtime's answer.
     assert.equal(await card1.getByRole('button', { name: 'Approve' }).isDisabled(), true);

@@ -1,5 +1,6 @@
 import type { ProcessCardControl } from '../../protocol/controls.js';
 import type { ProcessInfo, ProcessStatus } from '../../protocol/events.js';
+import { isSandboxed, isolationText } from '../../protocol/isolation.js';
 import { button, clear, h } from '../dom.js';
 import { formatCount, formatMs } from '../format.js';
 import { OUTPUT_CAP, type OutputChunk } from '../processes.js';
@@ -19,13 +20,21 @@ const STATUS_LABEL: Record<ProcessStatus, string> = {
 const time = (iso: string | undefined) => (iso ? Date.parse(iso) : NaN);
 
 /**
- * A live view of one process: language, status, elapsed time (ticking while it runs),
- * streamed output, and the decisions the user can take on it right now.
+ * A live view of one process: language, status, how it is contained, the code, elapsed time
+ * (ticking while it runs), streamed output, and the decisions the user can take on it now.
+ *
+ * Approve and Deny here are the approval (VS Code's dialog stands in only while the panel
+ * is hidden), so the card shows in plain sight what is being approved: the tier in words,
+ * a warning when the code would not be sandboxed, and the code itself. Neither button takes
+ * focus, so no stray Enter decides; an Approve carries the code and tier it was shown, and
+ * the host runs it only if they are what it sent. The runtime's process id is not shown:
+ * it means nothing to a person.
  */
 export function renderProcessCard(control: ProcessCardControl, ctx: ControlContext): HTMLElement {
   const id = control.processId;
   const language = h('span', { class: 'proc-lang', text: '…' });
   const status = h('span', { class: 'proc-status', text: 'waiting for the runtime' });
+  const isolation = h('div', { class: 'proc-isolation', attrs: { hidden: true } });
   const elapsed = h('span', { class: 'proc-elapsed', attrs: { 'aria-label': 'elapsed time' } });
   const exit = h('span', { class: 'proc-exit' });
   const reason = h('div', { class: 'proc-reason', attrs: { hidden: true } });
@@ -38,23 +47,23 @@ export function renderProcessCard(control: ProcessCardControl, ctx: ControlConte
   );
   const output = h('pre', {
     class: 'proc-output',
-    attrs: { tabindex: 0, role: 'log', 'aria-label': `Output of process ${id}`, hidden: true },
+    attrs: { tabindex: 0, role: 'log', 'aria-label': 'Output', hidden: true },
   });
   const truncated = h('div', { class: 'proc-truncated', attrs: { hidden: true } });
   const actions = h('div', { class: 'proc-actions' });
   const card = h(
     'section',
-    { class: 'cog-process', attrs: { 'data-process': id, 'aria-label': `Process ${id}` } },
+    { class: 'cog-process', attrs: { 'data-process': id, 'aria-label': 'Code run' } },
     h(
       'div',
       { class: 'proc-head' },
       h('span', { class: 'proc-title', text: 'Process' }),
       language,
-      h('span', { class: 'proc-id', text: id }),
       status,
       elapsed,
       exit,
     ),
+    isolation,
     reason,
     codeBlock,
     output,
@@ -75,8 +84,16 @@ export function renderProcessCard(control: ProcessCardControl, ctx: ControlConte
   };
 
   const decide = (decision: 'approve' | 'deny') => () => {
+    if (!info) return;
     setBusy();
-    ctx.host.post({ type: 'approve', process: id, decision });
+    // What this card showed: the host checks it against what it sent before approving.
+    ctx.host.post({
+      type: 'approve',
+      process: id,
+      decision,
+      code: info.code,
+      isolation: info.isolation,
+    });
   };
   const setBusy = () => actions.querySelectorAll('button').forEach((b) => (b.disabled = true));
 
@@ -84,7 +101,11 @@ export function renderProcessCard(control: ProcessCardControl, ctx: ControlConte
     info = next;
     card.dataset.status = next.status;
     language.textContent = next.language;
-    language.title = `isolation: ${next.isolation}`;
+    card.dataset.isolation = next.isolation;
+    const tier = isolationText(next.isolation);
+    if (isolation.textContent !== tier) isolation.textContent = tier;
+    isolation.classList.toggle('unsandboxed', !isSandboxed(next.isolation));
+    isolation.hidden = false;
     status.textContent = STATUS_LABEL[next.status] ?? String(next.status);
     exit.textContent = next.exitCode === null ? '' : `exit ${next.exitCode}`;
     reason.textContent = next.reason ?? '';
