@@ -5,12 +5,15 @@
  * Node extension host, as `@vscode/test-electron` does with desktop VS Code.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
+import type { FrameLocator, Page } from 'playwright-core';
+import { launchBrowser, type BrowserSession } from './chromium.js';
+
+export { launchBrowser, type BrowserSession };
 
 /** The cache test/setup/install.sh fills: COG_TEST_CACHE or ~/.cache/cog-test. */
 export const testCache = resolve(
@@ -24,59 +27,6 @@ export const codeServerE2e = fileURLToPath(new URL('../setup/code-server-e2e', i
 export const vscodeExtTest = fileURLToPath(
   new URL('../setup/vscode-ext-test.mjs', import.meta.url),
 );
-
-function onPath(name: string): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this one
-    }
-  }
-  throw new Error(`${name} is not on PATH; run: npm run setup:test`);
-}
-
-export interface BrowserSession {
-  context: BrowserContext;
-  page: Page;
-  /** Closes the browser and deletes its profile. */
-  close(): Promise<void>;
-}
-
-/** Headless Chromium (COG_CHROMIUM or `chromium` on PATH) with a throw-away profile and HOME. */
-export async function launchBrowser({
-  headless = true,
-  viewport = { width: 1400, height: 900 },
-} = {}): Promise<BrowserSession> {
-  const profile = mkdtempSync(join(tmpdir(), 'cog-code-server-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.COG_CHROMIUM ?? onPath('chromium'),
-    headless,
-    viewport,
-    env: { ...process.env, HOME: profile },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  return {
-    context,
-    page,
-    close: async () => {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
 
 /** A TCP port free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {

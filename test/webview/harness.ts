@@ -8,13 +8,14 @@ import { after, before } from 'node:test';
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchBrowser, type BrowserSession } from '../helpers/chromium.js';
 import type { RuntimeEvent } from '../../protocol/events.js';
 import {
   WebviewToHostSchema,
@@ -25,7 +26,6 @@ import { renderWebviewHtml, webviewCsp } from '../../extension/webview-html.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = join(ROOT, 'dist', 'webview');
-export const CHROMIUM = process.env.COG_CHROMIUM ?? '/usr/bin/chromium';
 
 function newest(dir: string): number {
   let t = 0;
@@ -132,37 +132,11 @@ export async function serveWebview(): Promise<Served> {
   return served;
 }
 
-export interface Browser {
-  context: BrowserContext;
-  close(): Promise<void>;
-}
+export type Browser = BrowserSession;
 
-/** Debian's Chromium, headless, with a fresh profile. */
-export async function launchChromium(viewport = { width: 460, height: 820 }): Promise<Browser> {
-  const profile = mkdtempSync(join(tmpdir(), 'cog-webview-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport,
-    env: { ...process.env, HOME: profile },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  return {
-    context,
-    close: async () => {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+/** Debian's Chromium, headless, with a fresh profile, at the sidebar's size by default. */
+export function launchChromium(viewport = { width: 460, height: 820 }): Promise<Browser> {
+  return launchBrowser({ viewport });
 }
 
 /** Runs in the page before its scripts: the fake VS Code API, a dark theme, tripwires. */
