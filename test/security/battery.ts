@@ -21,7 +21,7 @@ import { createRuntime, type Runtime } from '../../server/runtime/runtime.js';
 import { DEFAULT_LIMITS } from '../../server/tools/types.js';
 import { reply, startFixtureServer, type FixtureServer } from '../fixtures/openai-server.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
-import type { Probe, ProbeHost } from './probes.js';
+import type { Probe, ProbeHost } from './probe-kit.js';
 
 const OWNER = 'local:battery';
 const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
