@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { ensureExtensionBuilt, requireVscodeE2e, root } from '../extension/build-suite.js';
 import {
   codeServerE2e,
+  QUIET_SETTINGS,
   launchBrowser,
   openWorkbench,
   startCodeServer,
@@ -60,15 +61,7 @@ function vsixIsFresh(): boolean {
 }
 
 const USER_SETTINGS = {
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'workbench.enableExperiments': false,
-  'telemetry.telemetryLevel': 'off',
-  'update.mode': 'none',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'extensions.ignoreRecommendations': true,
-  'security.workspace.trust.enabled': false,
+  ...QUIET_SETTINGS,
   // "ask" on purpose: the run waits until the user approves it on its card.
   'cog.approvalPolicy': 'ask',
 };

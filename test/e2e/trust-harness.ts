@@ -12,7 +12,12 @@ import type { TestContext } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
 import { FIXTURE_MODEL, type FixtureServer } from '../fixtures/openai-server.js';
 import { root } from '../extension/build-suite.js';
-import { webviewFrame, type BrowserSession, type CodeServer } from '../helpers/code-server.js';
+import {
+  QUIET_SETTINGS,
+  webviewFrame,
+  type BrowserSession,
+  type CodeServer,
+} from '../helpers/code-server.js';
 
 /**
  * Shared set-up of the trust tests (trust-settings, trust-restricted): a state dir and a
@@ -25,14 +30,7 @@ const artifacts = join(root, 'test-artifacts');
 
 /** User settings for a quiet workbench; each test adds whether workspace trust is on. */
 export const USER_SETTINGS = {
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'workbench.enableExperiments': false,
-  'telemetry.telemetryLevel': 'off',
-  'update.mode': 'none',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'extensions.ignoreRecommendations': true,
+  ...QUIET_SETTINGS,
   // Restricted Mode without the startup question: the folder opens untrusted.
   'security.workspace.trust.startupPrompt': 'never',
   'security.workspace.trust.banner': 'always',

@@ -5,7 +5,7 @@
  * Node extension host, as `@vscode/test-electron` does with desktop VS Code.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +21,13 @@ export const testCache = resolve(
 );
 /** code-server itself, inside the cache. */
 export const codeServerBin = join(testCache, 'code-server', 'node_modules', '.bin', 'code-server');
+/**
+ * User settings for a quiet workbench (no welcome page, telemetry, updates or trust
+ * prompt): what test/setup/code-server-e2e gives every state dir it creates.
+ */
+export const QUIET_SETTINGS = JSON.parse(
+  readFileSync(new URL('../setup/code-server-settings.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
 /** Starts code-server from the cache with everything it writes in one state dir. */
 export const codeServerE2e = fileURLToPath(new URL('../setup/code-server-e2e', import.meta.url));
 /** The command-line face of runExtensionTests(); exits with the extension host's code. */
