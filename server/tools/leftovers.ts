@@ -56,8 +56,11 @@ export function killLeftovers(dir: string): number {
   return killed;
 }
 
-/** The process's start time in clock ticks since boot (Linux), or undefined. */
-function startTime(pid: number): string | undefined {
+/**
+ * The process's start time in clock ticks since boot (Linux), or undefined: with its pid,
+ * it names one process for the machine's uptime, so a reused pid is told apart.
+ */
+export function startTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Field 22; the command name (field 2) may hold spaces and parentheses.

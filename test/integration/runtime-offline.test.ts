@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { PipelineMode, RuntimeEvent } from '../../protocol/events.js';
+import { startTime } from '../../server/tools/leftovers.js';
 import { createRuntime } from '../../server/runtime/runtime.js';
 import { createFileStore } from '../../server/store/file-store.js';
 import { labels, tempHome, testConfig } from '../helpers/runtime.js';
@@ -270,11 +271,23 @@ test('one runtime per COG_HOME: a live holder refuses the second, a stale lock i
   homes.push(home);
   const holder = spawn('sleep', ['30']);
   try {
-    writeFileSync(join(home.home, 'runtime.lock'), JSON.stringify({ pid: holder.pid }));
+    // A lock as a runtime writes it (pid and start time): that process still runs.
+    const processStart = startTime(holder.pid!);
+    writeFileSync(
+      join(home.home, 'runtime.lock'),
+      JSON.stringify({ pid: holder.pid, processStart }),
+    );
     await assert.rejects(createRuntime(testConfig(home.home)), {
       code: 'home_locked',
       message: new RegExp(`pid ${holder.pid}`),
     });
+    // The same pid with another start time: pid reuse after a reboot, not the writer.
+    writeFileSync(
+      join(home.home, 'runtime.lock'),
+      JSON.stringify({ pid: holder.pid, processStart: '1' }),
+    );
+    const reused = await createRuntime(testConfig(home.home), { sandbox: 'none' });
+    await reused.close();
   } finally {
     holder.kill('SIGKILL');
     await once(holder, 'exit');
