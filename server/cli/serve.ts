@@ -86,7 +86,18 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
   });
   const reason = await Promise.race([untilSignal(), stdinClosed]);
   err(`cog serve: ${reason}, closing`);
+  // Shutdown is bounded: a parent restarting Cog waits for this exit.
+  const deadline = setTimeout(() => {
+    err(`cog serve: shutdown took over ${SHUTDOWN_MS} ms, exiting anyway`);
+    process.exit(1);
+  }, SHUTDOWN_MS);
+  deadline.unref();
   await server.close();
   await runtime.close();
+  // A parent's stdin kept open would otherwise keep this process alive after a signal.
+  if (opts.exitWithStdin) process.stdin.destroy();
   return 0;
 }
+
+/** How long closing streams, children and the store may take before the process exits. */
+const SHUTDOWN_MS = 2_000;
