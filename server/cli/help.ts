@@ -29,7 +29,8 @@ cog chat
 cog mcp
   One MCP client on stdin/stdout, acting as local:<your username> (the sessions of
   cog chat). Only JSON-RPC goes to stdout; logs go to stderr. A malformed line gets a
-  JSON-RPC error. Exits when stdin closes.
+  JSON-RPC error. Exits when stdin closes, once pending memory updates are stored
+  (at most 10 s); on SIGINT or SIGTERM at once.
 
   -h, --help     this text
 

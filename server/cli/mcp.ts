@@ -38,13 +38,20 @@ export async function runMcp(config: CogConfig): Promise<number> {
   keepStdoutForProtocol();
   const log = (line: string) => process.stderr.write(`cog mcp: ${line}\n`);
   const runtime = await createRuntime(config);
+  let drainMs = 0;
   try {
     const handle = await serveStdio(runtime, { log });
     log(`serving MCP on stdio · ${engineLabel(runtime)}`);
-    await Promise.race([handle.closed, untilSignal()]);
+    const why = await Promise.race([handle.closed.then(() => 'stdin'), untilSignal()]);
     await handle.close();
+    // A client that hangs up right after a reply ("I'm Ada", then exit) still gets the
+    // memory that reply taught; a signal means stop now.
+    drainMs = why === 'stdin' ? MEMORIZER_DRAIN_MS : 0;
   } finally {
-    await runtime.close();
+    await runtime.close({ drainMs });
   }
   return 0;
 }
+
+/** How long `cog mcp` lets pending memorizer updates finish after stdin closes. */
+const MEMORIZER_DRAIN_MS = 10_000;

@@ -74,7 +74,12 @@ export interface Runtime {
   /** Resolves when the session's pending memorizer updates are done. */
   settled(id: string): Promise<void>;
   setApproval(policy: ApprovalPolicy): void;
-  close(): Promise<void>;
+  /**
+   * Ends every turn, process and memorizer update, flushes the store and releases the
+   * home. `drainMs`: first give pending memorizer updates up to that long to finish (a
+   * client that hangs up right after a reply still gets its memory stored).
+   */
+  close(opts?: { drainMs?: number }): Promise<void>;
 }
 
 function summary(s: Session): SessionSummary {
@@ -285,9 +290,18 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       }
     },
     setApproval: (policy) => processes.setPolicy(policy),
-    async close() {
+    async close(opts = {}) {
       if (closed) return;
       closed = true;
+      if (opts.drainMs) {
+        const memorizers = [...sessions.values()].map((s) => s.memorizer);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled(memorizers),
+          new Promise((resolve) => (timer = setTimeout(resolve, opts.drainMs))),
+        ]);
+        clearTimeout(timer);
+      }
       closing.abort();
       sensor.close();
       await processes.close();
