@@ -1,8 +1,8 @@
 // One build script. The server bundle is the `cog` command; extension and webview
 // entries join it as those layers land.
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync } from 'node:fs';
-import { copyWasmRuntime } from './server/tools/wasm/bundle-files.mjs';
+import { chmodSync } from 'node:fs';
+import { copySqlRunner, copyWasmRuntime } from './server/tools/wasm/bundle-files.mjs';
 
 await build({
   entryPoints: ['server/cli.ts'],
@@ -19,11 +19,9 @@ await build({
   logLevel: 'warning',
 });
 chmodSync('dist/cog.mjs', 0o755);
-// SQL runs in its own Node process: its runner and sql.js's pure-JS build ship beside the
-// bundle. .cjs because dist/ sits under a "type": "module" package.json.
-copyFileSync('server/tools/sql-runner.mjs', 'dist/sql-runner.mjs');
-copyFileSync('node_modules/sql.js/dist/sql-asm.js', 'dist/sql-asm.cjs');
-// The wasm sandbox (server/tools/wasm/plan.ts): its host scripts, Pyodide and QuickJS in dist/wasm/.
+// Beside the bundle: the SQL runner and sql.js, and the wasm sandbox's host scripts,
+// Pyodide and QuickJS in dist/wasm/ (server/tools/wasm/bundle-files.mjs).
+copySqlRunner('dist');
 await copyWasmRuntime('dist');
 
 // The chat webview: browser code loaded by the webview's HTML (extension/webview-html.ts).

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -32,9 +32,11 @@ process.stdout.write(JSON.stringify(r));
     target: 'node20',
     logLevel: 'warning',
   });
-  // The same two copies esbuild.mjs makes.
-  copyFileSync(join(repo, 'server/tools/sql-runner.mjs'), join(dir, 'dist/sql-runner.mjs'));
-  copyFileSync(join(repo, 'node_modules/sql.js/dist/sql-asm.js'), join(dir, 'dist/sql-asm.cjs'));
+  // The same copies esbuild.mjs makes.
+  const { copySqlRunner } = (await import(join(repo, 'server/tools/wasm/bundle-files.mjs'))) as {
+    copySqlRunner(outDir: string): void;
+  };
+  copySqlRunner(join(dir, 'dist'));
 
   const { stdout } = await promisify(execFile)(process.execPath, [
     join(dir, 'dist/cog.mjs'),

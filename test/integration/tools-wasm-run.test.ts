@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import {
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -260,10 +259,10 @@ process.stdout.write(JSON.stringify(results));
       logLevel: 'warning',
     });
     // The same copies esbuild.mjs makes.
-    copySqlRunner(join(dir, 'dist'));
-    const { copyWasmRuntime } = (await import(
+    const { copySqlRunner, copyWasmRuntime } = (await import(
       join(repo, 'server/tools/wasm/bundle-files.mjs')
-    )) as { copyWasmRuntime(outDir: string): Promise<void> };
+    )) as { copySqlRunner(outDir: string): void; copyWasmRuntime(outDir: string): Promise<void> };
+    copySqlRunner(join(dir, 'dist'));
     // Reached through a symbolic link, as in a linked checkout: the permission model
     // grants real paths only, so the plan must hand it those.
     await copyWasmRuntime(join(dir, 'elsewhere'));
@@ -291,9 +290,3 @@ process.stdout.write(JSON.stringify(results));
     });
   });
 });
-
-/** The two SQL copies esbuild.mjs makes beside the bundle. */
-function copySqlRunner(dist: string): void {
-  copyFileSync(join(repo, 'server/tools/sql-runner.mjs'), join(dist, 'sql-runner.mjs'));
-  copyFileSync(join(repo, 'node_modules/sql.js/dist/sql-asm.js'), join(dist, 'sql-asm.cjs'));
-}

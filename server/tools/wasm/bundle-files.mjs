@@ -1,6 +1,7 @@
-// Puts the wasm sandbox's files beside a bundle, where plan.ts looks first: the host
-// scripts, Pyodide's runtime, and QuickJS. Used by esbuild.mjs and by the bundle test, so
-// both ship exactly the same set. Build-time only; never copied into dist itself.
+// Puts the files code runs need beside a bundle, where runners.ts and plan.ts look first:
+// the SQL runner with sql.js, and the wasm sandbox's host scripts, Pyodide's runtime and
+// QuickJS. Used by esbuild.mjs and by the bundle tests, so all of them ship exactly the
+// same set. Build-time only; never copied into dist itself.
 
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -73,6 +74,18 @@ function compileStdlib(pyodideDir, outDir) {
 /** The host's own modules: wasm-host.mjs and the host-*.mjs it imports. */
 export function hostFiles() {
   return readdirSync(here).filter((f) => f === 'wasm-host.mjs' || /^host-.*\.mjs$/.test(f));
+}
+
+/**
+ * SQL runs in its own Node process: its runner and sql.js's pure-JS build go beside the
+ * bundle (runners.ts finds them there). `.cjs` because dist/ sits under a
+ * `"type": "module"` package.json.
+ * @param {string} outDir the bundle's folder (dist/)
+ */
+export function copySqlRunner(outDir) {
+  mkdirSync(outDir, { recursive: true });
+  copyFileSync(join(here, '..', 'sql-runner.mjs'), join(outDir, 'sql-runner.mjs'));
+  copyFileSync(require.resolve('sql.js/dist/sql-asm.js'), join(outDir, 'sql-asm.cjs'));
 }
 
 /**
