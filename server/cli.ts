@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from './config.js';
 import { runChat } from './cli/chat.js';
 import { runDoctor } from './cli/doctor.js';
@@ -6,6 +6,29 @@ import { helpText, VERSION } from './cli/help.js';
 import { runMcp } from './cli/mcp.js';
 import { parsePort, runServe } from './cli/serve.js';
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './mcp/http/server.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true }>
+>['values'];
+
+/** Parses a subcommand's options strictly (plus -h/--help, which prints the help). */
+function subcommand<O extends Options>(
+  args: string[],
+  options: O,
+  run: (values: Values<O>) => Promise<number>,
+): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { ...options, help: { type: 'boolean', short: 'h', default: false } },
+    strict: true,
+  });
+  if ((values as { help?: boolean }).help) {
+    process.stdout.write(helpText());
+    return Promise.resolve(0);
+  }
+  return run(values as Values<O>);
+}
 
 /** The `cog` command. Only wiring: each subcommand lives in server/cli/. */
 async function main(argv: string[]): Promise<number> {
@@ -18,71 +41,36 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (command === 'chat') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        session: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(helpText());
-      return 0;
-    }
-    return runChat(loadConfig(), { session: values.session, json: values.json });
-  }
-  if (command === 'mcp') {
-    const { values } = parseArgs({
-      args: rest,
-      options: { help: { type: 'boolean', short: 'h', default: false } },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(helpText());
-      return 0;
-    }
-    return runMcp(loadConfig());
-  }
-  if (command === 'doctor') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(helpText());
-      return 0;
-    }
-    return runDoctor(loadConfig(), { json: values.json });
-  }
-  if (command === 'serve') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        host: { type: 'string', default: DEFAULT_HTTP_HOST },
-        port: { type: 'string', default: String(DEFAULT_HTTP_PORT) },
-        'no-auth': { type: 'boolean', default: false },
-        'exit-with-stdin': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(helpText());
-      return 0;
-    }
-    return runServe(loadConfig(), {
-      host: values.host,
-      port: parsePort(values.port),
-      auth: !values['no-auth'],
-      exitWithStdin: values['exit-with-stdin'],
-    });
+  switch (command) {
+    case 'chat':
+      return subcommand(
+        rest,
+        { session: { type: 'string' }, json: { type: 'boolean', default: false } },
+        (v) => runChat(loadConfig(), { session: v.session, json: v.json }),
+      );
+    case 'mcp':
+      return subcommand(rest, {}, () => runMcp(loadConfig()));
+    case 'doctor':
+      return subcommand(rest, { json: { type: 'boolean', default: false } }, (v) =>
+        runDoctor(loadConfig(), { json: v.json }),
+      );
+    case 'serve':
+      return subcommand(
+        rest,
+        {
+          host: { type: 'string', default: DEFAULT_HTTP_HOST },
+          port: { type: 'string', default: String(DEFAULT_HTTP_PORT) },
+          'no-auth': { type: 'boolean', default: false },
+          'exit-with-stdin': { type: 'boolean', default: false },
+        },
+        (v) =>
+          runServe(loadConfig(), {
+            host: v.host,
+            port: parsePort(v.port),
+            auth: !v['no-auth'],
+            exitWithStdin: v['exit-with-stdin'],
+          }),
+      );
   }
   process.stderr.write(`cog: unknown command "${command}". Run cog --help.\n`);
   return 2;
