@@ -1,3 +1,5 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -102,11 +104,28 @@ export interface ServeHandle {
   tokenFile: string;
 }
 
-/** Builds if needed, starts `cog serve --port 0` on `home`, and reads its URL and token. */
-export async function startServe(home: string): Promise<ServeHandle> {
+/**
+ * Builds if needed, starts `cog serve --port 0` on `home`, and reads its URL and token.
+ * `env` adds to its environment (see cogEnv), `args` to its command line.
+ */
+export async function startServe(
+  home: string,
+  opts: { env?: NodeJS.ProcessEnv; args?: string[] } = {},
+): Promise<ServeHandle> {
   await ensureBuilt();
-  const serve = spawnCog(['serve', '--port', '0'], cogEnv(home));
+  const serve = spawnCog(['serve', '--port', '0', ...(opts.args ?? [])], cogEnv(home, opts.env));
   const line = await firstJsonLine<{ url: string; tokenFile: string }>(serve);
   const token = readFileSync(line.tokenFile, 'utf8').trim();
   return { serve, url: line.url, token, tokenFile: line.tokenFile };
+}
+
+/** The MCP SDK's own client on a started `cog serve`, with its bearer token. */
+export async function connectHttp(started: ServeHandle, name = 'cog-test'): Promise<Client> {
+  const client = new Client({ name, version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(started.url), {
+      requestInit: { headers: { Authorization: `Bearer ${started.token}` } },
+    }),
+  );
+  return client;
 }

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { cogEnv, ensureBuilt, firstJsonLine, spawnCog } from '../helpers/cog-process.js';
+import { connectHttp, startServe } from '../helpers/cog-process.js';
 import { tempHome } from '../helpers/runtime.js';
 
 const homes: { cleanup(): void }[] = [];
@@ -12,20 +10,13 @@ after(() => homes.forEach((h) => h.cleanup()));
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal} with a client connected and stdin held open: cog serve exits within 2 s`, async () => {
-    await ensureBuilt();
     const home = tempHome();
     homes.push(home);
     // As the VS Code extension runs it: --exit-with-stdin, the parent keeping stdin open.
-    const serve = spawnCog(['serve', '--port', '0', '--exit-with-stdin'], cogEnv(home.home));
+    const started = await startServe(home.home, { args: ['--exit-with-stdin'] });
+    const serve = started.serve;
     try {
-      const line = await firstJsonLine<{ url: string; tokenFile: string }>(serve);
-      const token = readFileSync(line.tokenFile, 'utf8').trim();
-      const client = new Client({ name: 'shutdown-test', version: '1.0.0' });
-      await client.connect(
-        new StreamableHTTPClientTransport(new URL(line.url), {
-          requestInit: { headers: { Authorization: `Bearer ${token}` } },
-        }),
-      );
+      const client = await connectHttp(started, 'shutdown-test');
       await client.callTool({ name: 'sessions', arguments: { action: 'list' } });
       const t0 = Date.now();
       serve.child.kill(signal);

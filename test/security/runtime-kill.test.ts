@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { reply, startFixtureServer, type FixtureServer } from '../fixtures/openai-server.js';
-import { cogEnv, ensureBuilt, firstJsonLine, spawnCog } from '../helpers/cog-process.js';
+import { connectHttp, ensureBuilt, startServe } from '../helpers/cog-process.js';
 import { tempHome } from '../helpers/runtime.js';
 import { assertNoneAlive, processesWith } from './battery.js';
 
@@ -22,24 +19,15 @@ before(async () => {
 after(() => fixture.close());
 
 async function serve(home: string, tier: string) {
-  const p = spawnCog(
-    ['serve', '--port', '0'],
-    cogEnv(home, {
+  const started = await startServe(home, {
+    env: {
       COG_SANDBOX: tier,
       COG_LLM_BASE_URL: fixture.url,
       COG_LLM_API_KEY: 'test-key',
       COG_MODEL: 'm',
-    }),
-  );
-  const line = await firstJsonLine<{ url: string; tokenFile: string }>(p);
-  const token = readFileSync(line.tokenFile, 'utf8').trim();
-  const client = new Client({ name: 'kill-test', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(line.url), {
-      requestInit: { headers: { Authorization: `Bearer ${token}` } },
-    }),
-  );
-  return { p, client };
+    },
+  });
+  return { p: started.serve, client: await connectHttp(started, 'kill-test') };
 }
 
 for (const tier of ['bubblewrap', 'namespaces']) {
