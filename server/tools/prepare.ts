@@ -1,8 +1,8 @@
-import type { Command } from './sandbox.js';
-import { withMemoryCap } from './sandbox.js';
-import { buildChildEnv, sandboxEnv } from './env.js';
+import { mkdirSync } from 'node:fs';
+import { buildChildEnv, sandboxEnv, workspaceTmp } from './env.js';
 import { INNER_RUNNERS, INNER_WORKSPACE, wrapLinux } from './linux/index.js';
 import { planRun, type RunnerUnavailable } from './runners.js';
+import { withMemoryCap, type Command } from './sandbox.js';
 import type { TierChoice } from './tiers.js';
 import type { ProcessLimits, RunRequest } from './types.js';
 import { planWasmRun } from './wasm/plan.js';
@@ -67,6 +67,8 @@ export function prepareRun(
       };
     }
     case 'none': {
+      // Only here is TMPDIR inside the workspace; the sandboxes have a private /tmp.
+      mkdirSync(workspaceTmp(workspace), { recursive: true });
       const plan = planRun(req.language, req.code, { place: { workspace }, pathEnv, memoryBytes });
       if ('error' in plan) return plan;
       return {

@@ -5,7 +5,6 @@ import type { Isolation, ProcessInfo, ProcessStatus } from '../../protocol/event
 import { FINAL_PROCESS_STATUSES } from '../../protocol/events.js';
 import { runChild } from './child.js';
 import { codeSha256 } from './code-hash.js';
-import { workspaceTmp } from './env.js';
 import { ProcessError } from './errors.js';
 import { createChildRegistry, killLeftovers } from './leftovers.js';
 import { describeOutcome } from './outcome.js';
@@ -265,11 +264,6 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
     get policy() {
       return policy;
     },
-    async isolation(language) {
-      const c = await tiers.choose(language);
-      return 'tier' in c ? c.tier : 'none';
-    },
-    tiers: () => tiers.report(),
     async close() {
       closed = true;
       const running = [...entries.values()].filter((e) => !isFinal(e.info.status));
@@ -280,10 +274,8 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
   };
 }
 
-/** The workspace as a real path (sandboxes bind it by name) with its private tmp. */
+/** The workspace as a real path: sandboxes bind it by name. */
 async function prepareWorkspace(workspace: string): Promise<string> {
   await mkdir(workspace, { recursive: true });
-  const real = await realpath(workspace);
-  await mkdir(workspaceTmp(real), { recursive: true });
-  return real;
+  return realpath(workspace);
 }

@@ -41,14 +41,6 @@ export class StreamRedactor {
   }
 }
 
-/** `text` with every occurrence of every secret replaced. */
-export function redact(text: string, secrets: readonly string[]): string {
-  return redactAll(
-    text,
-    secrets.filter((s) => s.length >= MIN_SECRET_LENGTH),
-  );
-}
-
 function redactAll(text: string, secrets: readonly string[]): string {
   let out = text;
   // Longest first, so a secret containing another is replaced whole.

@@ -201,7 +201,7 @@ function nodePlan(
  * A file shipped next to this module: server/tools/ when running from source, dist/ in
  * the bundle (esbuild.mjs copies it there).
  */
-export function besideThisModule(name: string): string {
+function besideThisModule(name: string): string {
   return fileURLToPath(new URL(`./${name}`, import.meta.url));
 }
 
@@ -211,7 +211,7 @@ let sqlAsmPath: string | undefined;
  * sql.js's pure-JS build: beside the bundle when built, else from node_modules. The
  * bundle's copy is named .cjs because dist/ sits under a `"type": "module"` package.json.
  */
-export function locateSqlAsm(): string {
+function locateSqlAsm(): string {
   if (sqlAsmPath === undefined) {
     const local = besideThisModule('sql-asm.cjs');
     sqlAsmPath = existsSync(local)

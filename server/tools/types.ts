@@ -1,5 +1,5 @@
-import type { ApprovalPolicy, Isolation, Language, ProcessInfo } from '../../protocol/events.js';
-import type { SandboxSetting, TierReport } from './tiers.js';
+import type { ApprovalPolicy, Language, ProcessInfo } from '../../protocol/events.js';
+import type { SandboxSetting } from './tiers.js';
 
 export interface ProcessLimits {
   /** Wall-clock limit in ms (default 10 000). */
@@ -106,10 +106,6 @@ export interface ProcessManager {
   /** Applies to runs started afterwards; ones already waiting keep waiting. */
   setPolicy(policy: ApprovalPolicy): void;
   readonly policy: ApprovalPolicy;
-  /** The tier a run of `language` would get now (`none` when nothing contains it). */
-  isolation(language: Language): Promise<Isolation>;
-  /** Every tier's verdict on this machine, for `cog doctor` and the surfaces. */
-  tiers(): Promise<TierReport[]>;
   /** Cancels everything; resolves once every child process is gone. */
   close(): Promise<void>;
 }
