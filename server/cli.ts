@@ -5,6 +5,7 @@ import { runDoctor } from './cli/doctor.js';
 import { helpText, VERSION } from './cli/help.js';
 import { runMcp } from './cli/mcp.js';
 import { parsePort, runServe } from './cli/serve.js';
+import { runSessions } from './cli/sessions.js';
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './mcp/http/server.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -50,6 +51,18 @@ async function main(argv: string[]): Promise<number> {
       );
     case 'mcp':
       return subcommand(rest, {}, () => runMcp(loadConfig()));
+    case 'sessions': {
+      const [action = 'list', ...ids] = rest.filter((a) => !a.startsWith('-'));
+      if (action !== 'list' && action !== 'delete') {
+        process.stderr.write(`cog: unknown sessions action "${action}". Run cog --help.\n`);
+        return Promise.resolve(2);
+      }
+      return subcommand(
+        rest.filter((a) => a.startsWith('-')),
+        { json: { type: 'boolean', default: false } },
+        (v) => runSessions(loadConfig(), { action, ids, json: v.json }),
+      );
+    }
     case 'doctor':
       return subcommand(rest, { json: { type: 'boolean', default: false } }, (v) =>
         runDoctor(loadConfig(), { json: v.json }),

@@ -74,8 +74,8 @@ export async function runChat(config: CogConfig, opts: ChatOptions): Promise<num
   const owner = `local:${userInfo().username}`;
   const runtime = await createRuntime(config);
   const session = opts.session
-    ? runtime.openSession(opts.session, owner)
-    : runtime.session(runtime.createSession(owner).id, owner);
+    ? await runtime.openSession(opts.session, owner)
+    : await runtime.session((await runtime.createSession(owner)).id, owner);
   const out = (s: string) => process.stdout.write(s);
   const err = (s: string) => process.stderr.write(s);
   let rl: Interface | undefined = undefined;
@@ -104,7 +104,7 @@ export async function runChat(config: CogConfig, opts: ChatOptions): Promise<num
   // HUD lines that arrive while a reply streams wait until it ends, so they never split it.
   let streaming = false;
   let heldHud: string[] = [];
-  runtime.subscribe(session.id, owner, (e) => {
+  await runtime.subscribe(session.id, owner, (e) => {
     if (opts.json) {
       out(`${JSON.stringify(e)}\n`);
     } else if (e.type === 'output.delta' && tty) {

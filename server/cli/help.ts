@@ -12,6 +12,8 @@ Usage:
   cog mcp                            serve MCP on stdin/stdout (for agents that spawn it)
   cog serve [--host H] [--port N] [--no-auth] [--exit-with-stdin]
                                      serve MCP over Streamable HTTP at /mcp
+  cog sessions [list] [--json]       your sessions on this COG_HOME
+  cog sessions delete ID...          delete sessions: their log, snapshot and workspace
   cog doctor [--json]                which isolation tiers work here, and what each language gets
   cog --help | --version
 
@@ -50,6 +52,15 @@ cog serve
   --exit-with-stdin
                  stop when stdin closes (for a parent process that keeps it open,
                  so the runtime never outlives it)
+  -h, --help     this text
+
+cog sessions
+  Lists the sessions of local:<your username> (those of cog chat and cog mcp), or
+  deletes some: the event log, the snapshot and the code runs' workspace are removed.
+  It opens COG_HOME itself, so it refuses while cog serve or cog chat runs on it; a
+  client of that runtime deletes with the MCP sessions tool (action "delete").
+
+  --json         list as one JSON object
   -h, --help     this text
 
 cog doctor

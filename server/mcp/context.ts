@@ -18,7 +18,7 @@ export interface McpContext {
   readonly channel: string;
   readonly mcp: McpServer;
   /** The principal's session, or a `session_not_found` error. */
-  session(id: string): Session;
+  session(id: string): Promise<Session>;
   /**
    * Registers a cleanup for `close()`. The returned function runs it early (once) and
    * forgets it, for subscriptions that end with a request.

@@ -18,13 +18,13 @@ export async function runTurn(
   extra: RequestExtra,
   start: (opts: SendOptions) => Promise<TurnResult>,
 ): Promise<ToolReply<TurnOutput>> {
-  const s = ctx.session(sessionId);
+  const s = await ctx.session(sessionId);
   const progressToken = extra._meta?.progressToken;
   const approvals = createApprovals(ctx, extra);
   let turn: string | undefined;
   let progress = 0;
   const stop = ctx.own(
-    ctx.runtime.subscribe(sessionId, ctx.principal, (e) => {
+    await ctx.runtime.subscribe(sessionId, ctx.principal, (e) => {
       if (turn === undefined || e.turn !== turn) return;
       if (e.type === 'output.delta' && progressToken !== undefined) {
         progress += 1;

@@ -42,22 +42,8 @@ export function turnView(r: TurnResult, s: Session): TurnOutput {
   };
 }
 
-/** Index of the first event after the latest `session.cleared` (0 when never cleared). */
-function sinceClear(events: readonly RuntimeEvent[]): number {
-  for (let i = events.length - 1; i >= 0; i--)
-    if (events[i].type === 'session.cleared') return i + 1;
-  return 0;
-}
-
 export function stateView(runtime: Runtime, s: Session): StateOutput {
-  let sensor: StateOutput['sensor'] = null;
-  for (let i = s.events.length - 1; i >= 0; i--) {
-    const e = s.events[i];
-    if (e.type === 'sensor.tick') {
-      sensor = { seq: e.seq, ts: e.ts, readings: e.readings };
-      break;
-    }
-  }
+  const sensor: StateOutput['sensor'] = s.lastSensor ? { ...s.lastSensor } : null;
   return {
     session: s.id,
     ...(s.title ? { title: s.title } : {}),
@@ -78,12 +64,18 @@ export interface HistoryQuery {
   afterSeq?: number;
 }
 
-/** The conversation since the last clear: the newest `last` messages in the seq window. */
-export function historyView(s: Session, q: HistoryQuery): HistoryOutput {
+/**
+ * The conversation since the last clear: the newest `last` messages in the seq window,
+ * read from the store's index of messages (the cost is the page, not the log).
+ */
+export async function historyView(s: Session, q: HistoryQuery): Promise<HistoryOutput> {
+  const page = await s.messages({
+    limit: q.last,
+    ...(q.beforeSeq !== undefined ? { beforeSeq: q.beforeSeq } : {}),
+    ...(q.afterSeq !== undefined ? { afterSeq: q.afterSeq } : {}),
+  });
   const messages: HistoryOutput['messages'] = [];
-  for (const e of s.events.slice(sinceClear(s.events))) {
-    if (q.afterSeq !== undefined && e.seq <= q.afterSeq) continue;
-    if (q.beforeSeq !== undefined && e.seq >= q.beforeSeq) break;
+  for (const e of page.events) {
     const base = { seq: e.seq, ts: e.ts, ...(e.turn ? { turn: e.turn } : {}) };
     if (e.type === 'user.message') {
       messages.push({
@@ -101,11 +93,7 @@ export function historyView(s: Session, q: HistoryQuery): HistoryOutput {
       });
     }
   }
-  return {
-    session: s.id,
-    messages: messages.slice(-q.last),
-    hasMore: messages.length > q.last,
-  };
+  return { session: s.id, messages, hasMore: page.hasMore };
 }
 
 export interface TraceQuery {
@@ -115,31 +103,40 @@ export interface TraceQuery {
   type?: string;
 }
 
+/** Events a filtered page looks at, at most: past it the page ends early with `has_more`. */
+export const TRACE_SCAN_LIMIT = 5000;
+const TRACE_READ_CHUNK = 500;
+
 /**
  * Events after `sinceSeq` matching the filters, at most `limit`. `next_seq` is where the
  * next page starts: the last event returned, or (when the page is not full) the last event
- * looked at, so filtered paging never rescans what it has passed.
+ * looked at, so filtered paging never rescans what it has passed. A page reads what it
+ * returns (and, when filtered, at most TRACE_SCAN_LIMIT events more).
  */
-export function traceView(s: Session, q: TraceQuery): TraceOutput {
+export async function traceView(s: Session, q: TraceQuery): Promise<TraceOutput> {
   const events: RuntimeEvent[] = [];
   let next = Math.max(q.sinceSeq, 0);
-  let hasMore = false;
-  for (const e of s.eventsAfter(q.sinceSeq)) {
-    if ((q.node && e.node !== q.node) || (q.type && e.type !== q.type)) {
+  const filtered = Boolean(q.node || q.type);
+  let scanned = 0;
+  while (next < s.seq && events.length < q.limit && scanned < TRACE_SCAN_LIMIT) {
+    const want = filtered ? TRACE_READ_CHUNK : q.limit - events.length;
+    const page = await s.read(next, Math.min(want, s.seq - next));
+    if (page.length === 0) break;
+    for (const e of page) {
+      scanned++;
+      if ((q.node && e.node !== q.node) || (q.type && e.type !== q.type)) {
+        next = e.seq;
+        continue;
+      }
+      if (events.length === q.limit) break;
+      events.push(e);
       next = e.seq;
-      continue;
     }
-    if (events.length === q.limit) {
-      hasMore = true;
-      break;
-    }
-    events.push(e);
-    next = e.seq;
   }
   return {
     session: s.id,
     events: events.map((e) => ({ ...e })),
     next_seq: next,
-    has_more: hasMore,
+    has_more: next < s.seq,
   };
 }

@@ -1,22 +1,19 @@
-import { FINAL_PROCESS_STATUSES, type RuntimeEvent } from '../../protocol/events.js';
-import type { EventStore } from '../store/types.js';
+import { FINAL_PROCESS_STATUSES } from '../../protocol/events.js';
+import type { EventStore, OpenedSession } from '../store/types.js';
 import { Session } from './session.js';
 
 /**
- * Rebuilds a session from its stored log. Work that was in flight when the process died
+ * Rebuilds a session from the store. Work that was in flight when the process died
  * (running processes, unfinished turns) is closed with events of its own, so readers see
- * why it ended. Returns undefined for a log that does not start with its creation.
+ * why it ended. A store that cannot take them (a full disk) leaves them for the next load.
  */
 export function restoreSession(
-  id: string,
-  events: RuntimeEvent[],
+  opened: OpenedSession,
   store: EventStore,
   now: () => number,
-): Session | undefined {
-  if (events[0]?.type !== 'session.created') return undefined;
-  const s = new Session(id, store, now);
-  for (const e of events) s.apply(e);
-  for (const p of s.processes.values()) {
+): Session {
+  const s = Session.fromStore(opened, store, now);
+  for (const p of [...s.processes.values()]) {
     if (!FINAL_PROCESS_STATUSES.includes(p.status)) {
       const ended = {
         ...p,
@@ -24,11 +21,11 @@ export function restoreSession(
         reason: 'the runtime restarted',
         endedAt: new Date(now()).toISOString(),
       };
-      s.record({ type: 'process.updated', node: 'process', turn: p.turn, process: ended });
+      s.tryRecord({ type: 'process.updated', node: 'process', turn: p.turn, process: ended });
     }
   }
-  for (const turn of openTurns(events)) {
-    s.record({
+  for (const turn of [...s.openTurns]) {
+    s.tryRecord({
       type: 'turn.done',
       node: 'runtime',
       turn,
@@ -38,14 +35,4 @@ export function restoreSession(
     });
   }
   return s;
-}
-
-/** Turns that started but never finished (the process died mid-turn). */
-function openTurns(events: RuntimeEvent[]): string[] {
-  const open = new Set<string>();
-  for (const e of events) {
-    if (e.type === 'turn.started' && e.turn) open.add(e.turn);
-    if (e.type === 'turn.done' && e.turn) open.delete(e.turn);
-  }
-  return [...open];
 }

@@ -1,18 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Action } from '../../protocol/controls.js';
-import type { ApprovalPolicy, ModelInfo, ProcessInfo } from '../../protocol/events.js';
+import {
+  FINAL_PROCESS_STATUSES,
+  type ApprovalPolicy,
+  type ModelInfo,
+  type ProcessInfo,
+} from '../../protocol/events.js';
+import { localPrincipal } from '../auth/tokens.js';
 import type { CogConfig } from '../config.js';
 import { createOfflineEngine } from '../llm/offline.js';
 import { getOpenAiClient } from '../llm/openai-client.js';
 import type { ModelClient } from '../llm/types.js';
 import { createFileStore } from '../store/file-store.js';
-import type { EventStore } from '../store/types.js';
+import type { EventStore, StoredSession } from '../store/types.js';
 import { createProcessManager } from '../tools/process-manager.js';
 import type { SandboxSetting } from '../tools/tiers.js';
 import type { ApprovalDecision } from '../tools/types.js';
-import { RuntimeError } from './errors.js';
+import { RuntimeError, isCoded } from './errors.js';
 import type { TurnResult } from './pipeline.js';
 import { lockHome } from './home-lock.js';
 import { restoreSession } from './restore.js';
@@ -47,12 +54,17 @@ export interface SessionSummary {
 export interface Runtime {
   readonly config: CogConfig;
   readonly modelInfo: ModelInfo;
-  createSession(owner: string, opts?: { id?: string; title?: string }): SessionSummary;
-  /** The session, or a `session_not_found` error (also for another principal's session). */
-  session(id: string, owner: string): Session;
+  createSession(owner: string, opts?: { id?: string; title?: string }): Promise<SessionSummary>;
+  /**
+   * The session, loaded from the store if it is not in memory, or a `session_not_found`
+   * error (also for another principal's session).
+   */
+  session(id: string, owner: string): Promise<Session>;
   /** The session, created for `owner` if it does not exist yet. */
-  openSession(id: string, owner: string): Session;
+  openSession(id: string, owner: string): Promise<Session>;
   listSessions(owner: string): SessionSummary[];
+  /** Ends its turns and processes, then removes its log, snapshot and workspace. */
+  deleteSession(id: string, owner: string): Promise<void>;
   send(id: string, owner: string, text: string, opts?: SendOptions): Promise<TurnResult>;
   action(id: string, owner: string, action: Action, opts?: SendOptions): Promise<TurnResult>;
   /** Cancels the running turn (and those queued behind it). True if there was one. */
@@ -65,8 +77,10 @@ export interface Runtime {
     codeSha256?: string,
   ): ProcessInfo;
   cancelProcess(processId: string, owner: string): ProcessInfo;
-  clear(id: string, owner: string): void;
-  subscribe(id: string, owner: string, listener: Listener, afterSeq?: number): () => void;
+  /** Ends its turns, resets history and memory, and frees the events before the clear. */
+  clear(id: string, owner: string): Promise<number>;
+  /** Live events; with `afterSeq`, first every recorded event after it (each once). */
+  subscribe(id: string, owner: string, listener: Listener, afterSeq?: number): Promise<() => void>;
   /** Every event of every session `owner` has, or creates later. */
   subscribeAll(owner: string, listener: Listener): () => void;
   /** Processes of one of `owner`'s sessions, or of all of them, newest last. */
@@ -82,19 +96,12 @@ export interface Runtime {
   close(opts?: { drainMs?: number }): Promise<void>;
 }
 
-function summary(s: Session): SessionSummary {
-  return {
-    id: s.id,
-    owner: s.owner,
-    ...(s.title ? { title: s.title } : {}),
-    createdAt: s.createdAt,
-    lastSeq: s.seq,
-    turns: s.userMessages,
-    busy: s.queueLength > 0,
-  };
-}
+/** Sessions kept in memory at most; the least recently used idle one makes room. */
+const MAX_LOADED_SESSIONS = 200;
+/** An idle session (no turn, no listener, no process) leaves memory after this long. */
+const EVICT_AFTER_MS = 5 * 60_000;
 
-/** Creates a runtime: sessions restored from the store, one process manager, one sensor. */
+/** Creates a runtime: the session catalog from the store, one process manager, one sensor. */
 export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): Promise<Runtime> {
   const now = deps.now ?? Date.now;
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
@@ -118,7 +125,11 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       : config.models,
     ...(model.baseUrl ? { baseUrl: model.baseUrl } : {}),
   };
+  /** Every stored session: identity and listing counters. Cheap; all of them. */
+  const catalog = new Map<string, StoredSession>();
+  /** Sessions in memory: projections, tail, listeners. */
   const sessions = new Map<string, Session>();
+  const loading = new Map<string, Promise<Session>>();
   const sensor = createSensor({ intervalMs: config.sensorIntervalMs, now });
   const closing = new AbortController();
   let closed = false;
@@ -133,11 +144,11 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       onUpdate: (p) =>
         sessions
           .get(p.session)
-          ?.record({ type: 'process.updated', node: 'process', turn: p.turn, process: p }),
+          ?.tryRecord({ type: 'process.updated', node: 'process', turn: p.turn, process: p }),
       onOutput: (id, stream, text) => {
         const p = processes.get(id);
         if (p) {
-          sessions.get(p.session)?.record({
+          sessions.get(p.session)?.tryRecord({
             type: 'process.output',
             node: 'process',
             turn: p.turn,
@@ -151,40 +162,65 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
   });
 
   const watchers = new Set<{ owner: string; listener: Listener }>();
+  const localOwner = localPrincipal();
+
+  for (const stored of await store.listSessions()) {
+    // A log from before meta.json whose first line is lost: the home's own user has it.
+    if (!stored.meta.owner) stored.meta.owner = localOwner;
+    catalog.set(stored.meta.id, stored);
+  }
 
   function track(s: Session) {
     sessions.set(s.id, s);
-    // s.owner is read per event: it is set by the session's first event, which is
-    // recorded after tracking so that watchers see sessions being created.
-    s.subscribe((e) => {
+    s.observer = (e) => {
       for (const w of watchers) if (w.owner === s.owner) w.listener(e);
-    });
+    };
     sensor.track({
       id: s.id,
       lastActivity: () => s.lastActivity,
       memory: () => s.memory,
+      memoryVersion: () => s.memoryVersion,
       onTick: (readings, deltas) =>
-        s.record({ type: 'sensor.tick', node: 'sensor', readings, deltas }),
+        s.tryRecord({ type: 'sensor.tick', node: 'sensor', readings, deltas }),
     });
-  }
-
-  for (const id of await store.listSessions()) {
-    const s = restoreSession(id, (await store.load(id)).events, store, now);
-    if (s) track(s);
   }
 
   function assertOpen() {
     if (closed) throw new RuntimeError('runtime_closed', 'The runtime is shutting down.');
   }
 
-  function get(id: string, owner: string): Session {
-    const s = sessions.get(id);
+  function notFound(id: string): RuntimeError {
+    return new RuntimeError('session_not_found', `No session ${id}.`);
+  }
+
+  /** Loads a catalogued session once, however many callers ask at the same time. */
+  function load(id: string): Promise<Session> {
+    const loaded = sessions.get(id);
+    if (loaded) return Promise.resolve(loaded);
+    let pending = loading.get(id);
+    if (!pending) {
+      pending = (async () => {
+        const opened = await store.open(id);
+        const stored = catalog.get(id);
+        if (stored) opened.meta.owner = stored.meta.owner;
+        const s = restoreSession(opened, store, now);
+        track(s);
+        return s;
+      })().finally(() => loading.delete(id));
+      loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  async function get(id: string, owner: string): Promise<Session> {
     // Another principal's session is indistinguishable from a missing one.
-    if (!s || s.owner !== owner) throw new RuntimeError('session_not_found', `No session ${id}.`);
+    if (typeof id !== 'string' || catalog.get(id)?.meta.owner !== owner) throw notFound(id);
+    const s = await load(id);
+    s.lastUsed = now();
     return s;
   }
 
-  function create(owner: string, opts: { id?: string; title?: string } = {}): Session {
+  async function create(owner: string, opts: { id?: string; title?: string } = {}) {
     assertOpen();
     const id = opts.id ?? `s-${randomBytes(6).toString('hex')}`;
     if (!SESSION_ID.test(id)) {
@@ -193,8 +229,23 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
         `Session id "${id.slice(0, 80)}" is invalid: use 1-64 letters, digits, _ or -.`,
       );
     }
-    if (sessions.has(id)) throw new RuntimeError('session_exists', `Session ${id} already exists.`);
-    const s = new Session(id, store, now);
+    if (catalog.has(id)) throw new RuntimeError('session_exists', `Session ${id} already exists.`);
+    const meta = {
+      id,
+      owner,
+      ...(opts.title ? { title: opts.title } : {}),
+      createdAt: new Date(now()).toISOString(),
+    };
+    try {
+      await store.create(meta);
+    } catch (err) {
+      if (isCoded(err, 'store_exists')) {
+        throw new RuntimeError('session_exists', `Session ${id} already exists.`);
+      }
+      throw err;
+    }
+    catalog.set(id, { meta, lastSeq: 0, turns: 0 });
+    const s = new Session(meta, store, now);
     track(s);
     s.record({
       type: 'session.created',
@@ -204,6 +255,63 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     });
     return s;
   }
+
+  function summary(stored: StoredSession): SessionSummary {
+    const { id } = stored.meta;
+    const s = sessions.get(id);
+    return {
+      id,
+      owner: stored.meta.owner,
+      ...(stored.meta.title ? { title: stored.meta.title } : {}),
+      createdAt: stored.meta.createdAt,
+      lastSeq: s?.seq ?? stored.lastSeq,
+      turns: s?.userMessages ?? stored.turns,
+      busy: (s?.queueLength ?? 0) > 0,
+    };
+  }
+
+  /** A session nothing is using: no turn, update, listener or unfinished process. */
+  function idle(s: Session): boolean {
+    return (
+      s.queueLength === 0 &&
+      !s.memorizing &&
+      !s.listening &&
+      [...s.processes.values()].every((p) => FINAL_PROCESS_STATUSES.includes(p.status))
+    );
+  }
+
+  async function persist(s: Session): Promise<void> {
+    await s.flush();
+    await store.saveSnapshot(s.id, s.snapshot());
+  }
+
+  /** Writes the session's snapshot and lets it go from memory; it stays in the catalog. */
+  async function evict(s: Session): Promise<void> {
+    sessions.delete(s.id);
+    sensor.untrack(s.id);
+    const stored = catalog.get(s.id);
+    if (stored) Object.assign(stored, { lastSeq: s.seq, turns: s.userMessages });
+    try {
+      await persist(s);
+    } finally {
+      await store.unload(s.id);
+    }
+  }
+
+  async function sweep(): Promise<void> {
+    const t = now();
+    const candidates = [...sessions.values()].filter(idle).sort((a, b) => a.lastUsed - b.lastUsed);
+    let excess = sessions.size - MAX_LOADED_SESSIONS;
+    for (const s of candidates) {
+      if (excess <= 0 && t - s.lastUsed < EVICT_AFTER_MS) break;
+      excess--;
+      await evict(s).catch((err: unknown) =>
+        process.stderr.write(`cog: could not set session ${s.id} aside: ${String(err)}\n`),
+      );
+    }
+  }
+  const sweeper = setInterval(() => void sweep(), 30_000);
+  sweeper.unref();
 
   /** A process as the owner's session last recorded it; others' are "not found". */
   function ownedProcess(processId: string, owner: string): ProcessInfo {
@@ -220,29 +328,52 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     modelInfo,
     sensor,
     processes,
+    store,
     closing: closing.signal,
     now,
     workspace: (id) => join(config.home, 'workspaces', id),
     assertOpen,
+    persist,
   });
 
   const runtime: Runtime = {
     config,
     modelInfo,
-    createSession: (owner, opts) => summary(create(owner, opts)),
-    session: get,
-    openSession(id, owner) {
-      return sessions.has(id) ? get(id, owner) : create(owner, { id });
+    createSession: async (owner, opts) => {
+      const s = await create(owner, opts);
+      return summary({ meta: s.meta, lastSeq: s.seq, turns: 0 });
     },
-    listSessions: (owner) => [...sessions.values()].filter((s) => s.owner === owner).map(summary),
-    send: async (id, owner, text, opts = {}) => turns.submit(get(id, owner), owner, text, opts),
+    session: get,
+    async openSession(id, owner) {
+      return catalog.has(id) ? get(id, owner) : create(owner, { id });
+    },
+    listSessions: (owner) =>
+      [...catalog.values()].filter((c) => c.meta.owner === owner).map(summary),
+    async deleteSession(id, owner) {
+      assertOpen();
+      const s = await get(id, owner);
+      for (const c of s.turns.values()) c.abort();
+      for (const p of s.processes.values()) {
+        if (!FINAL_PROCESS_STATUSES.includes(p.status)) processes.cancel(p.id);
+      }
+      catalog.delete(id);
+      await Promise.allSettled([s.queue, s.memorizer]);
+      sessions.delete(id);
+      sensor.untrack(id);
+      await store.delete(id);
+      await rm(join(config.home, 'workspaces', id), { recursive: true, force: true });
+    },
+    send: async (id, owner, text, opts = {}) =>
+      turns.submit(await get(id, owner), owner, text, opts),
     async action(id, owner, action, opts = {}) {
       const data =
         action.data && Object.keys(action.data).length ? ` ${JSON.stringify(action.data)}` : '';
-      return turns.submit(get(id, owner), owner, `[action: ${action.action}]${data}`, opts, action);
+      const s = await get(id, owner);
+      return turns.submit(s, owner, `[action: ${action.action}]${data}`, opts, action);
     },
     cancelTurn(id, owner) {
-      const s = get(id, owner);
+      const s = sessions.get(id);
+      if (!s || s.owner !== owner) throw notFound(id);
       for (const c of s.turns.values()) c.abort();
       return s.turns.size > 0;
     },
@@ -261,15 +392,17 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       processes.cancel(processId);
       return processes.get(processId) ?? p;
     },
-    clear(id, owner) {
-      const s = get(id, owner);
+    async clear(id, owner) {
+      const s = await get(id, owner);
       for (const c of s.turns.values()) c.abort();
-      s.record({ type: 'session.cleared', node: 'runtime' });
+      const cleared = s.record({ type: 'session.cleared', node: 'runtime' });
+      // The snapshot is taken at the clear itself: it replaces everything before it.
+      await store.dropBeforeClear(id, s.snapshot());
+      return cleared.seq;
     },
-    subscribe(id, owner, listener, afterSeq) {
-      const s = get(id, owner);
-      if (afterSeq !== undefined) for (const e of s.eventsAfter(afterSeq)) listener(e);
-      return s.subscribe(listener);
+    async subscribe(id, owner, listener, afterSeq) {
+      const s = await get(id, owner);
+      return afterSeq === undefined ? s.subscribe(listener) : s.subscribeFrom(afterSeq, listener);
     },
     subscribeAll(owner, listener) {
       const watcher = { owner, listener };
@@ -277,7 +410,10 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       return () => watchers.delete(watcher);
     },
     listProcesses(owner, id) {
-      const list = id ? [get(id, owner)] : [...sessions.values()].filter((s) => s.owner === owner);
+      const list = id
+        ? [sessions.get(id)].filter((s): s is Session => s?.owner === owner)
+        : [...sessions.values()].filter((s) => s.owner === owner);
+      if (id && catalog.get(id)?.meta.owner !== owner) throw notFound(id);
       return list
         .flatMap((s) => [...s.processes.values()])
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
@@ -293,6 +429,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     async close(opts = {}) {
       if (closed) return;
       closed = true;
+      clearInterval(sweeper);
       if (opts.drainMs) {
         const memorizers = [...sessions.values()].map((s) => s.memorizer);
         let timer: NodeJS.Timeout | undefined;
@@ -306,6 +443,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       sensor.close();
       await processes.close();
       await Promise.allSettled([...sessions.values()].flatMap((s) => [s.queue, s.memorizer]));
+      await Promise.allSettled([...sessions.values()].map(persist));
       await store.close();
       model.close?.();
       unlock();

@@ -1,9 +1,12 @@
 import type { MemoryState } from '../../protocol/events.js';
 
 /**
- * The Sensor: one scheduler ticks every tracked session (the prototype ran a timer per
- * connection). A tick reads the clock, the idle time and memory changes, and reports only
- * what changed. Sessions idle past the last threshold go dormant and cost nothing.
+ * The Sensor: one scheduler for every tracked session (the prototype ran a timer per
+ * connection). A tick reads the clock once, then each awake session's idle time and
+ * memory version, and reports a session only when its idle band or its memory changed:
+ * the clock alone is a reading, never a reason to write. A session idle past the last
+ * threshold goes dormant and costs nothing until `wake`; with every session dormant the
+ * timer stops.
  */
 
 export interface SensorTarget {
@@ -11,13 +14,17 @@ export interface SensorTarget {
   /** ms timestamp of the last user message. */
   lastActivity(): number;
   memory(): MemoryState;
+  /** Changes whenever `memory()` does. */
+  memoryVersion(): number;
   onTick(readings: Record<string, string>, deltas: Record<string, string>): void;
 }
 
 export interface Sensor {
   track(target: SensorTarget): void;
   untrack(id: string): void;
-  /** Runs one tick for every session now (the timer calls this too). */
+  /** The session had activity: a dormant one is ticked again. */
+  wake(id: string): void;
+  /** Runs one tick for every awake session now (the timer calls this too). */
   tick(): void;
   /** Current readings of a session. */
   readings(id: string): Record<string, string>;
@@ -27,7 +34,8 @@ export interface Sensor {
 }
 
 /** Idle thresholds in seconds; crossing one is a reading change. */
-export const IDLE_THRESHOLDS = [30, 60, 300, 600, 1800];
+export const IDLE_THRESHOLDS = [30, 60, 300, 600, 1800] as const;
+const LAST_THRESHOLD = 1800;
 
 interface Tracked {
   target: SensorTarget;
@@ -35,25 +43,45 @@ interface Tracked {
   /** Deltas since the last digest, oldest first. */
   pending: { name: string; value: string }[];
   idleCrossed: number;
-  lastMemory: string;
+  memoryVersion: number;
+  memory: MemoryState | null;
   lastDigestAt: number;
 }
 
+export function clockReading(t: number): string {
+  const d = new Date(t);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const day = d.toLocaleDateString('en-GB', { weekday: 'long' });
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())} ${day}`;
+}
+
+const idleLabel = (s: number) => (s < 60 ? `${s}s` : `${Math.floor(s / 60)}m`);
+
 export function createSensor(opts: { intervalMs: number; now?: () => number }): Sensor {
   const now = opts.now ?? Date.now;
-  const sessions = new Map<string, Tracked>();
+  const awake = new Map<string, Tracked>();
+  const dormant = new Map<string, Tracked>();
   let timer: ReturnType<typeof setInterval> | undefined;
+  let clock = { minute: NaN, text: '' };
 
-  const clockReading = (t: number) => {
-    const d = new Date(t);
-    const hh = String(d.getHours()).padStart(2, '0');
-    const mm = String(d.getMinutes()).padStart(2, '0');
-    const day = d.toLocaleDateString('en-GB', { weekday: 'long' });
-    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${hh}:${mm} ${day}`;
-  };
-  const idleLabel = (s: number) => (s < 60 ? `${s}s` : `${Math.floor(s / 60)}m`);
+  /** The clock reading, formatted once per minute for all sessions. */
+  function clockAt(t: number): string {
+    const minute = Math.floor(t / 60_000);
+    if (minute !== clock.minute) clock = { minute, text: clockReading(t) };
+    return clock.text;
+  }
 
-  function tickOne(s: Tracked, t: number) {
+  function schedule() {
+    if (awake.size > 0 && !timer) {
+      timer = setInterval(() => sensor.tick(), opts.intervalMs);
+      timer.unref?.();
+    } else if (awake.size === 0 && timer) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  }
+
+  function tickOne(s: Tracked, t: number): void {
     const deltas: Record<string, string> = {};
     const set = (name: string, value: string) => {
       if (s.readings[name] === value) return;
@@ -61,85 +89,95 @@ export function createSensor(opts: { intervalMs: number; now?: () => number }): 
       deltas[name] = value;
       s.pending.push({ name, value });
     };
-    set('clock', clockReading(t));
+    s.readings.clock = clockAt(t);
 
     const idleSeconds = Math.floor((t - s.target.lastActivity()) / 1000);
-    let crossed = 0;
-    while (crossed < IDLE_THRESHOLDS.length && idleSeconds >= IDLE_THRESHOLDS[crossed]) crossed++;
-    if (crossed !== s.idleCrossed) {
-      s.idleCrossed = crossed;
-      set('idle', crossed ? `over ${idleLabel(IDLE_THRESHOLDS[crossed - 1])}` : 'active');
+    const crossed = IDLE_THRESHOLDS.filter((threshold) => idleSeconds >= threshold);
+    if (crossed.length !== s.idleCrossed) {
+      s.idleCrossed = crossed.length;
+      const band = crossed.at(-1);
+      set('idle', band === undefined ? 'active' : `over ${idleLabel(band)}`);
     }
 
-    const memory = JSON.stringify(s.target.memory());
-    if (memory !== s.lastMemory) {
-      const before = s.lastMemory ? (JSON.parse(s.lastMemory) as Record<string, unknown>) : {};
-      const after = JSON.parse(memory) as Record<string, unknown>;
-      const changed = Object.keys(after).filter(
-        (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
-      );
-      if (s.lastMemory && changed.length) {
-        set('memory', changed.map((k) => `${k}=${JSON.stringify(after[k])}`).join(', '));
+    const version = s.target.memoryVersion();
+    if (version !== s.memoryVersion) {
+      const after = s.target.memory();
+      const before = s.memory;
+      s.memoryVersion = version;
+      s.memory = after;
+      if (before) {
+        const changed = (Object.keys(after) as (keyof MemoryState)[]).filter(
+          (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+        );
+        if (changed.length) {
+          set('memory', changed.map((k) => `${k}=${JSON.stringify(after[k])}`).join(', '));
+        }
       }
-      s.lastMemory = memory;
     }
     if (Object.keys(deltas).length) s.target.onTick({ ...s.readings }, deltas);
   }
 
-  function dormant(s: Tracked, t: number) {
-    const idle = (t - s.target.lastActivity()) / 1000;
-    return (
-      s.idleCrossed === IDLE_THRESHOLDS.length && idle > IDLE_THRESHOLDS[IDLE_THRESHOLDS.length - 1]
-    );
-  }
+  const isDormant = (s: Tracked, t: number) =>
+    s.idleCrossed === IDLE_THRESHOLDS.length &&
+    (t - s.target.lastActivity()) / 1000 > LAST_THRESHOLD;
+
+  const find = (id: string) => awake.get(id) ?? dormant.get(id);
 
   const sensor: Sensor = {
     track(target) {
-      sessions.set(target.id, {
+      const t = now();
+      awake.set(target.id, {
         target,
         readings: {},
         pending: [],
         idleCrossed: 0,
-        lastMemory: '',
-        lastDigestAt: now(),
+        memoryVersion: target.memoryVersion(),
+        memory: target.memory(),
+        lastDigestAt: t,
       });
-      if (!timer) {
-        timer = setInterval(() => sensor.tick(), opts.intervalMs);
-        timer.unref?.();
-      }
+      schedule();
     },
     untrack(id) {
-      sessions.delete(id);
-      if (!sessions.size && timer) {
-        clearInterval(timer);
-        timer = undefined;
-      }
+      awake.delete(id);
+      dormant.delete(id);
+      schedule();
+    },
+    wake(id) {
+      const s = dormant.get(id);
+      if (!s) return;
+      dormant.delete(id);
+      awake.set(id, s);
+      schedule();
     },
     tick() {
       const t = now();
-      for (const s of sessions.values()) {
-        if (dormant(s, t)) continue;
+      for (const [id, s] of awake) {
         try {
           tickOne(s, t);
         } catch (err) {
-          process.stderr.write(
-            `cog: sensor tick failed for ${s.target.id}: ${(err as Error).message}\n`,
-          );
+          process.stderr.write(`cog: sensor tick failed for ${id}: ${(err as Error).message}\n`);
+        }
+        if (isDormant(s, t)) {
+          awake.delete(id);
+          dormant.set(id, s);
         }
       }
+      schedule();
     },
     readings(id) {
-      return { ...sessions.get(id)?.readings };
+      const s = find(id);
+      if (s) s.readings.clock = clockAt(now());
+      return { ...s?.readings };
     },
     digest(id) {
-      const s = sessions.get(id);
+      const s = find(id);
       if (!s) return 'Sensors: none.';
       const t = now();
       tickOne(s, t);
       const lines = [`Sensors: clock ${s.readings.clock}.`];
       const since = Math.round((t - s.lastDigestAt) / 1000);
       // 'active' is this very message arriving: not news to the model.
-      const changes = s.pending.filter((p) => p.name !== 'clock' && p.value !== 'active');
+      const changes = s.pending.filter((p) => p.value !== 'active');
       if (changes.length) {
         const text = changes.map((p) => `${p.name} ${p.value}`).join('; ');
         lines.push(`Since last turn (${idleLabel(since)} ago): ${text}.`);
@@ -151,7 +189,8 @@ export function createSensor(opts: { intervalMs: number; now?: () => number }): 
     close() {
       if (timer) clearInterval(timer);
       timer = undefined;
-      sessions.clear();
+      awake.clear();
+      dormant.clear();
     },
   };
   return sensor;

@@ -1,5 +1,11 @@
-import type { EventDraft, MemoryState, ProcessInfo, RuntimeEvent } from '../../protocol/events.js';
-import type { EventStore } from '../store/types.js';
+import {
+  FINAL_PROCESS_STATUSES,
+  type EventDraft,
+  type MemoryState,
+  type ProcessInfo,
+  type RuntimeEvent,
+} from '../../protocol/events.js';
+import type { EventStore, OpenedSession, SessionMeta, Snapshot } from '../store/types.js';
 import { codeSha256 } from '../tools/code-hash.js';
 import { INITIAL_MEMORY } from './nodes/memorizer.js';
 import type { Turn } from './nodes/node-env.js';
@@ -8,26 +14,51 @@ export type Listener = (event: RuntimeEvent) => void;
 
 /** History kept for prompts; the full conversation stays in the event log. */
 const MAX_HISTORY = 40;
+/** Recent events kept in memory, for live readers that resume from just behind. */
+const TAIL_EVENTS = 256;
+/** Finished processes kept in the projection; older ones are in the log only. */
+const MAX_FINISHED_PROCESSES = 100;
 
 export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** The projections a snapshot carries: everything `apply` maintains. */
+interface ProjectionState {
+  history: Turn[];
+  memory: MemoryState;
+  memoryVersion: number;
+  processes: ProcessInfo[];
+  userMessages: number;
+  turnCounter: number;
+  lastActivity: number;
+  lastSensor: SensorReading | null;
+  openTurns: string[];
+}
+
+export interface SensorReading {
+  seq: number;
+  ts: string;
+  readings: Record<string, string>;
+}
+
 /**
- * One conversation: its event log and the projections of it (history, memory, processes).
- * The log is the truth; `apply` is the only place projections change, so a session
- * replayed from the store ends up exactly where the live one was.
+ * One conversation: its identity, the projections of its log (history, memory,
+ * processes, the latest sensor reading, turns in flight) and a short tail of recent
+ * events. The log itself lives in the store: `read` pages through it.
+ *
+ * `record` is the only way an event comes to exist, and it writes before it publishes:
+ * the store has the event before any listener (live stream, CLI, resource) is told.
  */
 export class Session {
-  readonly events: RuntimeEvent[] = [];
   history: Turn[] = [];
   memory: MemoryState = structuredClone(INITIAL_MEMORY);
   memoryVersion = 0;
   readonly processes = new Map<string, ProcessInfo>();
-  owner = '';
   /** User messages ever sent (history keeps only the newest). */
   userMessages = 0;
-  title: string | undefined;
-  createdAt = '';
   lastActivity: number;
+  lastSensor: SensorReading | null = null;
+  /** Turns started and not yet done, as the log says. */
+  readonly openTurns = new Set<string>();
   /** The turn being run and those waiting, in order. */
   queueLength = 0;
   /** Turn id → controller of the running or queued turn, for cancel. */
@@ -36,36 +67,77 @@ export class Session {
   memorizer: Promise<void> = Promise.resolve();
   /** Serialises turns: each waits for the one before it. */
   queue: Promise<unknown> = Promise.resolve();
+  /** Memorizer updates scheduled and not yet done. */
+  memorizing = 0;
+  /** ms timestamp of the last read or write through the runtime: eviction goes by it. */
+  lastUsed: number;
+  /** Told every event first; the runtime's relay to `subscribeAll` (not a listener). */
+  observer: Listener | undefined;
+  private seqValue = 0;
+  private readonly tail: RuntimeEvent[] = [];
   private readonly listeners = new Set<Listener>();
   private turnCounter = 0;
 
   constructor(
-    readonly id: string,
+    readonly meta: SessionMeta,
     private readonly store: EventStore,
     private readonly now: () => number,
   ) {
     this.lastActivity = now();
+    this.lastUsed = now();
   }
 
+  /** Rebuilds a session from the store: its snapshot, then the events after it. */
+  static fromStore(opened: OpenedSession, store: EventStore, now: () => number): Session {
+    const s = new Session(opened.meta, store, now);
+    if (opened.snapshot) s.restore(opened.snapshot);
+    for (const e of opened.events) s.apply(e);
+    s.seqValue = opened.lastSeq;
+    return s;
+  }
+
+  get id(): string {
+    return this.meta.id;
+  }
+  get owner(): string {
+    return this.meta.owner;
+  }
+  get title(): string | undefined {
+    return this.meta.title;
+  }
+  get createdAt(): string {
+    return this.meta.createdAt;
+  }
+  /** The last recorded seq. */
   get seq(): number {
-    return this.events.at(-1)?.seq ?? 0;
+    return this.seqValue;
+  }
+  get listening(): boolean {
+    return this.listeners.size > 0;
   }
 
   nextTurnId(): string {
     return `t${++this.turnCounter}`;
   }
 
-  /** Stamps, applies, stores and announces one event. */
-  record(draft: EventDraft): RuntimeEvent {
+  /**
+   * Stamps, stores, applies and announces one event, in that order. Throws the store's
+   * error (disk full, say) having changed nothing: no seq used, nobody told.
+   * `critical`: the event that reports such a failure, written from the disk's reserve.
+   */
+  record(draft: EventDraft, opts: { critical?: boolean } = {}): RuntimeEvent {
     const event = {
       ...draft,
-      seq: this.seq + 1,
+      seq: this.seqValue + 1,
       ts: new Date(this.now()).toISOString(),
       session: this.id,
     } as RuntimeEvent;
+    this.store.append(event, opts);
+    this.seqValue = event.seq;
     this.apply(event);
-    this.store.append(event);
-    for (const listener of this.listeners) {
+    this.tail.push(event);
+    if (this.tail.length > TAIL_EVENTS) this.tail.splice(0, this.tail.length - TAIL_EVENTS);
+    for (const listener of this.observer ? [this.observer, ...this.listeners] : this.listeners) {
       try {
         listener(event);
       } catch (err) {
@@ -75,18 +147,30 @@ export class Session {
     return event;
   }
 
+  /**
+   * `record` for reporters off the turn's path (process output, sensor) and for the
+   * events that report a failed write: a failure is logged, not thrown, and the event is
+   * not shown.
+   */
+  tryRecord(draft: EventDraft, critical = false): RuntimeEvent | undefined {
+    try {
+      return this.record(draft, { critical });
+    } catch (err) {
+      process.stderr.write(`cog: session ${this.id}: ${(err as Error).message}\n`);
+      return undefined;
+    }
+  }
+
   /** Updates the projections for one event (live or replayed). */
   apply(event: RuntimeEvent): void {
-    this.events.push(event);
+    // Turn ids are never reused, whichever of a turn's events survived.
+    const n = event.turn?.startsWith('t') ? Number(event.turn.slice(1)) : 0;
+    if (n > this.turnCounter) this.turnCounter = n;
     switch (event.type) {
-      case 'session.created':
-        this.owner = event.owner;
-        this.title = event.title;
-        this.createdAt = event.ts;
-        break;
       case 'session.cleared':
         this.history = [];
         this.memory = structuredClone(INITIAL_MEMORY);
+        this.tail.length = 0;
         break;
       case 'user.message':
         this.history.push({ role: 'user', content: event.text });
@@ -102,14 +186,19 @@ export class Session {
         break;
       case 'process.updated':
         this.processes.set(event.process.id, upgradeProcess(event.process));
+        if (this.processes.size > MAX_FINISHED_PROCESSES) this.forgetOldProcesses();
         break;
-      case 'turn.started': {
-        const n = Number(event.turn?.slice(1));
-        if (n > this.turnCounter) this.turnCounter = n;
+      case 'turn.started':
+        if (event.turn) this.openTurns.add(event.turn);
         break;
-      }
-      case 'turn.queued':
       case 'turn.done':
+        if (event.turn) this.openTurns.delete(event.turn);
+        break;
+      case 'sensor.tick':
+        this.lastSensor = { seq: event.seq, ts: event.ts, readings: event.readings };
+        break;
+      case 'session.created':
+      case 'turn.queued':
       case 'output.delta':
       case 'node.thinking':
       case 'node.context':
@@ -120,7 +209,6 @@ export class Session {
       case 'node.error':
       case 'controls':
       case 'process.output':
-      case 'sensor.tick':
         break;
       default: {
         const unknown: never = event;
@@ -130,27 +218,101 @@ export class Session {
     if (this.history.length > MAX_HISTORY) this.history = this.history.slice(-MAX_HISTORY);
   }
 
+  /** The projections as of the last recorded seq, for the store. */
+  snapshot(): Snapshot {
+    const state: ProjectionState = {
+      history: this.history,
+      memory: this.memory,
+      memoryVersion: this.memoryVersion,
+      processes: [...this.processes.values()],
+      userMessages: this.userMessages,
+      turnCounter: this.turnCounter,
+      lastActivity: this.lastActivity,
+      lastSensor: this.lastSensor,
+      openTurns: [...this.openTurns],
+    };
+    return { seq: this.seqValue, turns: this.userMessages, state };
+  }
+
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** Events with seq greater than `after`, at most `limit` of them. */
-  eventsAfter(after = 0, limit = Infinity): RuntimeEvent[] {
-    // seq is dense from 1, so the index of seq N is N-1 (binary search keeps this honest
-    // should the log ever be compacted).
-    let lo = 0;
-    let hi = this.events.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.events[mid].seq <= after) lo = mid + 1;
-      else hi = mid;
+  /**
+   * Listens from just after `afterSeq`: the events already recorded (from the tail or
+   * the store), then live ones, each exactly once and in order.
+   */
+  async subscribeFrom(afterSeq: number, listener: Listener): Promise<() => void> {
+    const held: RuntimeEvent[] = [];
+    let live = false;
+    let delivered = afterSeq;
+    const deliver = (e: RuntimeEvent) => {
+      if (e.seq <= delivered) return;
+      delivered = e.seq;
+      listener(e);
+    };
+    const unsubscribe = this.subscribe((e) => (live ? deliver(e) : held.push(e)));
+    try {
+      const until = this.seqValue;
+      while (delivered < until) {
+        const page = await this.read(delivered, Math.min(1000, until - delivered));
+        if (page.length === 0) break;
+        for (const e of page) deliver(e);
+      }
+      for (const e of held) deliver(e);
+      live = true;
+    } catch (err) {
+      unsubscribe();
+      throw err;
     }
-    return this.events.slice(lo, lo + Math.min(limit, this.events.length));
+    return unsubscribe;
+  }
+
+  /** Up to `limit` events with seq greater than `after`: from memory when recent. */
+  async read(after: number, limit: number): Promise<RuntimeEvent[]> {
+    const first = this.tail[0];
+    if (first && first.seq <= after + 1) {
+      const from = after + 1 - first.seq;
+      return this.tail.slice(from, from + limit);
+    }
+    this.lastUsed = this.now();
+    return this.store.read(this.id, after, limit);
+  }
+
+  /** The newest `limit` messages in the window since the latest clear, from the store. */
+  messages(q: { beforeSeq?: number; afterSeq?: number; limit: number }) {
+    this.lastUsed = this.now();
+    return this.store.messages(this.id, q);
   }
 
   flush(): Promise<void> {
     return this.store.flush(this.id);
+  }
+
+  private restore(snapshot: Snapshot): void {
+    const s = snapshot.state as Partial<ProjectionState>;
+    this.history = Array.isArray(s.history) ? s.history : [];
+    this.memory = s.memory ?? structuredClone(INITIAL_MEMORY);
+    this.memoryVersion = s.memoryVersion ?? 0;
+    for (const p of s.processes ?? []) this.processes.set(p.id, upgradeProcess(p));
+    this.userMessages = s.userMessages ?? snapshot.turns;
+    this.turnCounter = s.turnCounter ?? 0;
+    this.lastActivity = s.lastActivity ?? this.lastActivity;
+    this.lastSensor = s.lastSensor ?? null;
+    for (const t of s.openTurns ?? []) this.openTurns.add(t);
+  }
+
+  /** Drops the oldest finished processes; the unfinished ones always stay. */
+  private forgetOldProcesses(): void {
+    let excess = this.processes.size - MAX_FINISHED_PROCESSES;
+    for (const [id, p] of this.processes) {
+      if (excess <= 0) break;
+      if (FINAL_PROCESS_STATUSES.includes(p.status)) {
+        this.processes.delete(id);
+        excess--;
+      }
+    }
   }
 }
 

@@ -2,7 +2,9 @@ import type { Action } from '../../protocol/controls.js';
 import type { EventDraft, ModelInfo, NodeName } from '../../protocol/events.js';
 import type { CogConfig } from '../config.js';
 import type { ModelClient } from '../llm/types.js';
+import type { EventStore } from '../store/types.js';
 import type { ProcessManager } from '../tools/types.js';
+import { StoreError } from '../store/errors.js';
 import { RuntimeError } from './errors.js';
 import { diffMemory, distill, MemoryParseError, renderMemory } from './nodes/memorizer.js';
 import { codeOf, messageOf, runPipeline, type TurnResult } from './pipeline.js';
@@ -24,6 +26,9 @@ export interface TurnDeps {
   modelInfo: ModelInfo;
   sensor: Sensor;
   processes: ProcessManager;
+  store: EventStore;
+  /** Makes the session's log durable and snapshots its projections. */
+  persist(s: Session): Promise<void>;
   /** Fires when the runtime closes: every turn and memorizer update ends. */
   closing: AbortSignal;
   now(): number;
@@ -38,7 +43,18 @@ const MAX_MESSAGE_CHARS = 32_000;
  * flushed at its end, and followed (off the critical path) by a memorizer update.
  */
 export function createTurns(deps: TurnDeps) {
-  const { config, model, modelInfo, sensor, processes, closing, now, workspace, assertOpen } = deps;
+  const {
+    config,
+    model,
+    modelInfo,
+    sensor,
+    processes,
+    store,
+    closing,
+    now,
+    workspace,
+    assertOpen,
+  } = deps;
 
   async function submit(
     s: Session,
@@ -56,6 +72,14 @@ export function createTurns(deps: TurnDeps) {
         `The message is ${text.length} characters; the limit is ${MAX_MESSAGE_CHARS}.`,
       );
     }
+    // After a full disk: a new message is the moment to look for space again.
+    if (store.full && !(await store.recover())) {
+      throw new StoreError(
+        'store_disk_full',
+        `The disk is full: session ${s.id} cannot take a message until space is freed.`,
+      );
+    }
+    sensor.wake(s.id);
     const turn = s.nextTurnId();
     opts.onTurn?.(turn);
     const controller = new AbortController();
@@ -84,7 +108,12 @@ export function createTurns(deps: TurnDeps) {
     opts: SendOptions,
     action?: Action,
   ): Promise<TurnResult> {
-    const emit = (draft: EventDraft) => s.record({ ...draft, turn } as EventDraft);
+    let partial = '';
+    const emit = (draft: EventDraft) => {
+      const e = s.record({ ...draft, turn } as EventDraft);
+      if (e.type === 'output.delta') partial += e.text;
+      return e;
+    };
     // The digest covers what happened while the user was away, so it is read before
     // the new message resets the idle clock.
     const digest = sensor.digest(s.id);
@@ -111,10 +140,8 @@ export function createTurns(deps: TurnDeps) {
         modelCalls: 0,
       },
     };
-    let partial = '';
-    const unsubscribe = s.subscribe((e) => {
-      if (e.turn === turn && e.type === 'output.delta') partial += e.text;
-    });
+    /** Set when the log itself failed: only the events that end the turn are tried. */
+    let storeFailure: StoreError | undefined;
     try {
       if (signal.aborted)
         throw Object.assign(new Error('cancelled before it started'), { code: 'llm_aborted' });
@@ -144,17 +171,21 @@ export function createTurns(deps: TurnDeps) {
         now,
       });
     } catch (err) {
-      status = signal.aborted ? 'cancelled' : 'error';
-      error = status === 'cancelled' ? 'The turn was cancelled.' : messageOf(err);
+      storeFailure = storeErrorOf(err);
+      status = signal.aborted && !storeFailure ? 'cancelled' : 'error';
+      error =
+        status === 'cancelled'
+          ? 'The turn was cancelled.'
+          : (storeFailure?.message ?? messageOf(err));
       const reported = (err as { reported?: boolean }).reported;
-      if (status === 'error' && !reported)
-        emit({ type: 'node.error', node: 'runtime', code: codeOf(err), message: error });
+      if (status === 'error' && (!reported || storeFailure)) {
+        const code = storeFailure?.code ?? codeOf(err);
+        s.tryRecord({ type: 'node.error', node: 'runtime', turn, code, message: error }, true);
+      }
       output.text = partial.trim();
       output.timing.totalMs = now() - started;
-    } finally {
-      unsubscribe();
     }
-    if (output.text || status === 'ok') {
+    if (!storeFailure && (output.text || status === 'ok')) {
       emit({
         type: 'assistant.message',
         node: 'output',
@@ -164,14 +195,17 @@ export function createTurns(deps: TurnDeps) {
         model: modelInfo,
       });
     }
-    emit({
+    const done: EventDraft = {
       type: 'turn.done',
       node: 'runtime',
+      turn,
       status,
       timing: output.timing,
       ...(error ? { error } : {}),
-    });
-    await flushOrWarn(s);
+    };
+    if (storeFailure) s.tryRecord(done, true);
+    else emit(done);
+    await persistOrWarn(s);
     if (status === 'ok') scheduleMemorizer(s, turn);
     return {
       session: s.id,
@@ -188,45 +222,58 @@ export function createTurns(deps: TurnDeps) {
 
   /** Off the critical path: the next message never waits for this. */
   function scheduleMemorizer(s: Session, turn: string) {
-    s.memorizer = s.memorizer.then(async () => {
-      if (closing.aborted) return;
-      const node: NodeName = 'memorizer';
-      const emit = (body: Parameters<Parameters<typeof distill>[0]['emit']>[0]) =>
-        s.record({ ...body, node, turn } as EventDraft);
-      const prev = s.memory;
-      try {
-        const next = await distill(
-          {
-            node,
-            model,
-            modelName: modelInfo.models.memorizer,
-            budget: config.budgets.memorizer,
-            signal: closing,
-            emit,
-          },
-          { history: s.history, state: prev },
-        );
-        const changes = diffMemory(prev, next);
-        emit({ type: 'memory.updated', state: next, version: s.memoryVersion + 1, changes });
-      } catch (err) {
-        const message =
-          err instanceof MemoryParseError
-            ? `${err.message} (kept the previous state)`
-            : messageOf(err);
-        emit({ type: 'node.error', code: codeOf(err), message });
-      }
-      await flushOrWarn(s);
-    });
+    s.memorizing++;
+    s.memorizer = s.memorizer
+      .then(async () => {
+        if (closing.aborted) return;
+        const node: NodeName = 'memorizer';
+        const emit = (body: Parameters<Parameters<typeof distill>[0]['emit']>[0]) =>
+          s.record({ ...body, node, turn } as EventDraft);
+        const prev = s.memory;
+        try {
+          const next = await distill(
+            {
+              node,
+              model,
+              modelName: modelInfo.models.memorizer,
+              budget: config.budgets.memorizer,
+              signal: closing,
+              emit,
+            },
+            { history: s.history, state: prev },
+          );
+          const changes = diffMemory(prev, next);
+          emit({ type: 'memory.updated', state: next, version: s.memoryVersion + 1, changes });
+        } catch (err) {
+          const message =
+            err instanceof MemoryParseError
+              ? `${err.message} (kept the previous state)`
+              : messageOf(err);
+          s.tryRecord({ type: 'node.error', node, turn, code: codeOf(err), message });
+        }
+        await persistOrWarn(s);
+      })
+      .finally(() => {
+        s.memorizing--;
+      });
+  }
+
+  /** The turn is over whether or not the disk kept up; what was shown is already written. */
+  async function persistOrWarn(s: Session) {
+    try {
+      await deps.persist(s);
+    } catch (err) {
+      process.stderr.write(`cog: could not save session ${s.id}: ${messageOf(err)}\n`);
+    }
   }
 
   return { submit };
 }
 
-/** The turn is over whether or not the disk kept up; the store retries and reports. */
-async function flushOrWarn(s: Session) {
-  try {
-    await s.flush();
-  } catch (err) {
-    process.stderr.write(`cog: could not save session ${s.id}: ${messageOf(err)}\n`);
-  }
+/** The error when it came from the event log (disk full, I/O), else undefined. */
+function storeErrorOf(err: unknown): StoreError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'store_disk_full' || code === 'store_write_failed')
+    ? (err as StoreError)
+    : undefined;
 }

@@ -1,319 +1,415 @@
-import { mkdir, open, readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import type { RuntimeEvent } from '../../protocol/events.js';
-import { StoreError } from './errors.js';
 import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { RuntimeEvent } from '../../protocol/events.js';
+import { StoreError, writeError } from './errors.js';
+import { HEADER_BYTES, INDEX_FILE, RECORD_BYTES } from './index-file.js';
+import {
+  META_FILE,
+  RESERVE_FILE,
+  SNAPSHOT_FILE,
+  TRASH_PREFIX,
   assertSessionId,
   fsyncDir,
   isErrno,
   isValidSessionId,
-  listSegments,
-  segmentName,
   sessionPath,
 } from './layout.js';
-import { readSessionLog } from './read-session.js';
-import type { EventStore, LoadResult } from './types.js';
+import { SessionLog } from './session-log.js';
+import type { EventStore, OpenedSession, SessionMeta, Snapshot, StoredSession } from './types.js';
 
 export interface FileStoreOptions {
   /** Root of the store, e.g. `<COG_HOME>/sessions`; one directory per session below it. */
   dir: string;
   /** A segment that would grow past this many bytes is left as is and a new one started. */
   segmentBytes?: number;
-  /** How long appended events may wait in memory before a background write. */
-  flushIntervalMs?: number;
-  /** Failures no caller is waiting for (background writes, bad appends). Default: stderr. */
-  onError?: (err: StoreError) => void;
+  /** Space held back so that a full disk can still be reported in the log. */
+  reserveBytes?: number;
+  /** Problems no caller is waiting for (a line that could not be set aside). Default: stderr. */
+  onWarning?: (message: string) => void;
 }
 
 export const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
-export const DEFAULT_FLUSH_INTERVAL_MS = 200;
-/** Background retries after failed writes back off up to this delay. */
-const MAX_RETRY_DELAY_MS = 30_000;
-const NEWLINE = 0x0a;
-
-interface Segment {
-  index: number;
-  size: number;
-}
-
-interface SessionQueue {
-  readonly id: string;
-  readonly dir: string;
-  /** Serialized lines, each ending in "\n", appended but not yet durable; oldest first. */
-  pending: string[];
-  /** Lines ever appended, and lines durably written: `pending.length === appended - durable`. */
-  appended: number;
-  durable: number;
-  /**
-   * Where the next line goes. `null` means "look at the disk first": before the first
-   * write, after a failed write and after a load found a torn tail, because the last
-   * segment may then end in a partial line that a new line must not be glued onto.
-   */
-  segment: Segment | null;
-  /** The batch write in progress, shared by every flush waiting on it. */
-  writing: Promise<void> | null;
-  /** Serializes all disk access of this session: batch writes, and loads. Never rejects. */
-  lock: Promise<void>;
-}
+export const DEFAULT_RESERVE_BYTES = 64 * 1024;
 
 /**
- * The default event store: per session, a directory of append-only JSONL segments.
+ * The default event store: per session, a directory of append-only JSONL segments, an
+ * index from seq to line, a snapshot of the projections and the session's identity.
  *
- * `append` only serializes the event into the session's in-memory queue. Queues are
- * written in batches, by a timer and on `flush`; a batch leaves memory only once it has
- * been written and fsynced, so a failed write keeps its events for the next attempt, and
- * a retried batch may leave some lines twice on disk (the reader keeps the first of each
- * `seq`). One writer process per `dir` is assumed; within it, each session's writes and
- * loads run one at a time, so no two writes ever interleave in a file.
+ * **Seen ⇒ durable, by writing before publishing.** `append` is a synchronous write(2)
+ * of the line (and of its index record) into the kernel's page cache; the runtime shows
+ * an event to nobody before `append` has returned. A SIGKILL at any moment therefore
+ * either finds the event in the file or finds that nobody saw it, and since a seq is
+ * handed out only by a successful append, a seq never names two events. Power loss is
+ * covered by `flush` (fsync), which the runtime awaits at the end of every turn and every
+ * memorizer update, as before. The cost is two small syscalls per event (see `npm run bench`).
+ *
+ * **A full disk is an error, and can still be said.** `.reserve` holds a few KiB of the
+ * disk. The first append that meets ENOSPC cuts its write back, deletes the reserve and
+ * throws `store_disk_full`; from then on only `critical` appends (the error event and the
+ * end of the turn) are tried, in the space the reserve gave back. `recover()` retakes the
+ * reserve once there is room again.
+ *
+ * One writer process per `dir` is assumed (the runtime's home lock).
  */
 export function createFileStore(opts: FileStoreOptions): EventStore {
   const { dir } = opts;
   const segmentBytes = Math.max(1, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
-  const flushIntervalMs = Math.max(0, opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
-  const queues = new Map<string, SessionQueue>();
-  let timer: NodeJS.Timeout | null = null;
-  let failureStreak = 0;
-  let closing: Promise<void> | null = null;
+  const reserveBytes = Math.max(0, opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);
+  const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`cog store: ${m}\n`));
+  const logs = new Map<string, SessionLog>();
+  let closed = false;
+  let full = false;
 
-  function report(err: StoreError): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const name of readdirSync(dir)) {
+    // A delete that a crash interrupted: the rename was its commit point.
+    if (name.startsWith(TRASH_PREFIX)) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+  full = !takeReserve();
+
+  function takeReserve(): boolean {
+    const path = join(dir, RESERVE_FILE);
     try {
-      if (opts.onError) opts.onError(err);
-      else console.error(`[cog store] ${err.code}: ${err.message}`);
+      if (statSync(path).size === reserveBytes) return true;
     } catch {
-      // a failing error handler must not turn append into a throwing call
+      // not there yet
     }
-  }
-
-  function queueFor(session: string): SessionQueue {
-    let q = queues.get(session);
-    if (!q) {
-      q = {
-        id: session,
-        dir: sessionPath(dir, session),
-        pending: [],
-        appended: 0,
-        durable: 0,
-        segment: null,
-        writing: null,
-        lock: Promise.resolve(),
-      };
-      queues.set(session, q);
-    }
-    return q;
-  }
-
-  function exclusive<T>(q: SessionQueue, fn: () => Promise<T>): Promise<T> {
-    const run = q.lock.then(fn);
-    q.lock = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  }
-
-  /** Resolves once every line appended to `q` before the call is durable. */
-  async function flushQueue(q: SessionQueue): Promise<void> {
-    const target = q.appended;
-    while (q.durable < target) {
-      q.writing ??= exclusive(q, () => writeBatch(q)).finally(() => {
-        q.writing = null;
-      });
-      await q.writing;
-    }
-  }
-
-  async function flushAll(): Promise<void> {
-    const results = await Promise.allSettled([...queues.values()].map(flushQueue));
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
-  }
-
-  function schedule(delay: number): void {
-    if (timer !== null || closing !== null) return;
-    timer = setTimeout(() => {
-      timer = null;
-      flushAll().then(
-        () => {
-          failureStreak = 0;
-        },
-        () => {
-          // Already reported by writeBatch; retry later, backing off while the disk is failing.
-          failureStreak++;
-          schedule(Math.min(flushIntervalMs * 2 ** failureStreak, MAX_RETRY_DELAY_MS));
-        },
-      );
-    }, delay);
-    // A pending write must not keep the process alive; close() or flush() is the way to be sure.
-    timer.unref();
-  }
-
-  /** Write the lines queued when the batch starts; later appends wait for the next one. */
-  async function writeBatch(q: SessionQueue): Promise<void> {
-    let left = q.pending.length;
-    let relocations = 0;
     try {
-      while (left > 0) {
-        const seg = q.segment ?? (q.segment = await locateTail(q.dir));
-        // A segment is never pushed past segmentBytes, except by a lone oversized line.
-        const chunk: Buffer[] = [];
-        let bytes = 0;
-        for (let i = 0; i < left; i++) {
-          const line = Buffer.from(q.pending[i] ?? '', 'utf8');
-          if (seg.size + bytes + line.length > segmentBytes && (seg.size > 0 || i > 0)) break;
-          chunk.push(line);
-          bytes += line.length;
-        }
-        if (chunk.length === 0) {
-          q.segment = { index: seg.index + 1, size: 0 };
-          continue;
-        }
-        const path = join(q.dir, segmentName(seg.index));
-        if (!(await appendDurably(path, Buffer.concat(chunk, bytes), seg.size))) {
-          // The file is not the size we left it: someone else wrote to it. Look again.
-          if (++relocations > 3) throw new Error(`${path} keeps changing under the writer`);
-          q.segment = null;
-          continue;
-        }
-        if (seg.size === 0) await fsyncDir(q.dir);
-        seg.size += bytes;
-        q.pending.splice(0, chunk.length);
-        q.durable += chunk.length;
-        left -= chunk.length;
+      writeFileSync(path, Buffer.alloc(reserveBytes), { mode: 0o600 });
+      const fd = openSync(path, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
       }
-    } catch (err) {
-      q.segment = null;
-      const error = new StoreError(
-        'store_write_failed',
-        `Could not write ${left} event(s) of session ${q.id} to ${q.dir}: ` +
-          `${err instanceof Error ? err.message : String(err)}. They stay buffered and the next flush retries.`,
-        { cause: err },
-      );
-      report(error);
-      throw error;
+      return true;
+    } catch {
+      rmSync(path, { force: true });
+      return false;
     }
   }
 
-  return {
-    append(event: RuntimeEvent): void {
+  function assertOpen() {
+    if (closed) throw new StoreError('store_closed', 'The store is closed.');
+  }
+
+  function logOf(session: string): SessionLog {
+    assertOpen();
+    assertSessionId(session);
+    const log = logs.get(session);
+    if (!log) throw new StoreError('store_not_found', `Session ${session} is not open.`);
+    return log;
+  }
+
+  function openLog(session: string): SessionLog {
+    let log = logs.get(session);
+    if (!log) {
+      log = SessionLog.open(sessionPath(dir, session), session, segmentBytes, warn);
+      logs.set(session, log);
+    }
+    return log;
+  }
+
+  /** A session's identity: `meta.json`, or (for a log from before it) its first event. */
+  function metaOf(session: string): SessionMeta | undefined {
+    const sdir = sessionPath(dir, session);
+    try {
+      return parseMeta(readFileSync(join(sdir, META_FILE), 'utf8'), session);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) {
+        warn(`session ${session}: unreadable ${META_FILE}; rebuilding it from the log`);
+      }
+    }
+    const log = openLog(session);
+    const created = log.read(log.base - 1, 64).find((e) => e.type === 'session.created');
+    const meta: SessionMeta =
+      created?.type === 'session.created'
+        ? {
+            id: session,
+            owner: created.owner,
+            ...(created.title ? { title: created.title } : {}),
+            createdAt: created.ts,
+          }
+        : { id: session, owner: '', createdAt: new Date(0).toISOString() };
+    if (!created) warn(`session ${session}: its first event is unreadable and its owner unknown`);
+    else writeAtomically(sdir, META_FILE, JSON.stringify(meta), true);
+    return meta;
+  }
+
+  function readSnapshot(session: string): Snapshot | null {
+    try {
+      const text = readFileSync(join(sessionPath(dir, session), SNAPSHOT_FILE), 'utf8');
+      const nl = text.indexOf('\n');
+      const head = JSON.parse(text.slice(0, nl)) as { seq?: unknown; turns?: unknown };
+      if (!Number.isSafeInteger(head.seq) || !Number.isSafeInteger(head.turns)) return null;
+      return {
+        seq: head.seq as number,
+        turns: head.turns as number,
+        state: JSON.parse(text.slice(nl + 1)),
+      };
+    } catch {
+      return null;
+    }
+  }
+
+  /** The first line of the snapshot only: what a listing needs. */
+  function snapshotTurns(session: string): number {
+    try {
+      const fd = openSync(join(sessionPath(dir, session), SNAPSHOT_FILE), 'r');
       try {
-        if (closing !== null) {
-          throw new StoreError('store_closed', 'Event appended after the store was closed.');
-        }
-        if (typeof event !== 'object' || event === null) {
-          throw new StoreError('store_unserializable', `Cannot append ${String(event)}.`);
-        }
-        const q = queueFor(event.session);
-        let line: string;
-        try {
-          line = JSON.stringify(event) + '\n';
-        } catch (err) {
-          throw new StoreError(
-            'store_unserializable',
-            `Event ${event.type} #${event.seq} of session ${event.session} cannot be stored as JSON.`,
-            { cause: err },
-          );
-        }
-        q.pending.push(line);
-        q.appended++;
-        schedule(flushIntervalMs);
+        const buf = Buffer.alloc(256);
+        const n = readSync(fd, buf, 0, buf.length, 0);
+        const line = buf.subarray(0, n).toString('utf8').split('\n')[0] ?? '';
+        const turns = (JSON.parse(line) as { turns?: unknown }).turns;
+        return Number.isSafeInteger(turns) ? (turns as number) : 0;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Last seq from the index's size alone; an index-less log is indexed first (once). */
+  function lastSeqOf(session: string): number {
+    const open = logs.get(session);
+    if (open) return open.lastSeq;
+    const path = join(sessionPath(dir, session), INDEX_FILE);
+    try {
+      const fd = openSync(path, 'r');
+      try {
+        const head = Buffer.alloc(HEADER_BYTES);
+        readSync(fd, head, 0, HEADER_BYTES, 0);
+        const records = Math.floor((statSync(path).size - HEADER_BYTES) / RECORD_BYTES);
+        return head.readUInt32LE(8) - 1 + Math.max(0, records);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      const log = openLog(session);
+      const last = log.lastSeq;
+      log.close();
+      logs.delete(session);
+      return last;
+    }
+  }
+
+  const store: EventStore = {
+    get full() {
+      return full;
+    },
+
+    async listSessions(): Promise<StoredSession[]> {
+      assertOpen();
+      const out: StoredSession[] = [];
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (!entry.isDirectory() || !isValidSessionId(entry.name)) continue;
+        const meta = metaOf(entry.name);
+        if (!meta) continue;
+        out.push({ meta, lastSeq: lastSeqOf(entry.name), turns: snapshotTurns(entry.name) });
+      }
+      return out.sort((a, b) => a.meta.createdAt.localeCompare(b.meta.createdAt));
+    },
+
+    async create(meta: SessionMeta): Promise<void> {
+      assertOpen();
+      const sdir = sessionPath(dir, meta.id);
+      try {
+        mkdirSync(sdir, { mode: 0o700 });
       } catch (err) {
-        report(
-          err instanceof StoreError
-            ? err
-            : new StoreError('store_unserializable', String(err), { cause: err }),
+        if (isErrno(err, 'EEXIST')) {
+          throw new StoreError('store_exists', `Session ${meta.id} already exists.`);
+        }
+        throw writeError(err, `session ${meta.id}`);
+      }
+      try {
+        if (full) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+        writeAtomically(sdir, META_FILE, JSON.stringify(meta), true);
+        fsyncDir(dir);
+        openLog(meta.id);
+      } catch (err) {
+        rmSync(sdir, { recursive: true, force: true });
+        throw err instanceof StoreError ? err : writeError(err, `session ${meta.id}`);
+      }
+    },
+
+    async open(session: string): Promise<OpenedSession> {
+      assertOpen();
+      const meta = metaOf(session);
+      if (!meta) throw new StoreError('store_not_found', `No session ${session}.`);
+      const log = openLog(session);
+      let snapshot = readSnapshot(session);
+      // A snapshot is only good between the log's start and its end.
+      if (snapshot && (snapshot.seq > log.lastSeq || snapshot.seq < log.base - 1)) snapshot = null;
+      const from = snapshot ? snapshot.seq : log.base - 1;
+      const events = log.read(from, log.lastSeq - from);
+      return { meta, lastSeq: log.lastSeq, snapshot, events, quarantined: log.quarantined };
+    },
+
+    append(event: RuntimeEvent, options = {}): void {
+      if (typeof event !== 'object' || event === null) {
+        throw new StoreError('store_unserializable', `Cannot append ${String(event)}.`);
+      }
+      const log = logOf(event.session);
+      if (full && !options.critical) {
+        throw new StoreError(
+          'store_disk_full',
+          `The disk is full: session ${event.session} cannot record more until space is freed.`,
         );
+      }
+      let line: Buffer;
+      try {
+        line = Buffer.from(JSON.stringify(event), 'utf8');
+      } catch (err) {
+        throw new StoreError(
+          'store_unserializable',
+          `Event ${event.type} #${event.seq} of session ${event.session} cannot be stored as JSON.`,
+          { cause: err },
+        );
+      }
+      try {
+        log.append(event, line);
+      } catch (err) {
+        if (err instanceof StoreError && err.code === 'store_disk_full' && !full) {
+          full = true;
+          rmSync(join(dir, RESERVE_FILE), { force: true });
+        }
+        throw err;
       }
     },
 
     async flush(session?: string): Promise<void> {
-      if (session === undefined) return flushAll();
-      assertSessionId(session);
-      const q = queues.get(session);
-      return q ? flushQueue(q) : undefined;
+      if (session !== undefined) {
+        assertSessionId(session);
+        await logs.get(session)?.sync();
+        return;
+      }
+      const results = await Promise.allSettled([...logs.values()].map((l) => l.sync()));
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
 
-    async listSessions(): Promise<string[]> {
-      const ids = new Set<string>();
+    async read(session, afterSeq, limit) {
+      return logOf(session).read(afterSeq, limit);
+    },
+
+    async messages(session, q) {
+      return logOf(session).messages(q);
+    },
+
+    async saveSnapshot(session, snapshot) {
+      logOf(session);
+      if (full) return; // derived data: the next snapshot after recovery replaces it
+      const body = `${JSON.stringify({ seq: snapshot.seq, turns: snapshot.turns })}\n${JSON.stringify(snapshot.state)}`;
       try {
-        for (const entry of await readdir(dir, { withFileTypes: true })) {
-          if (entry.isDirectory() && isValidSessionId(entry.name)) ids.add(entry.name);
-        }
+        writeAtomically(sessionPath(dir, session), SNAPSHOT_FILE, body, false);
       } catch (err) {
-        if (!isErrno(err, 'ENOENT')) throw err;
+        warn(`could not save a snapshot of session ${session}: ${(err as Error).message}`);
       }
-      for (const q of queues.values()) if (q.appended > 0) ids.add(q.id);
-      return [...ids].sort();
     },
 
-    async load(session: string): Promise<LoadResult> {
-      const q = queueFor(session);
-      // Read your own writes. A failed flush was reported; its events are merged below.
-      await flushQueue(q).catch(() => undefined);
-      return exclusive(q, async () => {
-        const log = await readSessionLog(q.dir, session, report);
-        if (log.tornTail) q.segment = null;
-        if (q.pending.length === 0) return { events: log.events, quarantined: log.quarantined };
-        const seen = new Set(log.events.map((e) => e.seq));
-        const events = [...log.events];
-        for (const line of q.pending) {
-          const event = JSON.parse(line) as RuntimeEvent;
-          if (!seen.has(event.seq)) events.push(event);
-          seen.add(event.seq);
-        }
-        events.sort((a, b) => a.seq - b.seq);
-        return { events, quarantined: log.quarantined };
-      });
+    async dropBeforeClear(session, snapshot) {
+      const log = logOf(session);
+      await log.sync();
+      const body = `${JSON.stringify({ seq: snapshot.seq, turns: snapshot.turns })}\n${JSON.stringify(snapshot.state)}`;
+      // The snapshot must be durable before the events it replaces are deleted.
+      writeAtomically(sessionPath(dir, session), SNAPSHOT_FILE, body, true);
+      log.dropBefore(snapshot.seq);
     },
 
-    close(): Promise<void> {
-      if (closing === null) {
-        if (timer !== null) clearTimeout(timer);
-        timer = null;
-        closing = flushAll();
+    async unload(session) {
+      const log = logs.get(session);
+      if (!log) return;
+      try {
+        await log.sync();
+      } finally {
+        log.close();
+        logs.delete(session);
       }
-      return closing;
     },
+
+    async delete(session) {
+      assertOpen();
+      const sdir = sessionPath(dir, session);
+      const log = logs.get(session);
+      log?.close();
+      logs.delete(session);
+      const trash = join(dir, `${TRASH_PREFIX}${session}-${randomBytes(4).toString('hex')}`);
+      try {
+        renameSync(sdir, trash);
+      } catch (err) {
+        if (isErrno(err, 'ENOENT'))
+          throw new StoreError('store_not_found', `No session ${session}.`);
+        throw err;
+      }
+      fsyncDir(dir);
+      await rm(trash, { recursive: true, force: true });
+    },
+
+    async recover() {
+      if (!full) return true;
+      full = !takeReserve();
+      return !full;
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      const results = await Promise.allSettled([...logs.values()].map((l) => l.sync()));
+      for (const log of logs.values()) log.close();
+      logs.clear();
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
+  return store;
+}
+
+function parseMeta(text: string, session: string): SessionMeta {
+  const v = JSON.parse(text) as Partial<SessionMeta>;
+  if (v.id !== session || typeof v.owner !== 'string' || typeof v.createdAt !== 'string') {
+    throw new Error(`${META_FILE} does not describe session ${session}`);
+  }
+  return {
+    id: session,
+    owner: v.owner,
+    ...(typeof v.title === 'string' ? { title: v.title } : {}),
+    createdAt: v.createdAt,
   };
 }
 
-/**
- * Where the session's next line may go: the last segment if it ends cleanly, else a new
- * one. Creates the session directory on first use.
- */
-async function locateTail(sessionDir: string): Promise<Segment> {
-  const created = await mkdir(sessionDir, { recursive: true });
-  if (created !== undefined) {
-    await fsyncDir(dirname(sessionDir));
-    if (created !== sessionDir) await fsyncDir(dirname(created));
-  }
-  const last = (await listSegments(sessionDir)).at(-1);
-  if (last === undefined) return { index: 1, size: 0 };
-  const fh = await open(join(sessionDir, last.name), 'r');
-  try {
-    const { size } = await fh.stat();
-    if (size === 0) return { index: last.index, size };
-    const tail = Buffer.alloc(1);
-    await fh.read(tail, 0, 1, size - 1);
-    return tail[0] === NEWLINE ? { index: last.index, size } : { index: last.index + 1, size: 0 };
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * Append `data` to the file and fsync it, unless the file is no longer `expectedSize`
- * bytes long (returns false then, having written nothing).
- */
-async function appendDurably(path: string, data: Buffer, expectedSize: number): Promise<boolean> {
-  const fh = await open(path, 'a');
-  try {
-    if ((await fh.stat()).size !== expectedSize) return false;
-    for (let off = 0; off < data.length;) {
-      off += (await fh.write(data, off, data.length - off)).bytesWritten;
+/** Write to a temporary name, then rename over `name`: readers see the old or the new. */
+function writeAtomically(sdir: string, name: string, body: string, durable: boolean): void {
+  const tmp = join(sdir, `${name}.tmp`);
+  writeFileSync(tmp, body, { mode: 0o600 });
+  if (durable) {
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
-    await fh.sync();
-    return true;
-  } finally {
-    await fh.close();
   }
+  try {
+    renameSync(tmp, join(sdir, name));
+  } catch (err) {
+    unlinkSync(tmp);
+    throw err;
+  }
+  if (durable) fsyncDir(sdir);
 }

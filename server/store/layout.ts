@@ -1,13 +1,19 @@
-import { open, readdir } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from './errors.js';
 
 /**
  * On-disk layout of the file store:
  *
- *   <dir>/<session>/000001.jsonl, 000002.jsonl, ...  segments, one event per line, append-only
- *   <dir>/<session>/quarantine-<stamp>.jsonl         raw copies of lines that could not be parsed
- *   <dir>/<session>/quarantine.index.jsonl           which segment bytes were copied aside
+ *   <dir>/<session>/meta.json                     who owns it, its title, when it was made
+ *   <dir>/<session>/000001.jsonl, 000002.jsonl …  segments, one event per line, append-only
+ *   <dir>/<session>/events.idx                    seq → (segment, offset, length); derived
+ *   <dir>/<session>/snapshot.json                 the projections as of some seq; derived
+ *   <dir>/<session>/quarantine-<stamp>.jsonl      raw copies of lines that could not be parsed
+ *   <dir>/<session>/quarantine.index.jsonl        which segment bytes were copied aside
+ *   <dir>/.trash-<session>-<rand>/                a deleted session on its way out
+ *   <dir>/.reserve                                space held back for the events that say
+ *                                                 "the disk is full"
  */
 
 /**
@@ -31,48 +37,47 @@ export function assertSessionId(id: unknown): asserts id is string {
   }
 }
 
+export const META_FILE = 'meta.json';
+export const SNAPSHOT_FILE = 'snapshot.json';
 export const QUARANTINE_INDEX = 'quarantine.index.jsonl';
+export const RESERVE_FILE = '.reserve';
+export const TRASH_PREFIX = '.trash-';
 const SEGMENT_RE = /^(\d{6,})\.jsonl$/;
 
 export function segmentName(index: number): string {
   return `${String(index).padStart(6, '0')}.jsonl`;
 }
 
-export interface SegmentFile {
-  index: number;
-  name: string;
-}
-
-/** The session's segments in append order; empty when the session directory is absent. */
-export async function listSegments(sessionDir: string): Promise<SegmentFile[]> {
+/** The session's segment numbers in append order; empty when the directory is absent. */
+export function listSegments(sessionDir: string): number[] {
   let names: string[];
   try {
-    names = await readdir(sessionDir);
+    names = readdirSync(sessionDir);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return [];
     throw err;
   }
-  const segments: SegmentFile[] = [];
+  const out: number[] = [];
   for (const name of names) {
     const m = SEGMENT_RE.exec(name);
-    if (m?.[1] !== undefined) segments.push({ index: Number(m[1]), name });
+    if (m?.[1] !== undefined) out.push(Number(m[1]));
   }
-  return segments.sort((a, b) => a.index - b.index);
+  return out.sort((a, b) => a - b);
 }
 
 /**
- * Make a directory entry (a new segment, a new session directory) durable. Platforms that
- * cannot fsync a directory (Windows) report it in several ways; those are not failures.
+ * Make a directory entry (a new segment, a renamed file) durable. Platforms that cannot
+ * fsync a directory (Windows) report it in several ways; those are not failures.
  */
-export async function fsyncDir(path: string): Promise<void> {
-  let fh;
+export function fsyncDir(path: string): void {
+  let fd: number | undefined;
   try {
-    fh = await open(path, 'r');
-    await fh.sync();
+    fd = openSync(path, 'r');
+    fsyncSync(fd);
   } catch (err) {
     if (!isErrno(err, 'EISDIR', 'EPERM', 'EINVAL', 'EBADF', 'EACCES')) throw err;
   } finally {
-    await fh?.close();
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

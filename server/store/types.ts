@@ -1,24 +1,90 @@
 import type { RuntimeEvent } from '../../protocol/events.js';
 
 /**
- * Persistence of session event logs. The file store is the default; a PostgreSQL store
- * is a later module behind this same interface.
+ * Persistence of sessions: their identity, their event logs and snapshots of their
+ * projections. The file store is the default; a PostgreSQL store is a later module
+ * behind this same contract:
+ *
+ * - **Seen ⇒ durable.** `append` returns only once the event would survive a crash of
+ *   this process, and callers publish an event only after `append` returned. A failed
+ *   append keeps nothing and uses up no seq. `flush` adds power-loss durability.
+ * - **Lazy.** `listSessions` reads identities, not logs; `open` costs the snapshot plus
+ *   the events after it; `read` and `messages` cost what they return.
+ * - **Owned.** A session's owner lives in its metadata, not in its first event, so a
+ *   damaged first line costs that line only.
  */
 export interface EventStore {
-  /** Queue an event for durable append. Order per session is preserved. Never throws. */
-  append(event: RuntimeEvent): void;
-  /** Resolve when every event appended so far (for one session, or all) is on disk. */
+  /** Every stored session, with what a listing shows. Costs O(sessions), not O(events). */
+  listSessions(): Promise<StoredSession[]>;
+  /** Makes a session durable before resolving; `store_exists` if the id is taken. */
+  create(meta: SessionMeta): Promise<void>;
+  /** Opens a session for appends and reads: its snapshot and the events after it. */
+  open(session: string): Promise<OpenedSession>;
+  /**
+   * Appends one event to an open session; returns once a crash cannot lose it. Throws a
+   * StoreError (`store_disk_full`, `store_write_failed`, `store_out_of_order`, …) having
+   * kept nothing. While the disk is full only `critical` appends are tried.
+   */
+  append(event: RuntimeEvent, opts?: { critical?: boolean }): void;
+  /** fsyncs what was appended (to one session, or all): power loss keeps it too. */
   flush(session?: string): Promise<void>;
-  /** Ids of every stored session. */
-  listSessions(): Promise<string[]>;
-  /** The session's events in order. A torn last line is quarantined, not returned. */
-  load(session: string): Promise<LoadResult>;
+  /** Up to `limit` events with seq greater than `afterSeq`, in order. */
+  read(session: string, afterSeq: number, limit: number): Promise<RuntimeEvent[]>;
+  /** The newest `limit` messages in the seq window, since the latest clear. */
+  messages(
+    session: string,
+    q: { beforeSeq?: number; afterSeq?: number; limit: number },
+  ): Promise<{ events: RuntimeEvent[]; hasMore: boolean }>;
+  /** Saves the projections as of `seq` (after `flush`: never ahead of the durable log). */
+  saveSnapshot(session: string, snapshot: Snapshot): Promise<void>;
+  /**
+   * After a `session.cleared` at `snapshot.seq`: saves the snapshot, then frees every
+   * event before the clear.
+   */
+  dropBeforeClear(session: string, snapshot: Snapshot): Promise<void>;
+  /** Flushes and closes an open session; it stays stored. */
+  unload(session: string): Promise<void>;
+  /** Removes the session and everything stored for it. */
+  delete(session: string): Promise<void>;
+  /** True while the disk is full: only critical appends are tried. */
+  readonly full: boolean;
+  /**
+   * Gives back the space held for reporting a full disk, once one is met (the store does
+   * so itself). `recover` re-takes it: true when there is space again.
+   */
+  recover(): Promise<boolean>;
   /** Flush and release resources. */
   close(): Promise<void>;
 }
 
-export interface LoadResult {
+export interface SessionMeta {
+  id: string;
+  owner: string;
+  title?: string;
+  createdAt: string;
+}
+
+export interface StoredSession {
+  meta: SessionMeta;
+  lastSeq: number;
+  /** From the latest snapshot: may trail the log by the turn a crash cut short. */
+  turns: number;
+}
+
+/** Projections as of `seq`; `state` is the runtime's own JSON. */
+export interface Snapshot {
+  seq: number;
+  turns: number;
+  state: unknown;
+}
+
+export interface OpenedSession {
+  meta: SessionMeta;
+  lastSeq: number;
+  /** Null when there is none yet, or it was unreadable (then `events` is the whole log). */
+  snapshot: Snapshot | null;
+  /** Events after the snapshot, in order. */
   events: RuntimeEvent[];
-  /** Lines that could not be parsed and were moved aside (count). */
+  /** Lines ever set aside because they could not be read. */
   quarantined: number;
 }

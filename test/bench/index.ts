@@ -88,13 +88,13 @@ async function measure(fixture: FixtureProcess, mode: PipelineMode, path: Path):
     },
   };
   const runtime = await createRuntime(config, { model, sandbox: 'none' });
-  const { id } = runtime.createSession(OWNER);
+  const { id } = await runtime.createSession(OWNER);
   const samples: Sample[] = [];
   for (let i = 0; i <= TURNS; i++) {
     await script(fixture, path);
     modelMs = 0;
     firstDelta = 0;
-    const stop = runtime.subscribe(id, OWNER, (e) => {
+    const stop = await runtime.subscribe(id, OWNER, (e) => {
       if (e.type === 'output.delta' && !firstDelta) firstDelta = performance.now();
     });
     const sent = performance.now();
@@ -102,7 +102,7 @@ async function measure(fixture: FixtureProcess, mode: PipelineMode, path: Path):
     stop();
     await runtime.settled(id);
     const first = firstDelta;
-    const proc = [...runtime.session(id, OWNER).processes.values()].find((p) =>
+    const proc = [...(await runtime.session(id, OWNER)).processes.values()].find((p) =>
       result.processes.includes(p.id),
     );
     const processMs =

@@ -38,3 +38,24 @@ export function labels(events: RuntimeEvent[], turn?: string): string[] {
     )
     .map((e) => `${e.node}:${e.type}`);
 }
+
+/** Every stored event of a session, paged from the log as the `trace` tool reads it. */
+export async function eventsOf(
+  runtime: {
+    session(
+      id: string,
+      owner: string,
+    ): Promise<{ seq: number; read(after: number, limit: number): Promise<RuntimeEvent[]> }>;
+  },
+  id: string,
+  owner: string,
+): Promise<RuntimeEvent[]> {
+  const s = await runtime.session(id, owner);
+  const out: RuntimeEvent[] = [];
+  for (let after = 0; ;) {
+    const page = await s.read(after, 1000);
+    if (page.length === 0) return out;
+    out.push(...page);
+    after = page.at(-1)!.seq;
+  }
+}

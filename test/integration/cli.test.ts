@@ -148,3 +148,28 @@ test('on a terminal: streamed reply, HUD lines, and approval asked y/n', async (
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 0);
 });
+
+test('cog sessions lists and deletes the local sessions; a bad id fails clearly', async () => {
+  const made = await run(process.execPath, [cog, 'chat', '--session', 'cli-doomed'], 'hello\n');
+  assert.equal(made.code, 0, made.stderr);
+  const listed = await run(process.execPath, [cog, 'sessions', '--json'], '');
+  assert.equal(listed.code, 0, listed.stderr);
+  const ids = (JSON.parse(listed.stdout) as { sessions: { id: string }[] }).sessions.map(
+    (s) => s.id,
+  );
+  assert.ok(ids.includes('cli-doomed'), listed.stdout);
+  const deleted = await run(process.execPath, [cog, 'sessions', 'delete', 'cli-doomed'], '');
+  assert.equal(deleted.code, 0, deleted.stderr);
+  assert.match(deleted.stdout, /Deleted session cli-doomed\./);
+  const again = await run(process.execPath, [cog, 'sessions'], '');
+  assert.doesNotMatch(again.stdout, /cli-doomed/);
+  const missing = await run(process.execPath, [cog, 'sessions', 'delete', 'cli-doomed'], '');
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /No session cli-doomed/);
+  const bad = await run(process.execPath, [cog, 'sessions', 'remove'], '');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown sessions action "remove"/);
+  const noId = await run(process.execPath, [cog, 'sessions', 'delete'], '');
+  assert.equal(noId.code, 2);
+  assert.match(noId.stderr, /needs at least one session id/);
+});

@@ -77,7 +77,7 @@ test('elicitation: the client’s human approves, declines, or cannot be asked',
 test('without elicitation a run stays pending until process-approve decides it', async () => {
   const { runtime } = await offlineRuntime({ approval: 'ask' });
   const c = await connect(runtime, 'local:alice');
-  const id = runtime.createSession('local:alice').id;
+  const id = (await runtime.createSession('local:alice')).id;
 
   const first = c.call('send', { text: SUM, session: id });
   await c.until(() => pendingIn(c).length === 1, 'a pending run');

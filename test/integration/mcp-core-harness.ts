@@ -47,7 +47,7 @@ function counted(runtime: Runtime): Counted {
   return {
     runtime: {
       ...runtime,
-      subscribe: (...args) => track(runtime.subscribe(...args)),
+      subscribe: async (...args) => track(await runtime.subscribe(...args)),
       subscribeAll: (...args) => track(runtime.subscribeAll(...args)),
     },
     live: () => live,

@@ -13,6 +13,7 @@ import {
   offlineRuntime,
   readJson,
 } from './mcp-core-harness.js';
+import { eventsOf } from '../helpers/runtime.js';
 
 let fixture: FixtureServer;
 before(async () => {
@@ -112,11 +113,11 @@ test('resources: list, templates, read, complete, and not-found errors', async (
   const history = await read(`cog://sessions/${id}/history`);
   assert.equal((history.messages as { text: string }[])[0].text, 'what is 2+3?');
   const trace = await read(`cog://sessions/${id}/trace`);
-  assert.equal(trace.next_seq, runtime.session(id, 'local:alice').seq);
+  assert.equal(trace.next_seq, (await runtime.session(id, 'local:alice')).seq);
   const procs = await read(`cog://sessions/${id}/processes`);
   assert.equal((procs.processes as { status: string }[])[0].status, 'done');
 
-  const other = runtime.createSession('local:alice', { id: 'second' }).id;
+  const other = (await runtime.createSession('local:alice', { id: 'second' })).id;
   const complete = (value: string) =>
     c.client.complete({
       ref: { type: 'ref/resource', uri: 'cog://sessions/{id}/state' },
@@ -148,14 +149,14 @@ test('resources: list, templates, read, complete, and not-found errors', async (
 test('subscriptions: state updates after the memorizer runs; trace bursts coalesce, the last kept', async () => {
   const { runtime, live } = await offlineRuntime();
   const c = await connect(runtime, 'local:alice');
-  const id = runtime.createSession('local:alice').id;
+  const id = (await runtime.createSession('local:alice')).id;
   await c.until(() => c.listChanged() > 0, 'list_changed for the new session');
   const stateUri = `cog://sessions/${id}/state`;
   const traceUri = `cog://sessions/${id}/trace`;
   await c.client.subscribeResource({ uri: stateUri });
   await c.client.subscribeResource({ uri: traceUri });
   let lastEventAt = 0;
-  const stop = runtime.subscribe(id, 'local:alice', () => (lastEventAt = Date.now()));
+  const stop = await runtime.subscribe(id, 'local:alice', () => (lastEventAt = Date.now()));
 
   await c.call('send', { text: "I'm Ada", session: id });
   // Every update is followed by a read, until one shows the memorizer's first version.
@@ -165,11 +166,11 @@ test('subscriptions: state updates after the memorizer runs; trace bursts coales
     seen = c.updated.filter((u) => u.uri === stateUri).length;
     version = Number((await readJson(c.client, stateUri)).memoryVersion);
   }
-  const memory = runtime.session(id, 'local:alice').memory;
+  const memory = (await runtime.session(id, 'local:alice')).memory;
   assert.equal(memory.user_name, 'Ada');
 
   await runtime.settled(id);
-  const events = runtime.session(id, 'local:alice').events.length;
+  const events = (await eventsOf(runtime, id, 'local:alice')).length;
   await c.until(
     () => c.updated.some((u) => u.uri === traceUri && u.at >= lastEventAt),
     'a trace update after the last event',
@@ -188,7 +189,7 @@ test('subscriptions: state updates after the memorizer runs; trace bursts coales
 test('cancel: aborting the send request stops the model stream and the trace records it', async () => {
   const { runtime } = await fixtureRuntime(fixture);
   const c = await connect(runtime, 'local:alice');
-  const id = runtime.createSession('local:alice').id;
+  const id = (await runtime.createSession('local:alice')).id;
   fixture.script('thinker', [reply.text('word '.repeat(300), { chunkSize: 5, chunkDelayMs: 20 })]);
   const controller = new AbortController();
   let pieces = 0;
@@ -220,7 +221,7 @@ test('cancel: aborting the send request stops the model stream and the trace rec
 test('cancel reaches a running child process', async () => {
   const { runtime } = await fixtureRuntime(fixture);
   const c = await connect(runtime, 'local:alice');
-  const id = runtime.createSession('local:alice').id;
+  const id = (await runtime.createSession('local:alice')).id;
   fixture.script('thinker', [
     reply.toolCalls([
       {
@@ -258,7 +259,7 @@ test('cancel reaches a running child process', async () => {
 test('closing the server mid-turn cancels the turn and releases every subscription', async () => {
   const { runtime, live } = await fixtureRuntime(fixture);
   const c = await connect(runtime, 'local:alice');
-  const id = runtime.createSession('local:alice').id;
+  const id = (await runtime.createSession('local:alice')).id;
   await c.client.subscribeResource({ uri: `cog://sessions/${id}/trace` });
   fixture.script('thinker', [reply.text('word '.repeat(300), { chunkSize: 5, chunkDelayMs: 20 })]);
   let closing: Promise<void> | undefined;
@@ -273,7 +274,7 @@ test('closing the server mid-turn cancels the turn and releases every subscripti
   await closing;
   assert.equal(live(), 0, 'no subscription left behind');
   await runtime.settled(id);
-  const last = runtime.session(id, 'local:alice').events.findLast((e) => e.type === 'turn.done');
+  const last = (await eventsOf(runtime, id, 'local:alice')).findLast((e) => e.type === 'turn.done');
   assert.equal(last?.type === 'turn.done' && last.status, 'cancelled');
   await runtime.close();
 });

@@ -49,7 +49,7 @@ test('cog mcp: stdin closing right after a reply still stores what the Memorizer
 
   const runtime = await createRuntime(testConfig(home.home), { sandbox: 'none' });
   try {
-    assert.equal(runtime.session(session, localPrincipal()).memory.user_name, 'Ada');
+    assert.equal((await runtime.session(session, localPrincipal())).memory.user_name, 'Ada');
   } finally {
     await runtime.close();
   }

@@ -36,10 +36,10 @@ async function setup(mode: PipelineMode, extra: Parameters<typeof testConfig>[1]
   });
   const model = createOpenAiClient({ baseUrl: fixture.url, apiKey: 'test-key', retryBaseMs: 10 });
   const runtime = await createRuntime(config, { model, sandbox: 'none' });
-  const { id } = runtime.createSession(OWNER);
+  const { id } = await runtime.createSession(OWNER);
   const events: RuntimeEvent[] = [];
   let firstDeltaAt = 0;
-  runtime.subscribe(id, OWNER, (e) => {
+  await runtime.subscribe(id, OWNER, (e) => {
     events.push(e);
     if (e.type === 'output.delta' && !firstDeltaAt) firstDeltaAt = Date.now();
   });
@@ -161,7 +161,7 @@ test('a memorizer reply it cannot parse keeps the previous state and emits an er
   ]);
   await runtime.send(id, OWNER, "I'm Ada");
   await runtime.settled(id);
-  const s = runtime.session(id, OWNER);
+  const s = await runtime.session(id, OWNER);
   assert.equal(s.memory.user_name, 'Ada');
   assert.equal(s.memoryVersion, 1);
   await runtime.send(id, OWNER, 'and I like coffee');
@@ -193,7 +193,7 @@ test('cancel mid-stream stops the model stream and records the cancel', async ()
   await new Promise<void>((resolve) => {
     const stop = runtime.subscribe(id, OWNER, (e) => {
       if (e.type === 'output.delta') {
-        stop();
+        void stop.then((off) => off());
         resolve();
       }
     });
@@ -223,7 +223,7 @@ test('cancel during a code run kills the process and ends the turn', async () =>
   await new Promise<void>((resolve) => {
     const stop = runtime.subscribe(id, OWNER, (e) => {
       if (e.type === 'process.updated' && e.process.status === 'running') {
-        stop();
+        void stop.then((off) => off());
         resolve();
       }
     });
@@ -231,9 +231,8 @@ test('cancel during a code run kills the process and ends the turn', async () =>
   runtime.cancelTurn(id, OWNER);
   const result = await pending;
   assert.equal(result.status, 'cancelled');
-  const p = runtime
-    .session(id, OWNER)
-    .processes.get(result.processes[0] ?? [...runtime.session(id, OWNER).processes.keys()][0]!);
+  const procs = (await runtime.session(id, OWNER)).processes;
+  const p = procs.get(result.processes[0] ?? [...procs.keys()][0]!);
   assert.equal(p?.status, 'cancelled');
   await runtime.close();
 });

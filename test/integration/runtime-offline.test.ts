@@ -8,7 +8,7 @@ import type { PipelineMode, RuntimeEvent } from '../../protocol/events.js';
 import { startTime } from '../../server/tools/leftovers.js';
 import { createRuntime } from '../../server/runtime/runtime.js';
 import { createFileStore } from '../../server/store/file-store.js';
-import { labels, tempHome, testConfig } from '../helpers/runtime.js';
+import { eventsOf, labels, tempHome, testConfig } from '../helpers/runtime.js';
 
 const OWNER = 'local:test';
 const homes: { cleanup(): void }[] = [];
@@ -19,9 +19,9 @@ async function offlineRuntime(mode: PipelineMode, home = tempHome()) {
   const runtime = await createRuntime(testConfig(home.home, { pipeline: mode }), {
     sandbox: 'none',
   });
-  const { id } = runtime.createSession(OWNER);
+  const { id } = await runtime.createSession(OWNER);
   const events: RuntimeEvent[] = [];
-  runtime.subscribe(id, OWNER, (e) => events.push(e));
+  await runtime.subscribe(id, OWNER, (e) => events.push(e));
   return { runtime, id, events, home };
 }
 
@@ -63,7 +63,7 @@ for (const mode of ['fast', 'faithful'] as const) {
       const { runtime, id, events } = await offlineRuntime(mode);
       await runtime.send(id, OWNER, "Hi, I'm Ada");
       await runtime.settled(id);
-      const session = runtime.session(id, OWNER);
+      const session = await runtime.session(id, OWNER);
       assert.equal(session.memory.user_name, 'Ada');
       assert.equal(session.memoryVersion, 1);
       const first = events.findIndex((e) => e.type === 'turn.done');
@@ -151,14 +151,14 @@ test('a second message while a turn runs is queued, never interleaved', async ()
 test('seq strictly increases and a reader can resume from any seq', async () => {
   const { runtime, id, events } = await offlineRuntime('fast');
   await runtime.send(id, OWNER, 'what is 2+2?');
-  const session = runtime.session(id, OWNER);
-  session.events.forEach((e, i) => assert.equal(e.seq, i + 1));
+  const stored = await eventsOf(runtime, id, OWNER);
+  stored.forEach((e, i) => assert.equal(e.seq, i + 1));
   const resumed: RuntimeEvent[] = [];
   const mid = events[5]!.seq;
-  const stop = runtime.subscribe(id, OWNER, (e) => resumed.push(e), mid);
+  const stop = await runtime.subscribe(id, OWNER, (e) => resumed.push(e), mid);
   assert.deepEqual(
     resumed.map((e) => e.seq),
-    session.events.filter((e) => e.seq > mid).map((e) => e.seq),
+    stored.filter((e) => e.seq > mid).map((e) => e.seq),
   );
   stop();
   await runtime.close();
@@ -169,7 +169,7 @@ test('a restart restores sessions, history, memory and the trace', async () => {
   await first.runtime.send(first.id, OWNER, "I'm Grace");
   await first.runtime.send(first.id, OWNER, 'what is 3*5?');
   await first.runtime.settled(first.id);
-  const before = first.runtime.session(first.id, OWNER);
+  const before = await first.runtime.session(first.id, OWNER);
   const snapshot = {
     history: [...before.history],
     memory: before.memory,
@@ -179,14 +179,14 @@ test('a restart restores sessions, history, memory and the trace', async () => {
   await first.runtime.close();
 
   const second = await createRuntime(testConfig(first.home.home), { sandbox: 'none' });
-  const restored = second.session(first.id, OWNER);
+  const restored = await second.session(first.id, OWNER);
   assert.deepEqual(restored.history, snapshot.history);
   assert.deepEqual(restored.memory, snapshot.memory);
   assert.equal(restored.memoryVersion, snapshot.version);
   assert.equal(restored.seq, snapshot.seq);
   const next = await second.send(first.id, OWNER, "what's my name?");
   assert.match(next.text, /Grace/);
-  assert.ok(restored.events.at(-1)!.seq > snapshot.seq);
+  assert.ok(restored.seq > snapshot.seq);
   await second.close();
 });
 
@@ -195,6 +195,7 @@ test('processes and turns cut off by a crash come back interrupted', async () =>
   homes.push(home);
   const store = createFileStore({ dir: `${home.home}/sessions` });
   const base = { session: 's-crashed', ts: new Date().toISOString() };
+  await store.create({ id: 's-crashed', owner: OWNER, createdAt: base.ts });
   store.append({ ...base, seq: 1, node: 'runtime', type: 'session.created', owner: OWNER });
   store.append({ ...base, seq: 2, node: 'user', turn: 't1', type: 'user.message', text: 'run it' });
   store.append({
@@ -229,19 +230,21 @@ test('processes and turns cut off by a crash come back interrupted', async () =>
   await store.close();
 
   const runtime = await createRuntime(testConfig(home.home), { sandbox: 'none' });
-  const s = runtime.session('s-crashed', OWNER);
+  const s = await runtime.session('s-crashed', OWNER);
   assert.equal(s.processes.get('p-dead0001')?.status, 'interrupted');
-  const done = s.events.find((e) => e.type === 'turn.done');
+  const done = (await eventsOf(runtime, 's-crashed', OWNER)).find((e) => e.type === 'turn.done');
   assert.ok(done && done.type === 'turn.done' && done.status === 'error');
   await runtime.close();
 });
 
 test('sessions belong to their principal', async () => {
   const { runtime, id } = await offlineRuntime('fast');
-  assert.throws(() => runtime.session(id, 'local:mallory'), { code: 'session_not_found' });
+  await assert.rejects(runtime.session(id, 'local:mallory'), { code: 'session_not_found' });
+  await assert.rejects(runtime.deleteSession(id, 'local:mallory'), { code: 'session_not_found' });
+  await assert.rejects(runtime.clear(id, 'local:mallory'), { code: 'session_not_found' });
   await assert.rejects(runtime.send(id, 'local:mallory', 'hi'), { code: 'session_not_found' });
   assert.deepEqual(runtime.listSessions('local:mallory'), []);
-  assert.throws(() => runtime.createSession(OWNER, { id: '../etc' }), {
+  await assert.rejects(runtime.createSession(OWNER, { id: '../etc' }), {
     code: 'invalid_session_id',
   });
   await assert.rejects(runtime.send(id, OWNER, '   '), { code: 'invalid_input' });
@@ -254,8 +257,8 @@ test('subscribeAll sees every session of its principal, from creation on, and no
   const runtime = await createRuntime(testConfig(home.home), { sandbox: 'none' });
   const mine: RuntimeEvent[] = [];
   runtime.subscribeAll(OWNER, (e) => mine.push(e));
-  const a = runtime.createSession(OWNER);
-  const other = runtime.createSession('local:other');
+  const a = await runtime.createSession(OWNER);
+  const other = await runtime.createSession('local:other');
   await runtime.send(a.id, OWNER, 'what is 1+1?');
   await runtime.send(other.id, 'local:other', 'what is 2+2?');
   assert.equal(mine[0]?.type, 'session.created');
@@ -304,9 +307,9 @@ test('approval through the runtime: only the owner decides, once', async () => {
   const runtime = await createRuntime(testConfig(home.home, { approval: 'ask' }), {
     sandbox: 'none',
   });
-  const { id } = runtime.createSession(OWNER);
+  const { id } = await runtime.createSession(OWNER);
   const pending = new Promise<string>((resolve) => {
-    runtime.subscribe(id, OWNER, (e) => {
+    void runtime.subscribe(id, OWNER, (e) => {
       if (e.type === 'process.updated' && e.process.status === 'pending-approval')
         resolve(e.process.id);
     });

@@ -145,7 +145,7 @@ export async function startBattery(tier: Isolation): Promise<Battery> {
   });
 
   // Another session with a conversation, a log and a workspace full of secrets.
-  const other = runtime.createSession(OWNER, { id: 'other' }).id;
+  const other = (await runtime.createSession(OWNER, { id: 'other' })).id;
   fixture.script('thinker', [reply.text('Noted.')]);
   await runtime.send(other, OWNER, `remember ${secrets.log}`);
   await runtime.settled(other);
@@ -247,7 +247,7 @@ export async function startBattery(tier: Isolation): Promise<Battery> {
   ): Promise<void> {
     pending.set(key, { ...probe, host });
     scriptThinker();
-    const session = runtime.createSession(OWNER).id;
+    const session = (await runtime.createSession(OWNER)).id;
     const events: RuntimeEvent[] = [];
     let cancelled = false;
     runtime.subscribe(session, OWNER, (e) => {

@@ -2,53 +2,89 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MemoryState } from '../../protocol/events.js';
 import { INITIAL_MEMORY } from '../../server/runtime/nodes/memorizer.js';
-import { createSensor } from '../../server/runtime/sensor.js';
+import { createSensor, type SensorTarget } from '../../server/runtime/sensor.js';
 
-test('one scheduler ticks every session and reports only deltas', (t) => {
+function target(id: string, onTick: SensorTarget['onTick'], memory = () => INITIAL_MEMORY) {
+  let version = 0;
+  let last = memory();
+  return {
+    id,
+    lastActivity: () => start,
+    memory,
+    memoryVersion: () => {
+      if (memory() !== last) {
+        last = memory();
+        version++;
+      }
+      return version;
+    },
+    onTick,
+  };
+}
+let start = 0;
+
+test('one scheduler ticks every session and reports only changes, never the clock alone', (t) => {
   t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.parse('2026-11-25T10:00:00Z') });
+  start = Date.now();
   const sensor = createSensor({ intervalMs: 5000 });
   const ticks: Record<string, Record<string, string>[]> = { a: [], b: [] };
   let memory: MemoryState = INITIAL_MEMORY;
-  const start = Date.now();
   for (const id of ['a', 'b']) {
-    sensor.track({
-      id,
-      lastActivity: () => start,
-      memory: () => memory,
-      onTick: (_readings, deltas) => ticks[id]!.push(deltas),
-    });
+    sensor.track(
+      target(
+        id,
+        (_readings, deltas) => ticks[id]!.push(deltas),
+        () => memory,
+      ),
+    );
   }
   t.mock.timers.tick(5000);
-  assert.ok(ticks.a![0]!.clock, 'first tick reads the clock');
-  assert.equal(ticks.b!.length, 1, 'the same timer serves the second session');
-  t.mock.timers.tick(5000);
-  assert.equal(ticks.a!.length, 1, 'nothing changed: no tick reported');
-  t.mock.timers.tick(25_000); // 35 s idle
-  assert.equal(ticks.a!.at(-1)!.idle, 'over 30s');
+  assert.equal(ticks.a!.length, 0, 'the clock moved, nothing else: nothing reported');
+  assert.match(sensor.readings('a').clock!, /^2026-11-25 \d\d:\d\d Wednesday$/);
+  for (let i = 0; i < 24; i++) t.mock.timers.tick(5000); // two minutes later: idle over 60 s
+  assert.deepEqual(
+    ticks.a!.map((d) => d.idle),
+    ['over 30s', 'over 1m'],
+    'each idle band crossed is reported once',
+  );
+  assert.equal(ticks.a!.at(-1)!.idle, 'over 1m');
+  assert.equal(ticks.b!.length, 2, 'the same timer serves the second session');
   memory = { ...INITIAL_MEMORY, user_name: 'Ada' };
   t.mock.timers.tick(5000);
   assert.match(ticks.a!.at(-1)!.memory!, /user_name="Ada"/);
+  assert.equal(Object.keys(ticks.a!.at(-1)!).join(), 'memory', 'the clock is no delta');
   const digest = sensor.digest('a');
+  assert.match(digest, /Sensors: clock 2026-11-25/);
   assert.match(digest, /Since last turn/);
-  assert.match(digest, /idle over 30s/);
+  assert.match(digest, /idle over 1m/);
   assert.match(digest, /user_name/);
   assert.doesNotMatch(sensor.digest('a'), /Since last turn/, 'the digest is consumed');
   sensor.close();
 });
 
-test('a session idle past the last threshold goes dormant', (t) => {
+test('dormant sessions cost nothing: no ticks, and no timer once all are dormant', (t) => {
   t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: 0 });
+  start = 0;
   const sensor = createSensor({ intervalMs: 60_000 });
   let count = 0;
-  sensor.track({
-    id: 's',
-    lastActivity: () => 0,
-    memory: () => INITIAL_MEMORY,
-    onTick: () => count++,
-  });
+  let reads = 0;
+  for (let i = 0; i < 1000; i++) {
+    const base = target(`s${i}`, () => count++);
+    sensor.track({
+      ...base,
+      lastActivity: () => {
+        reads++;
+        return 0;
+      },
+    });
+  }
   t.mock.timers.tick(31 * 60_000);
-  const before = count;
+  const before = { count, reads };
   t.mock.timers.tick(120 * 60_000);
-  assert.equal(count, before, 'no ticks for a dormant session');
+  assert.equal(count, before.count, 'no ticks for a dormant session');
+  assert.equal(reads, before.reads, 'not even a look at a dormant session');
+  sensor.wake('s1');
+  t.mock.timers.tick(60_000);
+  assert.ok(reads > before.reads, 'a woken session is ticked again');
   sensor.close();
 });

@@ -32,7 +32,8 @@ test('close() lets the process exit with the events on disk', async (t) => {
   const dir = join(root, 'sessions');
   const { exited, stderr } = await child(
     root,
-    `const store = createFileStore({ dir: ${JSON.stringify(dir)}, flushIntervalMs: 60_000 });
+    `const store = createFileStore({ dir: ${JSON.stringify(dir)} });
+     await store.create({ id: 's1', owner: 'local:test', createdAt: new Date().toISOString() });
      store.append({ seq: 1, ts: new Date().toISOString(), session: 's1', node: 'user', type: 'user.message', text: 'hi' });
      await store.close();`,
   );
@@ -40,29 +41,31 @@ test('close() lets the process exit with the events on disk', async (t) => {
   const { code } = await exited;
   clearTimeout(timeout);
   assert.equal(code, 0, stderr());
-  const { events } = await createFileStore({ dir }).load('s1');
+  const store = createFileStore({ dir });
+  const { events } = await store.open('s1');
   assert.equal(events.length, 1);
+  await store.close();
 });
 
-test('SIGKILL mid-stream loses nothing that a flush acknowledged', async (t) => {
+test('SIGKILL mid-stream loses nothing that append returned: no flush needed', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'cog-store-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   const dir = join(root, 'sessions');
-  // Each "turn" streams 40 events of ~1 KiB, flushes, then acknowledges the last seq on
-  // stdout. Small segments and a short timer keep writes and rotations in flight, so the
-  // kill usually lands after events the timer wrote but no flush acknowledged.
+  // Each event is acknowledged on stdout as soon as append returns, the way the runtime
+  // publishes it; a flush (fsync) only every 40. Small segments keep rotations in flight.
   const { proc, exited, stderr } = await child(
     root,
-    `const store = createFileStore({ dir: ${JSON.stringify(dir)}, segmentBytes: 64 * 1024, flushIntervalMs: 2 });
+    `const store = createFileStore({ dir: ${JSON.stringify(dir)}, segmentBytes: 64 * 1024 });
+     await store.create({ id: 'crash', owner: 'local:test', createdAt: new Date().toISOString() });
      const text = 'δ'.repeat(500);
      let seq = 0;
      for (;;) {
        for (let i = 0; i < 40; i++) {
          store.append({ seq: ++seq, ts: new Date().toISOString(), session: 'crash', node: 'output', type: 'output.delta', text });
+         process.stdout.write(seq + '\\n');
          if (i % 10 === 9) await new Promise((r) => setTimeout(r, 1));
        }
        await store.flush('crash');
-       process.stdout.write(seq + '\\n');
      }`,
   );
   let acked = 0;
@@ -76,9 +79,9 @@ test('SIGKILL mid-stream loses nothing that a flush acknowledged', async (t) => 
       buffered = lines.pop() ?? '';
       for (const line of lines) {
         acked = Math.max(acked, Number(line));
-        if (++turns === 25) {
-          // A few ms into the next turn, while the timer is writing its events.
-          setTimeout(() => proc.kill('SIGKILL'), 5);
+        if (++turns === 1000) {
+          // Kill while it keeps appending: the last acknowledged event must be there.
+          proc.kill('SIGKILL');
           clearTimeout(timeout);
           res();
         }
@@ -87,7 +90,9 @@ test('SIGKILL mid-stream loses nothing that a flush acknowledged', async (t) => 
   });
   assert.equal((await exited).signal, 'SIGKILL');
 
-  const { events, quarantined } = await createFileStore({ dir }).load('crash');
+  const store = createFileStore({ dir });
+  const { events, quarantined } = await store.open('crash');
+  await store.close();
   assert.ok(events.length >= acked, `acknowledged ${acked}, loaded ${events.length}`);
   assert.deepEqual(
     events.map((e) => e.seq),

@@ -56,7 +56,7 @@ export function createApprovals(ctx: McpContext, extra: RequestExtra) {
       return; // decided in the meantime (process-approve, cancel, clear): that stands
     }
     if (failure !== undefined) {
-      ctx.session(p.session).record({
+      (await ctx.session(p.session)).tryRecord({
         type: 'node.error',
         node: 'process',
         ...(p.turn ? { turn: p.turn } : {}),

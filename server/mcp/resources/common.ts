@@ -14,10 +14,10 @@ export function jsonContents(uri: URL, data: unknown): ReadResourceResult {
 }
 
 /** The principal's session named by a template's `{id}`; another's is "not found" too. */
-export function sessionOf(ctx: McpContext, uri: URL, vars: Variables): Session {
+export async function sessionOf(ctx: McpContext, uri: URL, vars: Variables): Promise<Session> {
   const id = Array.isArray(vars.id) ? vars.id[0] : vars.id;
   try {
-    return ctx.session(id ?? '');
+    return await ctx.session(id ?? '');
   } catch {
     throw new McpError(RESOURCE_NOT_FOUND, `Resource ${uri.href} not found: no session ${id}.`);
   }

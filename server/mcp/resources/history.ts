@@ -14,10 +14,10 @@ export function registerHistoryResource(ctx: McpContext): void {
       description: `The latest ${HISTORY_RESOURCE_MESSAGES} messages since the last clear. Subscribe: updated on every message and on clear.`,
       mimeType: JSON_MIME,
     },
-    (uri, vars) =>
+    async (uri, vars) =>
       jsonContents(
         uri,
-        historyView(sessionOf(ctx, uri, vars), { last: HISTORY_RESOURCE_MESSAGES }),
+        await historyView(await sessionOf(ctx, uri, vars), { last: HISTORY_RESOURCE_MESSAGES }),
       ),
   );
 }

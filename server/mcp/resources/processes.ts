@@ -11,8 +11,8 @@ export function registerProcessesResource(ctx: McpContext): void {
         'The session\u2019s code runs, oldest first. Subscribe: updated on every status change.',
       mimeType: JSON_MIME,
     },
-    (uri, vars) => {
-      const s = sessionOf(ctx, uri, vars);
+    async (uri, vars) => {
+      const s = await sessionOf(ctx, uri, vars);
       return jsonContents(uri, {
         session: s.id,
         processes: ctx.runtime.listProcesses(ctx.principal, s.id),

@@ -13,6 +13,6 @@ export function registerStateResource(ctx: McpContext): void {
         'Subscribe: updated when memory, sensors or busy change, and on clear.',
       mimeType: JSON_MIME,
     },
-    (uri, vars) => jsonContents(uri, stateView(ctx.runtime, sessionOf(ctx, uri, vars))),
+    async (uri, vars) => jsonContents(uri, stateView(ctx.runtime, await sessionOf(ctx, uri, vars))),
   );
 }

@@ -14,10 +14,10 @@ export function registerTraceResource(ctx: McpContext): void {
       description: `The latest ${TRACE_RESOURCE_EVENTS} events of the log. Subscribe: updated on every event (at most every 100 ms).`,
       mimeType: JSON_MIME,
     },
-    (uri, vars) => {
-      const s = sessionOf(ctx, uri, vars);
+    async (uri, vars) => {
+      const s = await sessionOf(ctx, uri, vars);
       const sinceSeq = Math.max(0, s.seq - TRACE_RESOURCE_EVENTS);
-      return jsonContents(uri, traceView(s, { sinceSeq, limit: TRACE_RESOURCE_EVENTS }));
+      return jsonContents(uri, await traceView(s, { sinceSeq, limit: TRACE_RESOURCE_EVENTS }));
     },
   );
 }

@@ -7,13 +7,13 @@ export const clearTool = defineTool({
   title: 'Clear a session',
   description:
     'Forgets a session\u2019s conversation and shared memory and cancels its running turn. ' +
-    'The trace keeps the record (a session.cleared event).',
+    'What came before is deleted from the log too: the trace starts again at the ' +
+    'session.cleared event (its `seq` is returned).',
   input: z.object({ session: SessionIdSchema }),
   output: z.object({ session: z.string(), cleared: z.literal(true), seq: z.number() }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
   async run({ session }, ctx) {
-    ctx.runtime.clear(session, ctx.principal);
-    const seq = ctx.session(session).seq;
+    const seq = await ctx.runtime.clear(session, ctx.principal);
     return {
       data: { session, cleared: true as const, seq },
       text: `Session ${session} cleared.`,

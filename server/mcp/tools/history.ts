@@ -20,7 +20,7 @@ export const historyTool = defineTool({
   output: HistoryOut,
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run(args, ctx) {
-    const data = historyView(ctx.session(args.session), {
+    const data = await historyView(await ctx.session(args.session), {
       last: args.last,
       ...(args.before_seq !== undefined ? { beforeSeq: args.before_seq } : {}),
       ...(args.after_seq !== undefined ? { afterSeq: args.after_seq } : {}),

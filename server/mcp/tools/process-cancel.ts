@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { FINAL_PROCESS_STATUSES, type ProcessInfo } from '../../../protocol/events.js';
+import {
+  FINAL_PROCESS_STATUSES,
+  type ProcessInfo,
+  type RuntimeEvent,
+} from '../../../protocol/events.js';
 import type { McpContext } from '../context.js';
 import { ProcessIdSchema, ProcessOut } from '../schemas.js';
 import { defineTool } from '../tool-kit.js';
@@ -10,8 +14,12 @@ const SETTLE_MS = 3000;
 const isFinal = (p: ProcessInfo) => FINAL_PROCESS_STATUSES.includes(p.status);
 
 /** Resolves with the process once it is final, or as it is after SETTLE_MS. */
-function settled(ctx: McpContext, p: ProcessInfo): Promise<ProcessInfo> {
-  if (isFinal(p)) return Promise.resolve(p);
+async function settled(ctx: McpContext, p: ProcessInfo): Promise<ProcessInfo> {
+  if (isFinal(p)) return p;
+  const subscribe = (listener: (e: RuntimeEvent) => void) =>
+    ctx.runtime.subscribe(p.session, ctx.principal, listener);
+  let onEvent: (e: RuntimeEvent) => void = () => undefined;
+  const unsubscribe = await subscribe((e) => onEvent(e));
   return new Promise((resolve) => {
     let latest = p;
     const done = () => {
@@ -19,13 +27,12 @@ function settled(ctx: McpContext, p: ProcessInfo): Promise<ProcessInfo> {
       stop();
       resolve(latest);
     };
-    const stop = ctx.own(
-      ctx.runtime.subscribe(p.session, ctx.principal, (e) => {
-        if (e.type !== 'process.updated' || e.process.id !== p.id) return;
-        latest = e.process;
-        if (isFinal(latest)) done();
-      }),
-    );
+    const stop = ctx.own(unsubscribe);
+    onEvent = (e) => {
+      if (e.type !== 'process.updated' || e.process.id !== p.id) return;
+      latest = e.process;
+      if (isFinal(latest)) done();
+    };
     const timer = setTimeout(done, SETTLE_MS);
     // Re-read: it may have ended between the cancel and the subscription.
     latest = ctx.runtime.listProcesses(ctx.principal, p.session).find((q) => q.id === p.id) ?? p;

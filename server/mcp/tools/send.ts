@@ -26,7 +26,8 @@ export const sendTool = defineTool({
   async run({ text, session }, ctx, extra) {
     // Checked before a session is created for it, so a bad call leaves nothing behind.
     if (!text.trim()) throw new ToolFailure('The message is empty: call `send` with some text.');
-    const id = session ?? ctx.runtime.createSession(ctx.principal, { title: titleOf(text) }).id;
+    const id =
+      session ?? (await ctx.runtime.createSession(ctx.principal, { title: titleOf(text) })).id;
     return runTurn(ctx, id, extra, (opts) => ctx.runtime.send(id, ctx.principal, text, opts));
   },
 });

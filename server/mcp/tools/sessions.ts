@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ToolFailure } from '../errors.js';
 import { SessionOut } from '../schemas.js';
 import { defineTool } from '../tool-kit.js';
 import { sessionView } from '../views.js';
@@ -8,22 +9,37 @@ export const sessionsTool = defineTool({
   title: 'List or create sessions',
   description:
     'action "list" (the default, read-only): your sessions. action "create": starts a ' +
-    'session, optionally with a title and your own id (1-64 letters, digits, _ or -).',
+    'session, optionally with a title and your own id (1-64 letters, digits, _ or -). ' +
+    'action "delete" (needs `id`): ends its turn and code runs and removes its log, ' +
+    'snapshot and workspace for good.',
   input: z.object({
-    action: z.enum(['list', 'create']).default('list'),
+    action: z.enum(['list', 'create', 'delete']).default('list'),
     title: z.string().trim().min(1).max(200).optional().describe('for create'),
-    id: z.string().min(1).max(64).optional().describe('for create; generated when left out'),
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('for create (generated when left out) and delete (required)'),
   }),
   output: z.object({
     sessions: z.array(SessionOut),
     created: SessionOut.optional(),
+    deleted: z.string().optional(),
   }),
-  // Not read-only: "create" adds a session. Annotations are per tool, not per action.
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  // Annotations are per tool, not per action: "delete" makes the whole tool destructive.
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
   async run({ action, title, id }, ctx) {
+    if (action === 'delete') {
+      if (!id) throw new ToolFailure('action "delete" needs `id`: the session to delete.');
+      await ctx.runtime.deleteSession(id, ctx.principal);
+      ctx.mcp.sendResourceListChanged();
+      const sessions = ctx.runtime.listSessions(ctx.principal).map(sessionView);
+      return { data: { sessions, deleted: id }, text: `Deleted session ${id}.` };
+    }
     if (action === 'create') {
       const created = sessionView(
-        ctx.runtime.createSession(ctx.principal, {
+        await ctx.runtime.createSession(ctx.principal, {
           ...(id ? { id } : {}),
           ...(title ? { title } : {}),
         }),

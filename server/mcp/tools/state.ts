@@ -13,7 +13,7 @@ export const stateTool = defineTool({
   output: StateOut,
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run({ session }, ctx) {
-    const data = stateView(ctx.runtime, ctx.session(session));
+    const data = stateView(ctx.runtime, await ctx.session(session));
     const m = data.memory;
     const text =
       `Session ${data.session}: memory v${data.memoryVersion}` +

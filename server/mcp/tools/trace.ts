@@ -19,7 +19,7 @@ export const traceTool = defineTool({
   output: TraceOut,
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run(args, ctx) {
-    const data = traceView(ctx.session(args.session), {
+    const data = await traceView(await ctx.session(args.session), {
       sinceSeq: args.since_seq,
       limit: args.limit,
       ...(args.node ? { node: args.node } : {}),
