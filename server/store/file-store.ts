@@ -1,5 +1,6 @@
 import {
   closeSync,
+  existsSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -119,7 +120,9 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
   function openLog(session: string): SessionLog {
     let log = logs.get(session);
     if (!log) {
-      log = SessionLog.open(sessionPath(dir, session), session, segmentBytes, warn);
+      const sdir = sessionPath(dir, session);
+      if (!existsSync(sdir)) throw new StoreError('store_not_found', `No session ${session}.`);
+      log = SessionLog.open(sdir, session, segmentBytes, warn);
       logs.set(session, log);
     }
     return log;
@@ -304,12 +307,16 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
       if (failed) throw failed.reason;
     },
 
+    // Reads open the log if needed: a reader may still hold a session the runtime has
+    // just set aside.
     async read(session, afterSeq, limit) {
-      return logOf(session).read(afterSeq, limit);
+      assertOpen();
+      return openLog(session).read(afterSeq, limit);
     },
 
     async messages(session, q) {
-      return logOf(session).messages(q);
+      assertOpen();
+      return openLog(session).messages(q);
     },
 
     async saveSnapshot(session, snapshot) {

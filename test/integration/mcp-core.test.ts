@@ -55,7 +55,7 @@ test('tools/list: the ten tools, each with input and output schema and honest an
     TOOL_NAMES,
   );
   const readOnly = ['state', 'history', 'trace', 'process-list'];
-  const destructive = ['clear', 'process-cancel'];
+  const destructive = ['clear', 'process-cancel', 'sessions'];
   const idempotent = [...readOnly, 'clear', 'process-cancel'];
   for (const t of tools) {
     assert.equal(t.inputSchema.type, 'object', t.name);
