@@ -97,8 +97,13 @@ async function call(
   if (!out.success) throw internalError(`Tool ${tool.name}`, out.error);
   // Through JSON so that what the client validates is exactly what a wire would carry.
   const structuredContent = JSON.parse(JSON.stringify(out.data)) as Record<string, unknown>;
+  // The spec's SHOULD: the structured result serialized in a text block too, for clients
+  // (and agent frameworks) that hand the model only `content`.
   return {
-    content: [{ type: 'text', text: reply.text }],
+    content: [
+      { type: 'text', text: reply.text },
+      { type: 'text', text: JSON.stringify(structuredContent) },
+    ],
     structuredContent,
     ...(reply.isError ? { isError: true } : {}),
   };

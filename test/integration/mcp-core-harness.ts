@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import {
@@ -160,6 +161,13 @@ export async function connect(
 /** The structured result of a successful call. */
 export function data<T = Record<string, unknown>>(result: CallToolResult): T {
   if (result.isError) throw new Error(`tool failed: ${JSON.stringify(result.content)}`);
+  // A client that reads only `content` gets the same data: the serialized JSON block.
+  const serialized = result.content[1];
+  assert.equal(serialized?.type, 'text', 'a second content block carries the JSON');
+  assert.deepEqual(
+    JSON.parse(serialized.type === 'text' ? serialized.text : ''),
+    result.structuredContent,
+  );
   return result.structuredContent as T;
 }
 

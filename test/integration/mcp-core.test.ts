@@ -216,7 +216,7 @@ test('invalid arguments are isError results the caller can correct; an unknown t
     ['history', { session: 'tour-1', last: 500 }],
     ['trace', { session: 'tour-1', type: 'not.a.type' }],
     ['process-approve', { process: 'p-1', decision: 'maybe' }],
-    ['sessions', { action: 'delete' }],
+    ['sessions', { action: 'remove' }],
   ];
   const sessionsBefore = runtime.listSessions('local:alice').length;
   for (const [name, args] of invalid) {
