@@ -5,6 +5,7 @@ import type { Disposable, Logger } from './emitter.js';
 import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
 import { RESTRICTED_TEXT, RunApprovals } from './run-approvals.js';
 import { SESSIONS_URI, listSessions, readTrace, sessionState, traceUri } from './runtime-tools.js';
+import { readShown } from './session-page.js';
 import { ensureSession, startSession, type SessionMemory } from './shown-session.js';
 import { AnyResultSchema, TurnResultSchema, asModelInfo, type TurnResult } from './tool-results.js';
 
@@ -33,7 +34,9 @@ const TURN_TIMEOUT_MS = 10 * 60_000;
  * updates: the trace changed; progress: our own turn streamed a delta). A HUD event that
  * directly follows the cursor is posted at once; anything else becomes a trace read.
  * After a reconnect or a re-shown view the same read resumes from the cursor (or from the
- * webview's own `lastSeq`), so nothing is missing and nothing is applied twice.
+ * webview's own `lastSeq`), so nothing is missing and nothing is applied twice; a webview
+ * further behind than a page's tail gets the newest page instead, so no snapshot costs
+ * more than it shows.
  */
 export class ChatController implements Disposable {
   private post: ((msg: HostToWebview) => void) | undefined;
@@ -244,8 +247,8 @@ export class ChatController implements Disposable {
   }
 
   /**
-   * Posts a full snapshot of the shown session: everything, or what follows the
-   * webview's `lastSeq`, with the session list, the model and the approval policy.
+   * Posts a snapshot of the shown session (see `readShown`: what follows the webview's
+   * `lastSeq`, or the newest page) with the session list, the model and the approval policy.
    */
   private snapshot(sinceSeq?: number): Promise<void> {
     const connection = this.opts.connection;
@@ -262,24 +265,23 @@ export class ChatController implements Disposable {
       const client = await connection.whenConnected(5 * 60_000);
       const session = await ensureSession(client, this.opts);
       const state = await sessionState(client, session);
-      // A webview ahead of the runtime (its state was reset) starts over from scratch.
-      const resumed = sinceSeq !== undefined && sinceSeq <= state.lastSeq;
-      const [sessions, events] = await Promise.all([
+      const [sessions, shown] = await Promise.all([
         this.listSessions(),
-        this.trace(session, resumed ? sinceSeq : 0),
+        readShown(client, session, state, sinceSeq),
       ]);
       const model = asModelInfo(state.model);
       connection.setModel(model);
       await this.watch(client, session);
       if (!this.post) return;
       this.unanswered = undefined;
-      this.cursor = events.at(-1)?.seq ?? (resumed ? sinceSeq : 0);
+      this.cursor = shown.cursor;
       this.send({
         type: 'snapshot',
         session,
         sessions,
-        events,
-        resumed,
+        events: shown.events,
+        resumed: shown.resumed,
+        ...(shown.base ? { base: shown.base } : {}),
         model,
         approval: this.opts.approval(),
       });

@@ -110,12 +110,16 @@ export class RunApprovals {
   noteSent(msg: HostToWebview): boolean {
     if (msg.type !== 'snapshot' && msg.type !== 'events') return false;
     let refused = false;
-    for (const e of msg.events) {
-      if (e.type !== 'process.updated') continue;
-      const p = e.process;
+    const note = (p: ProcessInfo) => {
       this.shown.delete(p.id);
       if (p.status === 'pending-approval') this.shown.set(p.id, pick(p));
-      else if (p.status === 'denied' && msg.type === 'events') refused = true;
+    };
+    // A page's runs come before its events, as the webview applies them.
+    if (msg.type === 'snapshot') msg.base?.processes.forEach(note);
+    for (const e of msg.events) {
+      if (e.type !== 'process.updated') continue;
+      note(e.process);
+      if (e.process.status === 'denied' && msg.type === 'events') refused = true;
     }
     for (const id of this.shown.keys()) {
       if (this.shown.size <= KEEP) break;

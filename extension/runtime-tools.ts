@@ -33,6 +33,25 @@ export function sessionState(client: CogClient, session: string) {
   return client.call('state', { session }, StateResultSchema);
 }
 
+/** One page of `trace`: up to TRACE_PAGE events after `sinceSeq`, oldest first. */
+export async function readTracePage(
+  client: CogClient,
+  session: string,
+  sinceSeq: number,
+): Promise<{ events: RuntimeEvent[]; hasMore: boolean; nextSeq: number }> {
+  const page = await client.call(
+    'trace',
+    { session, since_seq: sinceSeq, limit: TRACE_PAGE },
+    TraceResultSchema,
+  );
+  const events: RuntimeEvent[] = [];
+  for (const raw of page.events) {
+    const e = asRuntimeEvent(raw);
+    if (e && e.seq > sinceSeq) events.push(e);
+  }
+  return { events, hasMore: page.has_more === true, nextSeq: page.next_seq };
+}
+
 /** A session's events after `sinceSeq`, oldest first, reading every page of `trace`. */
 export async function readTrace(
   client: CogClient,
@@ -42,17 +61,10 @@ export async function readTrace(
   const events: RuntimeEvent[] = [];
   let since = sinceSeq;
   for (;;) {
-    const page = await client.call(
-      'trace',
-      { session, since_seq: since, limit: TRACE_PAGE },
-      TraceResultSchema,
-    );
-    for (const raw of page.events) {
-      const e = asRuntimeEvent(raw);
-      if (e && e.seq > since) events.push(e);
-    }
-    if (!page.has_more || page.next_seq <= since) break;
-    since = page.next_seq;
+    const page = await readTracePage(client, session, since);
+    events.push(...page.events);
+    if (!page.hasMore || page.nextSeq <= since) break;
+    since = page.nextSeq;
   }
   return events;
 }

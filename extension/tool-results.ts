@@ -66,7 +66,40 @@ export const StateResultSchema = z.looseObject({
   lastSeq: z.number(),
   busy: z.boolean(),
   model: ModelInfoSchema,
+  /** The memorizer's state and its version (0: nothing remembered yet). */
+  memory: z.looseObject({}).optional(),
+  memoryVersion: z.number().optional(),
+  /** The latest sensor tick, or null before the first. */
+  sensor: z
+    .looseObject({
+      seq: z.number().int().min(0),
+      ts: z.string(),
+      readings: z.record(z.string(), z.string()),
+    })
+    .nullable()
+    .optional(),
 });
+export type StateResult = z.infer<typeof StateResultSchema>;
+
+/** `history`: the newest messages since the last clear, oldest first. */
+export const HistoryResultSchema = z.looseObject({
+  session: z.string(),
+  messages: z.array(
+    z.looseObject({
+      /** `user` or `assistant`; anything else (a newer runtime) is skipped. */
+      role: z.string(),
+      text: z.string(),
+      seq: z.number().int().min(0),
+      ts: z.string(),
+      turn: z.string().optional(),
+      action: z.looseObject({ action: z.string(), data: z.unknown().optional() }).optional(),
+      controls: z.array(z.looseObject({ type: z.string() })).optional(),
+    }),
+  ),
+  /** Older messages exist before the first one returned. */
+  hasMore: z.boolean(),
+});
+export type HistoryMessage = z.infer<typeof HistoryResultSchema>['messages'][number];
 
 export const TraceResultSchema = z.looseObject({
   session: z.string(),

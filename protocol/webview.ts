@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ModelInfo, RuntimeEvent } from './events.js';
+import type { MemoryState, ModelInfo, ProcessInfo, RuntimeEvent } from './events.js';
 
 /**
  * Messages between the chat webview and its extension host. The host owns state and
@@ -17,16 +17,37 @@ export interface SessionListItem {
   turns: number;
 }
 
+/**
+ * What a snapshot that starts partway leaves out and the webview still needs. Such a
+ * snapshot's `events` are a page: the latest messages, then every event of the session's
+ * tail. The views that live on older events (process cards, the memory panel) start from
+ * here; it is the runtime's state when the page was read, and the page's own events, applied
+ * after it, bring it up to date.
+ */
+export interface SnapshotBase {
+  /** The conversation has messages older than the first one in `events`, not sent. */
+  earlier: boolean;
+  /** The runs that cards in `events` show and whose own events are all older than the tail. */
+  processes: ProcessInfo[];
+  /** The memorizer's state, once it has remembered anything. */
+  memory?: { state: MemoryState; version: number };
+}
+
 export type HostToWebview =
   /** Full state: after `ready`, a reconnect or a session switch. Replaces what is shown. */
   | {
       type: 'snapshot';
       session: string;
       sessions: SessionListItem[];
-      /** Events after the `lastSeq` the webview reported (all of them on a fresh view). */
+      /**
+       * Resumed: every event after the `lastSeq` the webview reported. Otherwise the whole
+       * session, or (with `base`) the newest page of it: seqs then increase but skip.
+       */
       events: RuntimeEvent[];
       /** True when `events` continue from the webview's `lastSeq` rather than replace. */
       resumed: boolean;
+      /** Set when `events` are a page rather than the whole session (never when resumed). */
+      base?: SnapshotBase;
       model: ModelInfo;
       approval: 'ask' | 'auto' | 'deny';
     }

@@ -1,5 +1,5 @@
 import type { RuntimeEvent } from '../protocol/events.js';
-import type { HostToWebview } from '../protocol/webview.js';
+import type { HostToWebview, SnapshotBase } from '../protocol/webview.js';
 import { ChatView } from './chat/chat-view.js';
 import { Composer } from './chat/composer.js';
 import { EventLog } from './event-log.js';
@@ -41,6 +41,8 @@ export function createApp(root: HTMLElement, host: Host): void {
     cancel: cancelTurn,
     draftChanged: () => saver.schedule(),
   });
+  /** What the snapshot the log began with sent besides its events (a page's). */
+  let base = saved.base;
   const saver = createSaver(host, () => {
     log.compact();
     return {
@@ -48,6 +50,7 @@ export function createApp(root: HTMLElement, host: Host): void {
       ...(log.session ? { session: log.session } : {}),
       lastSeq: log.lastSeq,
       events: log.events,
+      ...(base ? { base } : {}),
       draft: composer.draft,
       scroll: chat.scrollPosition(),
     };
@@ -63,6 +66,16 @@ export function createApp(root: HTMLElement, host: Host): void {
 
   function refreshRunning(): void {
     composer.setRunning(chat.running);
+  }
+
+  /**
+   * Starts the views from a page's base, before its events: those are newer, so what
+   * they say about a run or the memory overrides it.
+   */
+  function applyBase(b: SnapshotBase | undefined): void {
+    chat.setEarlier(b?.earlier === true);
+    for (const p of b?.processes ?? []) processes.seed(p);
+    if (b?.memory) hud.memory.update(b.memory.state, b.memory.version, []);
   }
 
   /** Renders events already in the log (a reload) or just accepted into it. */
@@ -98,6 +111,8 @@ export function createApp(root: HTMLElement, host: Host): void {
       processes.reset();
       hud.reset();
       chat.reset(sameSession);
+      base = msg.base;
+      applyBase(base);
     }
     bar.setCurrent(msg.session);
     bar.setSessions(msg.sessions ?? []);
@@ -172,6 +187,7 @@ export function createApp(root: HTMLElement, host: Host): void {
   if (log.session) {
     bar.setCurrent(log.session);
     document.body.dataset.session = log.session;
+    applyBase(base);
     render(log.events);
   }
   composer.draft = saved.draft;

@@ -1,4 +1,5 @@
 import type { RuntimeEvent } from '../protocol/events.js';
+import type { SnapshotBase } from '../protocol/webview.js';
 import type { ScrollPosition } from './chat/chat-view.js';
 import type { Host } from './host.js';
 
@@ -12,6 +13,8 @@ export interface Persisted {
   session?: string;
   lastSeq: number;
   events: RuntimeEvent[];
+  /** What the snapshot these events began with sent besides them, applied before them. */
+  base?: SnapshotBase;
   draft: string;
   scroll: ScrollPosition;
 }
@@ -37,6 +40,23 @@ function readScroll(raw: unknown): ScrollPosition {
   };
 }
 
+function readBase(raw: unknown): SnapshotBase | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const b = raw as Partial<SnapshotBase>;
+  const processes = Array.isArray(b.processes)
+    ? b.processes.filter(
+        (p): p is SnapshotBase['processes'][number] =>
+          typeof p === 'object' && p !== null && typeof p.id === 'string',
+      )
+    : [];
+  const m = b.memory;
+  const memory =
+    typeof m === 'object' && m !== null && typeof m.state === 'object' && m.state !== null
+      ? { state: m.state, version: typeof m.version === 'number' ? m.version : 0 }
+      : undefined;
+  return { earlier: b.earlier === true, processes, ...(memory ? { memory } : {}) };
+}
+
 /** Reads a saved state defensively: anything unexpected starts afresh. */
 export function readPersisted(raw: unknown): Persisted {
   if (typeof raw !== 'object' || raw === null) return { ...EMPTY };
@@ -51,11 +71,13 @@ export function readPersisted(raw: unknown): Persisted {
   const session =
     typeof s.session === 'string' && SESSION_ID.test(s.session) ? s.session : undefined;
   const lastSeq = typeof s.lastSeq === 'number' && s.lastSeq >= 0 ? Math.floor(s.lastSeq) : 0;
+  const base = session ? readBase(s.base) : undefined;
   return {
     v: 1,
     ...(session ? { session } : {}),
     lastSeq: session ? lastSeq : 0,
     events: session ? events : [],
+    ...(base ? { base } : {}),
     draft: typeof s.draft === 'string' ? s.draft : '',
     scroll: readScroll(s.scroll),
   };

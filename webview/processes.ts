@@ -57,6 +57,17 @@ export class ProcessRegistry {
     }
   }
 
+  /**
+   * A run known from a page's base rather than from its events: what it printed before the
+   * page is not here, so a card says that output is missing rather than show none.
+   */
+  seed(info: ProcessInfo): void {
+    const e = this.entry(info.id);
+    e.info = info;
+    if (info.outputBytes > 0 && e.output.length === 0) e.trimmed = true;
+    this.notify(e, { kind: 'info', info });
+  }
+
   get(id: string): { info?: ProcessInfo; output: readonly OutputChunk[]; trimmed: boolean } {
     const e = this.entry(id);
     return { ...(e.info ? { info: e.info } : {}), output: e.output, trimmed: e.trimmed };

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { RuntimeEvent } from '../../protocol/events.js';
+import type { HostToWebview } from '../../protocol/webview.js';
+import type { CogClient } from '../../extension/cog-client.js';
+import { PAGE_MESSAGES, TAIL_EVENTS } from '../../extension/session-page.js';
 import { fakeWebview, localConnection, newChat, recordingLog, until, useHomes } from './harness.js';
 
 // The chat relay (ChatController) against a real `cog serve` child: every event of the
@@ -125,4 +129,190 @@ test('ChatController: a remembered session the runtime does not have is replaced
   assert.equal(memory.session, snap.session, 'the shown session stays');
   chat.dispose();
   await conn.dispose();
+});
+
+/** Records the tools called on `client`, with their arguments, until `stop()`. */
+function recordCalls(client: CogClient) {
+  const calls: { tool: string; args: Record<string, unknown> }[] = [];
+  const call = client.call.bind(client);
+  client.call = ((...args: Parameters<CogClient['call']>) => {
+    calls.push({ tool: args[0], args: args[1] });
+    return call(...args);
+  }) as CogClient['call'];
+  return {
+    calls,
+    of: (tool: string) => calls.filter((c) => c.tool === tool),
+    names: () => calls.map((c) => c.tool).join(' '),
+    stop: () => void (client.call = call),
+  };
+}
+
+type Snapshot = Extract<HostToWebview, { type: 'snapshot' }>;
+
+function snapshotOf(view: ReturnType<typeof fakeWebview>): Snapshot {
+  const snap = view.messages.find((m) => m.type === 'snapshot');
+  assert.ok(snap?.type === 'snapshot', 'a snapshot was posted');
+  return snap;
+}
+
+const isMessage = (e: RuntimeEvent) => e.type === 'user.message' || e.type === 'assistant.message';
+const said = (e: RuntimeEvent) => [e.seq, e.type, 'text' in e ? e.text : undefined];
+const sinceSeq = (c: { args: Record<string, unknown> }) => Number(c.args.since_seq);
+
+test('ChatController: a snapshot of a long session reads its newest page, not the whole trace (regression: every snapshot read the trace from seq 0)', async (t) => {
+  const conn = localConnection(home(), log);
+  const { chat } = newChat(conn, log, 'auto');
+  t.after(async () => {
+    chat.dispose();
+    await conn.dispose();
+  });
+  conn.start();
+  const session = await chat.newSession();
+  // The runtime's own events after `seq` while a view is read: each may cost a trace read.
+  const late = (seq: number) => {
+    const seqs = new Set<number>();
+    const sub = conn.onEvent((e) => e.session === session && e.seq > seq && seqs.add(e.seq));
+    return { count: () => seqs.size, stop: () => sub.dispose() };
+  };
+  /** A turn, and its memorizer (which runs after it, after every earlier one) done too. */
+  const quietTurn = async (text: string) => {
+    const ended = new Set<string>();
+    const isEnd = (e: RuntimeEvent) =>
+      e.node === 'memorizer' && (e.type === 'memory.updated' || e.type === 'node.error');
+    const sub = conn.onEvent((e) => isEnd(e) && e.turn && ended.add(e.turn));
+    try {
+      const turn = await chat.sendText(text);
+      if (!ended.has(turn.turn)) await until(conn.onEvent, (e) => isEnd(e) && e.turn === turn.turn);
+      return turn;
+    } finally {
+      sub.dispose();
+    }
+  };
+  // ~58 events a turn with the offline engine: this makes well over 3,000. A run's card
+  // sits in a message older than the tail, whose events are long gone from it by then.
+  const turns = (n: number, from: number) =>
+    Promise.all(Array.from({ length: n }, (_, i) => chat.sendText(`note ${from + i}`)));
+  await turns(45, 0);
+  const run = await chat.sendText('what is 17*23?');
+  assert.match(run.text, /391/);
+  await turns(12, 45);
+  await quietTurn('that is all');
+
+  const client = await conn.whenConnected();
+  const everything = recordCalls(client);
+  const all = await chat.trace(session);
+  everything.stop();
+  const lastSeq = all.at(-1)!.seq;
+  assert.ok(lastSeq >= 3000, `a long session: ${lastSeq} events`);
+  assert.ok(everything.of('trace').length >= 4, 'reading it all takes a call per 1,000 events');
+
+  const view = fakeWebview();
+  chat.attach(view.post);
+  const newer = late(lastSeq);
+  const counted = recordCalls(client);
+  await chat.handle({ type: 'ready' });
+  await chat.settled();
+  counted.stop();
+  newer.stop();
+  // One read of the tail; past that only what is new (none, unless the runtime's sensor or
+  // memorizer spoke meanwhile) is read.
+  const traces = counted.of('trace');
+  const tailReads = traces.filter((c) => sinceSeq(c) < lastSeq);
+  assert.equal(tailReads.length, 1, `calls: ${counted.names()}`);
+  const from = sinceSeq(tailReads[0]!);
+  assert.ok(from >= lastSeq - TAIL_EVENTS && from <= lastSeq - TAIL_EVENTS + newer.count());
+  assert.ok(traces.length <= 2 + newer.count(), `calls: ${counted.names()}`);
+  assert.equal(counted.of('history').length, 1);
+  assert.ok(counted.calls.length <= 8 + newer.count(), `calls: ${counted.names()}`);
+
+  const snap = snapshotOf(view);
+  assert.equal(snap.resumed, false);
+  assert.equal(snap.base?.earlier, true, 'the view is told that older messages exist');
+  // The tail is every event after `from`; before it, the latest PAGE_MESSAGES messages, as
+  // the events that recorded them.
+  const now = await chat.trace(session);
+  const tail = snap.events.filter((e) => e.seq > from);
+  assert.deepEqual(
+    tail,
+    now.filter((e) => e.seq > from && e.seq <= tail.at(-1)!.seq),
+  );
+  assert.ok(tail.at(-1)!.seq >= lastSeq);
+  const older = snap.events.filter((e) => e.seq <= from && e.type !== 'sensor.tick');
+  assert.deepEqual(
+    older.map(said),
+    all
+      .filter((e) => e.seq <= from && isMessage(e))
+      .slice(-PAGE_MESSAGES)
+      .map(said),
+  );
+  assert.ok(snap.events.length <= TAIL_EVENTS + PAGE_MESSAGES + 1 + newer.count());
+  // The latest messages are there: the last reply is the session's.
+  assert.deepEqual(
+    snap.events.filter((e) => e.type === 'assistant.message').at(-1),
+    all.filter((e) => e.type === 'assistant.message').at(-1),
+  );
+  // The card of the run, in a message before the tail, comes with the run as it ended.
+  const card = older.find(
+    (e) => e.type === 'assistant.message' && e.controls.some((c) => c.type === 'process'),
+  );
+  assert.ok(card?.type === 'assistant.message', 'the run’s message is on the page');
+  const shownRun = card.controls.find((c) => c.type === 'process');
+  assert.ok(shownRun?.type === 'process');
+  const base = snap.base.processes.find((p) => p.id === shownRun.processId);
+  assert.equal(base?.status, 'done', 'its card does not wait for the runtime');
+  assert.equal(view.lastSeq, now.at(-1)!.seq);
+  assert.deepEqual(view.problems, []);
+
+  // What happens next follows the page without a gap.
+  await quietTurn('and one more');
+  await chat.settled();
+  assert.deepEqual(view.problems, []);
+  const latest = (await chat.trace(session, lastSeq)).at(-1)!.seq;
+  assert.equal(view.lastSeq, latest);
+
+  // A view a little behind resumes: exactly the events it is missing, read from its seq.
+  const near = fakeWebview();
+  chat.attach(near.post);
+  const since = latest - 120;
+  const newerNear = late(latest);
+  const resuming = recordCalls(client);
+  await chat.handle({ type: 'ready', session, lastSeq: since });
+  await chat.settled();
+  resuming.stop();
+  newerNear.stop();
+  const resumed = snapshotOf(near);
+  assert.equal(resumed.resumed, true);
+  assert.equal(resumed.base, undefined);
+  const missing = await chat.trace(session, since);
+  assert.deepEqual(
+    resumed.events,
+    missing.filter((e) => e.seq <= resumed.events.at(-1)!.seq),
+  );
+  assert.equal(resumed.events[0]?.seq, since + 1);
+  assert.ok(resumed.events.at(-1)!.seq >= latest);
+  assert.deepEqual(
+    resuming
+      .of('trace')
+      .filter((c) => sinceSeq(c) < latest)
+      .map(sinceSeq),
+    [since],
+  );
+  assert.ok(resuming.of('trace').length <= 2 + newerNear.count(), resuming.names());
+  assert.equal(resuming.of('history').length, 0);
+  assert.equal(near.lastSeq, missing.at(-1)!.seq);
+  assert.deepEqual(near.problems, []);
+
+  // A view far behind gets the newest page instead of everything it missed.
+  const far = fakeWebview();
+  chat.attach(far.post);
+  const catching = recordCalls(client);
+  await chat.handle({ type: 'ready', session, lastSeq: 40 });
+  await chat.settled();
+  catching.stop();
+  const paged = snapshotOf(far);
+  assert.equal(paged.resumed, false);
+  assert.equal(paged.base?.earlier, true);
+  assert.ok(paged.events.at(-1)!.seq >= latest);
+  assert.ok(catching.of('trace').every((c) => sinceSeq(c) >= latest - TAIL_EVENTS));
+  assert.deepEqual(far.problems, []);
 });

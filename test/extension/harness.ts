@@ -134,17 +134,24 @@ export function until<T>(
   });
 }
 
-/** A webview that applies snapshots and events as the real one does, noting any gap. */
+/**
+ * A webview that applies snapshots and events as the real one does, noting any gap (a
+ * page's own events skip by design: only what follows it must be contiguous).
+ */
 export function fakeWebview() {
   const messages: HostToWebview[] = [];
   let lastSeq = 0;
   let session: string | undefined;
   const applied: RuntimeEvent[] = [];
   const problems: string[] = [];
-  const apply = (events: RuntimeEvent[]) => {
+  const apply = (events: RuntimeEvent[], page = false) => {
     for (const e of events) {
-      if (e.seq <= lastSeq) continue;
-      if (e.seq !== lastSeq + 1 && applied.length) problems.push(`gap ${lastSeq} → ${e.seq}`);
+      if (e.seq <= lastSeq) {
+        if (page) problems.push(`a page out of order: ${e.seq} after ${lastSeq}`);
+        continue;
+      }
+      if (e.seq !== lastSeq + 1 && applied.length && !page)
+        problems.push(`gap ${lastSeq} → ${e.seq}`);
       lastSeq = e.seq;
       applied.push(e);
     }
@@ -157,7 +164,7 @@ export function fakeWebview() {
         lastSeq = 0;
       }
       session = m.session;
-      apply(m.events);
+      apply(m.events, m.base !== undefined);
     } else if (m.type === 'events') {
       if (m.session === session) apply(m.events);
     }

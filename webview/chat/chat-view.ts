@@ -32,6 +32,12 @@ export class ChatView {
     { class: 'chat-empty' },
     h('p', { text: 'Ask Cog anything. Enter sends, Shift+Enter adds a line, Esc stops a reply.' }),
   );
+  /** Above the first turn when the conversation shown starts partway. */
+  private readonly earlier = h('div', {
+    class: 'chat-earlier',
+    text: 'Earlier messages are not shown.',
+    attrs: { hidden: true },
+  });
   private turns = new Map<string, TurnView>();
   private runningTurns = new Set<string>();
   private pending: { text: string; el: HTMLElement }[] = [];
@@ -45,7 +51,7 @@ export class ChatView {
     private readonly onScroll: () => void,
   ) {
     this.lazy = new LazyRenderer(this.el);
-    this.el.append(this.empty, this.list);
+    this.el.append(this.empty, this.earlier, this.list);
     this.el.addEventListener('scroll', () => {
       this.stick = this.el.scrollTop + this.el.clientHeight >= this.el.scrollHeight - STICK_PX;
       this.onScroll();
@@ -63,6 +69,7 @@ export class ChatView {
     this.turns.clear();
     this.runningTurns.clear();
     this.list.replaceChildren();
+    this.earlier.hidden = true;
     if (keepPending) for (const p of this.pending) this.list.append(p.el);
     else this.pending = [];
     this.stick = true;
@@ -119,6 +126,11 @@ export class ChatView {
     });
   }
 
+  /** Whether older messages exist than the first one shown (a snapshot that was a page). */
+  setEarlier(earlier: boolean): void {
+    this.earlier.hidden = !earlier;
+  }
+
   addPending(text: string): void {
     const el = h(
       'div',
@@ -147,6 +159,7 @@ export class ChatView {
         this.lazy.reset();
         this.turns.clear();
         this.runningTurns.clear();
+        this.earlier.hidden = true;
         this.list.replaceChildren(h('div', { class: 'cleared', text: 'Conversation cleared' }));
         for (const p of this.pending) this.list.append(p.el);
         this.changed();

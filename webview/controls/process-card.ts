@@ -159,8 +159,10 @@ export function renderProcessCard(control: ProcessCardControl, ctx: ControlConte
     const state = ctx.processes.get(id);
     clear(output);
     shownChars = 0;
-    if (state.trimmed)
-      output.append(h('span', { class: 'trimmed', text: '… earlier output dropped\n' }));
+    if (state.trimmed) {
+      output.append(h('span', { class: 'trimmed', text: '… earlier output not shown\n' }));
+      output.hidden = false;
+    }
     for (const chunk of state.output) appendChunk(chunk);
   };
 
