@@ -1,4 +1,3 @@
-import { countTokens as bpeCount } from 'gpt-tokenizer';
 import type { ChatMessage } from '../llm/types.js';
 
 /**
@@ -12,10 +11,30 @@ const MESSAGE_OVERHEAD = 4;
 const cache = new Map<string, number>();
 const CACHE_LIMIT = 2000;
 
-/** Tokens in a text. Memoised: the same history is counted by several nodes every turn. */
+type Counter = (text: string) => number;
+let bpeCount: Counter | undefined;
+let loading: Promise<void> | undefined;
+
+/**
+ * Loads the tokenizer, once. Its tables cost ~60 MB and ~0.3 s to build, so they are
+ * built on the first model call, not at start-up (`cog --version`, a runtime that only
+ * serves reads, or one waiting for its first message never pays for them).
+ */
+export function loadTokenizer(): Promise<void> {
+  loading ??= import('gpt-tokenizer').then((m) => {
+    bpeCount = m.countTokens;
+  });
+  return loading;
+}
+
+/**
+ * Tokens in a text, once `loadTokenizer()` has resolved. Memoised: the same history is
+ * counted by several nodes every turn.
+ */
 export function countTokens(text: string): number {
   const hit = cache.get(text);
   if (hit !== undefined) return hit;
+  if (!bpeCount) throw new Error('countTokens before loadTokenizer() resolved');
   const n = bpeCount(text);
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(text, n);

@@ -126,15 +126,20 @@ export function createSensor(opts: { intervalMs: number; now?: () => number }): 
   const sensor: Sensor = {
     track(target) {
       const t = now();
-      awake.set(target.id, {
+      // Where the session already is (loaded after a long idle, say) is a reading, not a
+      // change: it goes into the next digest but writes no tick, so a load costs no write.
+      const band = IDLE_THRESHOLDS.filter((s) => (t - target.lastActivity()) / 1000 >= s);
+      const idle = band.length ? `over ${idleLabel(band[band.length - 1] ?? 0)}` : 'active';
+      const tracked: Tracked = {
         target,
-        readings: {},
-        pending: [],
-        idleCrossed: 0,
+        readings: { idle },
+        pending: band.length ? [{ name: 'idle', value: idle }] : [],
+        idleCrossed: band.length,
         memoryVersion: target.memoryVersion(),
         memory: target.memory(),
         lastDigestAt: t,
-      });
+      };
+      (isDormant(tracked, t) ? dormant : awake).set(target.id, tracked);
       schedule();
     },
     untrack(id) {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import type { ChatMessage } from '../../server/llm/types.js';
-import { countTokens, fitContext } from '../../server/runtime/context.js';
+import { countTokens, fitContext, loadTokenizer } from '../../server/runtime/context.js';
+
+before(() => loadTokenizer());
 
 test('tokens are counted by the BPE tokenizer, not by length/4', () => {
   assert.equal(countTokens('hello world'), 2);

@@ -88,3 +88,16 @@ test('dormant sessions cost nothing: no ticks, and no timer once all are dormant
   assert.ok(reads > before.reads, 'a woken session is ticked again');
   sensor.close();
 });
+
+test('a session loaded long after its last message writes nothing, and the digest says so', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: 10 * 3600_000 });
+  start = 0; // ten hours ago
+  const sensor = createSensor({ intervalMs: 5000 });
+  let ticks = 0;
+  sensor.track(target('old', () => ticks++));
+  for (let i = 0; i < 10; i++) t.mock.timers.tick(5000);
+  assert.equal(ticks, 0, 'no sensor.tick for where it already was');
+  assert.equal(sensor.readings('old').idle, 'over 30m');
+  assert.match(sensor.digest('old'), /Since last turn .*idle over 30m/);
+  sensor.close();
+});

@@ -1,6 +1,6 @@
 import type { NodeName, RuntimeEventBody } from '../../../protocol/events.js';
 import type { ChatMessage, ChatRequest, ChatResult, ModelClient } from '../../llm/types.js';
-import { fitContext } from '../context.js';
+import { fitContext, loadTokenizer } from '../context.js';
 
 /**
  * Everything a node needs from the outside world, handed in so that a node is a plain
@@ -29,6 +29,7 @@ export async function callModel(
   messages: ChatMessage[],
   options: CallOptions = {},
 ): Promise<ChatResult> {
+  await loadTokenizer();
   const fitted = fitContext(messages, env.budget);
   env.emit({
     type: 'node.context',
