@@ -2,8 +2,9 @@
  * `npm run bench`: time to first token against the fixture model with 200 ms before its
  * first byte, for both pipeline modes on a direct reply and on the tool path, and the
  * runtime's own overhead per turn; then what each isolation tier costs (test/bench/sandbox.ts),
- * the MCP surface's tables (test/bench/mcp.ts) and the webview's (test/bench/webview.ts). Prints
- * tables; asserts nothing.
+ * the MCP surface's tables (test/bench/mcp.ts), the webview's (test/bench/webview.ts) and the
+ * event log's (test/bench/event-log.ts). Prints tables; asserts nothing. BENCH_ONLY=event-log
+ * runs only the event log's.
  */
 import type { PipelineMode } from '../../protocol/events.js';
 import { createOpenAiClient } from '../../server/llm/openai-client.js';
@@ -12,6 +13,7 @@ import { createRuntime } from '../../server/runtime/runtime.js';
 import { reply } from '../fixtures/openai-steps.js';
 import { startFixtureProcess, type FixtureProcess } from '../fixtures/openai-server-process.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
+import { benchEventLog } from './event-log.js';
 import { benchExtension } from './extension.js';
 import { benchMcp, formatTable } from './mcp.js';
 import { benchSandbox } from './sandbox.js';
@@ -176,10 +178,16 @@ async function main() {
   );
 }
 
-await main();
-for (const table of await benchSandbox()) process.stdout.write(formatTable(table));
-for (const table of await benchMcp()) process.stdout.write(formatTable(table));
-process.stdout.write(`\n${formatWebviewTable(WEBVIEW_BENCH_HEAD, await benchWebview())}\n`);
-process.stdout.write(
-  `\n${formatWebviewTable(['extension (VS Code 1.100.3, code-server)', 'value', 'note'], await benchExtension())}\n`,
-);
+const only = process.env.BENCH_ONLY;
+if (!only) {
+  await main();
+  for (const table of await benchSandbox()) process.stdout.write(formatTable(table));
+  for (const table of await benchMcp()) process.stdout.write(formatTable(table));
+  process.stdout.write(`\n${formatWebviewTable(WEBVIEW_BENCH_HEAD, await benchWebview())}\n`);
+  process.stdout.write(
+    `\n${formatWebviewTable(['extension (VS Code 1.100.3, code-server)', 'value', 'note'], await benchExtension())}\n`,
+  );
+}
+if (!only || only === 'event-log') {
+  for (const table of await benchEventLog()) process.stdout.write(formatTable(table));
+}
