@@ -92,6 +92,8 @@ export interface Connected {
 export interface ConnectOptions {
   /** Declares the elicitation capability and answers with this. */
   elicit?: (req: ElicitRequest) => Promise<ElicitResult> | ElicitResult;
+  /** Leave the HUD at the server's default (failures only) instead of asking for `info`. */
+  defaultLevel?: boolean;
 }
 
 export async function connect(
@@ -127,6 +129,8 @@ export async function connect(
   await Promise.all([cog.server.connect(serverSide), client.connect(clientSide)]);
   // Output schemas are known to the client only after tools/list; validate from the start.
   await client.listTools();
+  // These tests watch the HUD, as the panel does; an agent that never asks gets failures only.
+  if (!opts.defaultLevel) await client.setLoggingLevel('info');
   return {
     client,
     cog,

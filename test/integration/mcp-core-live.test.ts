@@ -25,17 +25,24 @@ after(async () => {
 });
 beforeEach(() => fixture.reset());
 
-test('HUD events arrive as cog.hud logging messages; setLevel(error) silences the rest', async () => {
+test('HUD events arrive as cog.hud logging messages at the level asked; by default failures only', async () => {
   const { runtime, live } = await fixtureRuntime(fixture);
-  const c = await connect(runtime, 'local:alice');
-  const first = data<TurnOutput>(await c.call('send', { text: 'hi' }));
+  const c = await connect(runtime, 'local:alice', { defaultLevel: true });
+  const quiet = data<TurnOutput>(await c.call('send', { text: 'hi' }));
+  assert.deepEqual(
+    c.logs.filter((l) => (l.data as { turn?: string }).turn === quiet.turn),
+    [],
+    'a client that never set a level gets no HUD for a turn that went well',
+  );
+  await c.client.setLoggingLevel('info');
+  const first = data<TurnOutput>(await c.call('send', { text: 'hi', session: quiet.session }));
   const hud = hudEvents(c).filter((e) => e.turn === first.turn);
   const types = new Set(hud.map((e) => e.type));
   for (const t of ['turn.started', 'node.thinking', 'node.done', 'turn.done']) {
     assert.ok(types.has(t as never), `HUD has ${t}`);
   }
-  assert.ok(!types.has('output.delta' as never), 'debug events stay out at the default level');
-  assert.ok(!types.has('node.context' as never), 'debug events stay out at the default level');
+  assert.ok(!types.has('output.delta' as never), 'debug events stay out at info');
+  assert.ok(!types.has('node.context' as never), 'debug events stay out at info');
   assert.ok(c.logs.every((l) => l.logger === 'cog.hud'));
   const levelOf = (type: string) => c.logs.find((l) => (l.data as { type: string }).type === type);
   assert.equal(levelOf('node.thinking')?.level, 'info');

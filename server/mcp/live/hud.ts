@@ -8,7 +8,7 @@ export const HUD_LOGGER = 'cog.hud';
  * The logging level a runtime event goes out at. Every event of the principal's sessions
  * is on this logger, so a client at `debug` (the VS Code panel) can mirror the whole log,
  * seq by seq. Messages, deltas and controls also travel as tool results and progress, and
- * high-volume events are `debug` too, so a client at the default `info` sees a readable HUD.
+ * high-volume events are `debug` too, so a client at `info` sees a readable HUD.
  */
 export function hudLevel(e: RuntimeEvent): LoggingLevel {
   switch (e.type) {
@@ -55,14 +55,18 @@ const SEVERITY: LoggingLevel[] = [
   'emergency',
 ];
 
+/** What a client gets before it calls `logging/setLevel`: what went wrong, nothing more. */
+export const DEFAULT_HUD_LEVEL: LoggingLevel = 'warning';
+
 /**
  * Sends runtime events as `notifications/message`, filtered by the level the client set
- * with `logging/setLevel`. Until it sets one the threshold is `info`: the SDK alone would
- * send everything, every output delta included, to clients that never asked.
+ * with `logging/setLevel`. Until it sets one the threshold is `warning`: a client that did
+ * not ask for the HUD (most agents) gets failures only, not a dozen notifications per turn
+ * that outweigh the result. The SDK alone would send everything, every delta included.
  */
 export function createHud(ctx: McpContext): (e: RuntimeEvent) => void {
   const server = ctx.mcp.server;
-  let threshold = SEVERITY.indexOf('info');
+  let threshold = SEVERITY.indexOf(DEFAULT_HUD_LEVEL);
   server.setRequestHandler(SetLevelRequestSchema, (request) => {
     threshold = SEVERITY.indexOf(request.params.level);
     return {};
