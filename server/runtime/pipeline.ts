@@ -48,6 +48,11 @@ export interface PipelineOutput {
   controls: Control[];
   processes: string[];
   timing: TurnTiming;
+  /**
+   * Work of this turn that its reply does not wait for (fast mode: the Input node's
+   * perception, for the HUD). Settles, never rejects; the memorizer runs after it.
+   */
+  after: Promise<void>;
 }
 
 /**
@@ -55,8 +60,9 @@ export interface PipelineOutput {
  *
  * faithful: the prototype's order; three model round trips before the first token.
  * fast: the Thinker's reply streams straight to the user (one round trip before the first
- * token on a direct reply); the Input node perceives while the reply streams. Both modes
- * emit the same node events.
+ * token on a direct reply); the Input node perceives while the reply streams, and the turn
+ * ends with the last token, not with the perception (`after`). Both modes emit the same
+ * node events.
  */
 export async function runPipeline(p: PipelineInput): Promise<PipelineOutput> {
   const started = p.now();
@@ -110,6 +116,7 @@ export async function runPipeline(p: PipelineInput): Promise<PipelineOutput> {
 
   let text: string;
   let thought;
+  let after: Promise<void> = Promise.resolve();
   if (p.mode === 'faithful') {
     const perception = await guard('input', perceive(env('input'), perceiveInput));
     thought = await guard('thinker', think(env('thinker'), { ...base(p), perception }));
@@ -144,7 +151,10 @@ export async function runPipeline(p: PipelineInput): Promise<PipelineOutput> {
     text = streamed || thought.text;
     if (!streamed) deliver(text);
     output.emit({ type: 'node.done', ms: p.now() - outputStarted, model: p.models.thinker });
-    await perception;
+    after = (perception ?? Promise.resolve('')).then(
+      () => undefined,
+      () => undefined,
+    );
   }
   return {
     text: text.trim(),
@@ -156,6 +166,7 @@ export async function runPipeline(p: PipelineInput): Promise<PipelineOutput> {
       callsBeforeFirstToken,
       modelCalls,
     },
+    after,
   };
 }
 

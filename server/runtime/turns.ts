@@ -139,6 +139,7 @@ export function createTurns(deps: TurnDeps) {
         callsBeforeFirstToken: 0,
         modelCalls: 0,
       },
+      after: Promise.resolve(),
     };
     /** Set when the log itself failed: only the events that end the turn are tried. */
     let storeFailure: StoreError | undefined;
@@ -205,8 +206,10 @@ export function createTurns(deps: TurnDeps) {
     };
     if (storeFailure) s.tryRecord(done, true);
     else emit(done);
-    await persistOrWarn(s);
-    if (status === 'ok') scheduleMemorizer(s, turn);
+    // The result waits for the turn to be durable (fsync), not for work it does not need:
+    // the perception still running, the memorizer, the snapshot.
+    await flushOrWarn(s);
+    afterTurn(s, turn, output.after, status === 'ok');
     return {
       session: s.id,
       turn,
@@ -220,12 +223,17 @@ export function createTurns(deps: TurnDeps) {
     };
   }
 
-  /** Off the critical path: the next message never waits for this. */
-  function scheduleMemorizer(s: Session, turn: string) {
+  /**
+   * Off the critical path, one session's after-turn work in order: the turn's unfinished
+   * perception, then (for a turn that went well) the memorizer, then the snapshot. The next
+   * message never waits for this.
+   */
+  function afterTurn(s: Session, turn: string, pending: Promise<void>, memorize: boolean) {
     s.memorizing++;
     s.memorizer = s.memorizer
+      .then(() => pending)
       .then(async () => {
-        if (closing.aborted) return;
+        if (!memorize || closing.aborted) return persistOrWarn(s);
         const node: NodeName = 'memorizer';
         const emit = (body: Parameters<Parameters<typeof distill>[0]['emit']>[0]) =>
           s.record({ ...body, node, turn } as EventDraft);
@@ -259,6 +267,14 @@ export function createTurns(deps: TurnDeps) {
   }
 
   /** The turn is over whether or not the disk kept up; what was shown is already written. */
+  async function flushOrWarn(s: Session) {
+    try {
+      await s.flush();
+    } catch (err) {
+      process.stderr.write(`cog: could not save session ${s.id}: ${messageOf(err)}\n`);
+    }
+  }
+
   async function persistOrWarn(s: Session) {
     try {
       await deps.persist(s);

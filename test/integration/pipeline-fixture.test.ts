@@ -175,6 +175,28 @@ test('a memorizer reply it cannot parse keeps the previous state and emits an er
   await runtime.close();
 });
 
+test('fast: the result comes with the last token, not after the Input node', async () => {
+  const { runtime, id, events } = await setup('fast');
+  // The perception takes a second; the reply is done long before.
+  fixture.script('input', [reply.text('The user greets Cog.', { delayMs: 1000 })]);
+  fixture.script('thinker', [reply.text('Hello! How can I help?', { delayMs: 20 })]);
+  fixture.script('memorizer', [memo({ user_mood: 'friendly' })]);
+  const result = await runtime.send(id, OWNER, 'hi');
+  assert.equal(result.status, 'ok');
+  const seen = events.map((e) => `${e.node}:${e.type}`);
+  assert.ok(seen.includes('runtime:turn.done'), 'the turn is done');
+  assert.ok(!seen.includes('input:node.perceived'), 'while the perception is still running');
+  await runtime.settled(id);
+  const after = events.map((e) => `${e.node}:${e.type}`);
+  const perceived = after.indexOf('input:node.perceived');
+  assert.ok(perceived > after.indexOf('runtime:turn.done'), 'the perception reached the HUD');
+  assert.ok(
+    perceived < after.indexOf('memorizer:memory.updated'),
+    'and the memorizer ran after it',
+  );
+  await runtime.close();
+});
+
 test('the next message never waits for the memorizer', async () => {
   const { runtime, id } = await setup('fast');
   fixture.script('memorizer', [reply.text('{}', { delayMs: 1500 }), memo({})]);
