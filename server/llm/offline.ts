@@ -129,7 +129,10 @@ function think(req: ChatRequest): ChatResult {
   const name = nameOf(text);
   if (name) return reply(`Nice to meet you, ${name}. I will remember your name.`);
   if (/\bmy name\b/i.test(text)) {
-    const known = /- user_name: (.+)/.exec(systemText(messages))?.[1];
+    // From the shared memory, else from the conversation, as a model reading both would.
+    const said = messages.filter((m) => m.role === 'user').map((m) => nameOf(m.content));
+    const known =
+      /- user_name: (.+)/.exec(systemText(messages))?.[1] ?? said.filter(Boolean).at(-1);
     return reply(known ? `Your name is ${known}.` : 'You have not told me your name yet.');
   }
   if (/^(hi|hello|hey|hallo|good (morning|evening|afternoon))\b/i.test(text.trim())) {
