@@ -96,6 +96,7 @@ export async function runPipeline(p: PipelineInput): Promise<PipelineOutput> {
       modelCalls++;
       if (firstTokenAt === null) callsBeforeFirstToken++;
     },
+    now: p.now,
   });
   const deliver = (text: string) => {
     if (!text) return;

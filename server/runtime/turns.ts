@@ -247,6 +247,7 @@ export function createTurns(deps: TurnDeps) {
               budget: config.budgets.memorizer,
               signal: closing,
               emit,
+              now,
             },
             { history: s.history, state: prev },
           );

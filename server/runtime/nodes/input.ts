@@ -20,7 +20,7 @@ ${i.context}`;
 
 /** The Input node: one sentence of perception about the newest message. */
 export async function perceive(env: NodeEnv, input: PerceiveInput): Promise<string> {
-  const started = Date.now();
+  const started = env.now();
   env.emit({ type: 'node.thinking', detail: 'perceiving the message' });
   const result = await callModel(env, [
     { role: 'system', content: SYSTEM(input) },
@@ -28,6 +28,6 @@ export async function perceive(env: NodeEnv, input: PerceiveInput): Promise<stri
   ]);
   const perception = result.text.trim() || '(no perception)';
   env.emit({ type: 'node.perceived', perception });
-  env.emit({ type: 'node.done', ms: Date.now() - started, model: result.model });
+  env.emit({ type: 'node.done', ms: env.now() - started, model: result.model });
   return perception;
 }

@@ -100,7 +100,7 @@ export async function distill(
   env: NodeEnv,
   input: { history: readonly Turn[]; state: MemoryState },
 ): Promise<MemoryState> {
-  const started = Date.now();
+  const started = env.now();
   env.emit({ type: 'node.thinking', detail: 'updating shared memory' });
   const result = await callModel(
     env,
@@ -113,7 +113,7 @@ export async function distill(
     { json: true },
   );
   const next = mergeMemory(input.state, parseMemoryReply(result.text));
-  env.emit({ type: 'node.done', ms: Date.now() - started, model: result.model });
+  env.emit({ type: 'node.done', ms: env.now() - started, model: result.model });
   return next;
 }
 

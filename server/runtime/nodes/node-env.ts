@@ -16,6 +16,8 @@ export interface NodeEnv {
   emit(body: RuntimeEventBody): void;
   /** Told before every model call (the pipeline counts calls before the first token). */
   onModelCall?(): void;
+  /** The runtime's clock (ms): nodes time themselves with it, so a test's clock is theirs. */
+  now(): number;
 }
 
 export type CallOptions = Omit<ChatRequest, 'node' | 'model' | 'messages' | 'signal'>;

@@ -20,7 +20,7 @@ ${context}`;
 
 /** The Output node (faithful mode): streams the reply in its own words. */
 export async function speak(env: NodeEnv, input: SpeakInput): Promise<string> {
-  const started = Date.now();
+  const started = env.now();
   let first = true;
   const result = await callModel(
     env,
@@ -42,6 +42,6 @@ export async function speak(env: NodeEnv, input: SpeakInput): Promise<string> {
       },
     },
   );
-  env.emit({ type: 'node.done', ms: Date.now() - started, model: result.model });
+  env.emit({ type: 'node.done', ms: env.now() - started, model: result.model });
   return result.text;
 }

@@ -92,7 +92,7 @@ ${input.context}`;
 
 /** The Thinker node: reasons, runs tools, and produces the reply's substance. */
 export async function think(env: NodeEnv, input: ThinkInput): Promise<Thought> {
-  const started = Date.now();
+  const started = env.now();
   env.emit({ type: 'node.thinking', detail: 'reasoning about the reply' });
   const messages: ChatMessage[] = [
     { role: 'system', content: SYSTEM(input) },
@@ -191,7 +191,7 @@ export async function think(env: NodeEnv, input: ThinkInput): Promise<Thought> {
         ? `showed ${thought.controls.length} control(s)`
         : 'direct reply';
   env.emit({ type: 'node.decided', decision: thought.decision, summary });
-  env.emit({ type: 'node.done', ms: Date.now() - started, model });
+  env.emit({ type: 'node.done', ms: env.now() - started, model });
   return thought;
 
   async function runTool(call: ToolCall): Promise<string> {
