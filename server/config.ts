@@ -22,6 +22,8 @@ export interface CogConfig {
   budgets: Record<NodeName, number>;
   pipeline: PipelineMode;
   approval: ApprovalPolicy;
+  /** A run nobody approves or denies within this long is denied. */
+  approvalTimeoutMs: number;
   /** `native` function calling, or `fenced` code blocks for models without tools. */
   tools: 'native' | 'fenced';
   limits: ProcessLimits;
@@ -75,6 +77,8 @@ export const ConfigFileSchema = z
       .optional(),
     pipeline: z.enum(['fast', 'faithful']).optional(),
     approval: z.enum(['ask', 'auto', 'deny']).optional(),
+    /** How long a run waits for approval before it is denied (default 600). */
+    approvalTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
     tools: z.enum(['native', 'fenced']).optional(),
     sandbox: z.enum(SANDBOX_SETTINGS).optional(),
     timeoutMs: z.number().int().min(100).max(600_000).optional(),
@@ -189,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CogConfig {
       pick('COG_PIPELINE', env.COG_PIPELINE, ['fast', 'faithful']) ?? file.pipeline ?? 'fast',
     approval:
       pick('COG_APPROVAL', env.COG_APPROVAL, ['ask', 'auto', 'deny']) ?? file.approval ?? 'ask',
+    approvalTimeoutMs: (file.approvalTimeoutSeconds ?? 600) * 1000,
     tools: pick('COG_TOOLS', env.COG_TOOLS, ['native', 'fenced']) ?? file.tools ?? 'native',
     limits: { ...DEFAULT_LIMITS, ...(timeout ? { timeoutMs: timeout } : {}) },
     sandbox: pick('COG_SANDBOX', env.COG_SANDBOX, SANDBOX_SETTINGS) ?? file.sandbox ?? 'auto',

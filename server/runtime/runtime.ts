@@ -136,6 +136,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
 
   const processes = createProcessManager({
     policy: config.approval,
+    approvalTimeoutMs: config.approvalTimeoutMs,
     limits: config.limits,
     sandbox: deps.sandbox ?? config.sandbox,
     stateDir: join(config.home, 'run'),

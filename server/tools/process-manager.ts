@@ -30,8 +30,13 @@ interface Entry {
   output: OutputBuffer;
   /** Set while waiting for approval. */
   decide?: (verdict: Verdict) => void;
+  /** Denies the run when nobody decides in time. */
+  expiry?: NodeJS.Timeout;
   done?: Promise<RunResult>;
 }
+
+/** How long a run waits for a human's decision before it is denied. */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 10 * 60_000;
 
 const isFinal = (s: ProcessStatus): boolean => FINAL_PROCESS_STATUSES.includes(s);
 const now = (): string => new Date().toISOString();
@@ -42,6 +47,7 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
   const events = opts.events;
   const pathEnv = opts.path ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
   const retain = opts.retain ?? 200;
+  const approvalTimeoutMs = opts.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
   const secrets = opts.secrets ?? (() => []);
   const entries = new Map<string, Entry>();
   let policy = opts.policy;
@@ -95,15 +101,16 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
   }
 
   /** Applies a verdict synchronously, so approve() can return the new state. */
-  function settleApproval(e: Entry, verdict: Verdict): void {
+  function settleApproval(e: Entry, verdict: Verdict, reason = 'denied by the user'): void {
     const decide = e.decide;
     if (!decide) return;
+    clearTimeout(e.expiry);
     if (verdict === 'approve') {
       e.info.status = 'running';
       e.decide = undefined;
       emit(e);
     } else if (verdict === 'deny') {
-      finish(e, 'denied', 'denied by the user');
+      finish(e, 'denied', reason);
     } else {
       finish(e, 'cancelled', 'cancelled before it started');
     }
@@ -190,6 +197,14 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
       initial === 'pending-approval'
         ? new Promise<Verdict>((resolve) => (e.decide = resolve))
         : undefined;
+    if (approval) {
+      const minutes = Math.round(approvalTimeoutMs / 60_000);
+      const after = minutes >= 1 ? `${minutes} min` : `${Math.round(approvalTimeoutMs / 1000)} s`;
+      e.expiry = setTimeout(
+        () => settleApproval(e, 'deny', `nobody approved or denied it within ${after}`),
+        approvalTimeoutMs,
+      );
+    }
     if (initial === 'denied') {
       finish(e, 'denied', 'denied by policy');
       return { process: snapshot(e), output: '' };

@@ -72,6 +72,11 @@ export interface ProcessManagerOptions {
   path?: string;
   /** Finished processes remembered, oldest forgotten first (default 200). */
   retain?: number;
+  /**
+   * A run nobody approves or denies within this long is denied (default 10 min), so a
+   * turn never waits forever for a human who is not there.
+   */
+  approvalTimeoutMs?: number;
 }
 
 /** Runs model-written code as observable, cancellable, sandboxed child processes. */

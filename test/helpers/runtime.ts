@@ -20,6 +20,7 @@ export function testConfig(home: string, overrides: Partial<CogConfig> = {}): Co
     budgets: { ...DEFAULT_BUDGETS },
     pipeline: 'fast',
     approval: 'auto',
+    approvalTimeoutMs: 600_000,
     tools: 'native',
     limits: { ...DEFAULT_LIMITS },
     sandbox: 'auto',

@@ -134,6 +134,19 @@ test('ask: denied is never spawned', async () => {
   await pm.close();
 });
 
+test('ask: a run nobody decides is denied after the approval timeout, never spawned', async () => {
+  const { pm, waitFor } = setup({ policy: 'ask', approvalTimeoutMs: 200 });
+  const request = req('python', 'open("ran.txt", "w").write("oops")');
+  const running = pm.run(request);
+  await waitFor((p) => p.status === 'pending-approval');
+  const r = await running;
+  assert.equal(r.process.status, 'denied');
+  assert.match(r.process.reason ?? '', /nobody approved or denied it within 0?\.?\d* ?s/);
+  assert.equal(r.process.startedAt, undefined);
+  assert.equal(existsSync(join(request.workspace, 'ran.txt')), false);
+  await pm.close();
+});
+
 test('cancel while pending: cancelled, never started; a late approval is an error', async () => {
   const { pm, waitFor } = setup({ policy: 'ask' });
   const running = pm.run(req('javascript', 'console.log("never")'));
