@@ -151,6 +151,7 @@ test('a second message while a turn runs is queued, never interleaved', async ()
 test('seq strictly increases and a reader can resume from any seq', async () => {
   const { runtime, id, events } = await offlineRuntime('fast');
   await runtime.send(id, OWNER, 'what is 2+2?');
+  await runtime.settled(id); // the perception and the memorizer finish after the reply
   const stored = await eventsOf(runtime, id, OWNER);
   stored.forEach((e, i) => assert.equal(e.seq, i + 1));
   const resumed: RuntimeEvent[] = [];
