@@ -379,7 +379,9 @@ export class ChatController implements Disposable {
     const abort = new AbortController();
     this.inFlight.add(abort);
     try {
-      const result = await client.call(tool, { ...args, session }, TurnResultSchema, {
+      // The panel shows its own approval cards: the call stays open through them.
+      const call = { ...args, session, await_approval: true };
+      const result = await client.call(tool, call, TurnResultSchema, {
         signal: abort.signal,
         timeoutMs: TURN_TIMEOUT_MS,
         // A progress notification is one streamed delta: read it (with its seq) now.

@@ -65,8 +65,18 @@ const PROCESS_STATUSES = [
 ] as const satisfies readonly ProcessStatus[];
 
 const TURN_STATUSES = ['ok', 'error', 'cancelled'] as const satisfies readonly TurnStatus[];
+/** A tool result's turn status: a turn's, or "awaiting_approval" (it goes on once decided). */
+const RESULT_STATUSES = [...TURN_STATUSES, 'awaiting_approval'] as const;
 
 export const SessionIdSchema = z.string().min(1).max(64).describe('A session id, e.g. "s-1a2b3c"');
+
+/** `send` and `action`: hold the call open through approvals (a client with its own cards). */
+export const AwaitApprovalSchema = z
+  .boolean()
+  .optional()
+  .describe(
+    'true: keep this call open while a run waits for approval (for a client that shows its own approval UI and calls process-approve); default: answer awaiting_approval at once',
+  );
 export const ProcessIdSchema = z
   .string()
   .min(1)
@@ -106,11 +116,15 @@ export const ProcessOut = z.object({
   truncated: z.boolean(),
 });
 
-/** What `send` and `action` return: one turn, start to end. */
+/** What `send` and `action` return: one turn, start to end (or until it needs a human). */
 export const TurnOut = z.object({
   session: z.string(),
   turn: z.string(),
-  status: z.enum(TURN_STATUSES),
+  status: z
+    .enum(RESULT_STATUSES)
+    .describe(
+      'awaiting_approval: a code run needs a decision (see `pending`); call process-approve, whose result is the rest of the turn',
+    ),
   text: z.string().describe('the reply'),
   controls: z
     .array(z.looseObject({ type: z.string() }))
@@ -121,6 +135,7 @@ export const TurnOut = z.object({
   model: ModelInfoOut,
   timing: TimingOut,
   error: z.string().optional(),
+  pending: ProcessOut.optional().describe('with awaiting_approval: the run waiting for a decision'),
 });
 
 export const SessionOut = z.object({

@@ -1,4 +1,6 @@
-import type { SendOptions, TurnResult } from '../runtime/runtime.js';
+import { describeIsolation, type ProcessInfo } from '../../protocol/events.js';
+import type { Runtime, SendOptions, TurnResult } from '../runtime/runtime.js';
+import type { Session } from '../runtime/session.js';
 import type { McpContext, RequestExtra } from './context.js';
 import { createApprovals } from './live/approvals.js';
 import type { TurnOutput } from './schemas.js';
@@ -6,23 +8,51 @@ import type { ToolReply } from './tool-kit.js';
 import { turnView } from './views.js';
 
 /**
+ * Turns that answered "awaiting_approval" and go on: `process-approve` waits on them for
+ * the rest of the turn. Per runtime, since the approving call may come on another
+ * connection of the same principal.
+ */
+const awaiting = new WeakMap<Runtime, Map<string, Promise<TurnResult>>>();
+const keyOf = (session: string, turn: string) => `${session}\u0000${turn}`;
+
+function awaitingOf(runtime: Runtime): Map<string, Promise<TurnResult>> {
+  let map = awaiting.get(runtime);
+  if (!map) awaiting.set(runtime, (map = new Map()));
+  return map;
+}
+
+type Outcome = { done: TurnResult } | { pending: ProcessInfo };
+
+const approvalsAskable = (ctx: McpContext) =>
+  Boolean(ctx.mcp.server.getClientCapabilities()?.elicitation?.form);
+
+/**
  * Runs one turn for a tool call (`send` or `action`) and follows it while it runs: output
  * deltas become progress notifications when the request carries a progress token, and
- * runs waiting for approval are put to the client's human when it can be asked. The
- * request's signal is the turn's, so `notifications/cancelled` stops the model stream and
- * any child process, and the trace records the turn as cancelled.
+ * runs waiting for approval are put to the client's human when it can be asked. A client
+ * that cannot be asked (no form elicitation) gets an answer as soon as a run is pending:
+ * status `awaiting_approval` with the run, and the turn goes on once `process-approve`
+ * decides it. The request's signal is the turn's while the call is open, so
+ * `notifications/cancelled` stops the model stream and any child process.
  */
 export async function runTurn(
   ctx: McpContext,
   sessionId: string,
   extra: RequestExtra,
   start: (opts: SendOptions) => Promise<TurnResult>,
+  opts: { holdForApproval?: boolean } = {},
 ): Promise<ToolReply<TurnOutput>> {
   const s = await ctx.session(sessionId);
+  const answerEarly = !approvalsAskable(ctx) && !opts.holdForApproval;
   const progressToken = extra._meta?.progressToken;
   const approvals = createApprovals(ctx, extra);
+  // The turn outlives this call when it answers awaiting_approval: cut the tie then.
+  const cancel = new AbortController();
+  const onAbort = () => cancel.abort();
+  extra.signal.addEventListener('abort', onAbort, { once: true });
   let turn: string | undefined;
   let progress = 0;
+  let onPending: ((p: ProcessInfo) => void) | undefined;
   const stop = ctx.own(
     await ctx.runtime.subscribe(sessionId, ctx.principal, (e) => {
       if (turn === undefined || e.turn !== turn) return;
@@ -36,29 +66,116 @@ export async function runTurn(
           .catch(() => undefined); // the client left; the turn ends with its signal
       } else if (e.type === 'process.updated') {
         approvals.onProcess(e.process);
+        if (answerEarly && e.process.status === 'pending-approval') onPending?.(e.process);
       }
     }),
   );
   try {
-    const result = await start({
+    const running = start({
       channel: ctx.channel,
-      signal: extra.signal,
+      signal: cancel.signal,
       onTurn: (id) => (turn = id),
     });
-    const data = turnView(result, s);
-    const label = result.model.offline ? ' · offline engine' : '';
-    const where = `(session ${result.session}, turn ${result.turn}${label})`;
-    if (result.status === 'error') {
-      return {
-        data,
-        text: `The turn failed: ${result.error ?? 'unknown error'} ${where}. The session keeps working: try again, or read \`trace\` for details.`,
-        isError: true,
-      };
-    }
-    const status = result.status === 'cancelled' ? '[cancelled] ' : '';
-    return { data, text: `${status}${result.text}\n\n${where}` };
+    const outcome = await Promise.race<Outcome>([
+      running.then((done) => ({ done })),
+      new Promise<Outcome>((resolve) => (onPending = (pending) => resolve({ pending }))),
+    ]);
+    if ('done' in outcome) return turnReply(outcome.done, s);
+    extra.signal.removeEventListener('abort', onAbort);
+    return awaitingReply(ctx.runtime, s, outcome.pending, running);
   } finally {
+    extra.signal.removeEventListener('abort', onAbort);
     approvals.close();
     stop();
   }
+}
+
+/**
+ * After `process-approve` decided a run of a turn that answered awaiting_approval: the
+ * rest of that turn, or awaiting_approval again for its next run. Undefined when no call
+ * is waiting on the turn (it was asked through elicitation, or has ended).
+ */
+export async function continueTurn(
+  ctx: McpContext,
+  p: ProcessInfo,
+): Promise<ToolReply<TurnOutput> | undefined> {
+  if (!p.turn) return undefined;
+  const map = awaitingOf(ctx.runtime);
+  const key = keyOf(p.session, p.turn);
+  const running = map.get(key);
+  if (!running) return undefined;
+  map.delete(key);
+  const s = await ctx.session(p.session);
+  let onPending: ((q: ProcessInfo) => void) | undefined;
+  const stop = await ctx.runtime.subscribe(p.session, ctx.principal, (e) => {
+    if (
+      e.type === 'process.updated' &&
+      e.turn === p.turn &&
+      e.process.status === 'pending-approval'
+    )
+      onPending?.(e.process);
+  });
+  try {
+    const outcome = await Promise.race<Outcome>([
+      running.then((done) => ({ done })),
+      new Promise<Outcome>((resolve) => (onPending = (pending) => resolve({ pending }))),
+    ]);
+    return 'done' in outcome
+      ? turnReply(outcome.done, s)
+      : awaitingReply(ctx.runtime, s, outcome.pending, running);
+  } finally {
+    stop();
+  }
+}
+
+function awaitingReply(
+  runtime: Runtime,
+  s: Session,
+  p: ProcessInfo,
+  running: Promise<TurnResult>,
+): ToolReply<TurnOutput> {
+  const turn = p.turn ?? '';
+  const map = awaitingOf(runtime);
+  const key = keyOf(s.id, turn);
+  map.set(key, running);
+  // Once the turn ends nobody needs to wait on it; a later approve just reports the run.
+  const forget = () => {
+    setTimeout(() => map.get(key) === running && map.delete(key), 60_000).unref();
+  };
+  running.then(forget, forget);
+  const call = JSON.stringify({ process: p.id, decision: 'approve', codeSha256: p.codeSha256 });
+  return {
+    data: {
+      session: s.id,
+      turn,
+      status: 'awaiting_approval',
+      text: '',
+      controls: [],
+      processes: [{ id: p.id, status: p.status }],
+      model: runtime.modelInfo,
+      timing: { firstTokenMs: null, totalMs: 0, callsBeforeFirstToken: 0, modelCalls: 0 },
+      pending: p,
+    },
+    text:
+      `Waiting for approval: process ${p.id} wants to run ${p.language} code, ` +
+      `${describeIsolation(p.isolation)}:\n\n${p.code}\n\n` +
+      `Show it to the human. To run it call process-approve with ${call} ` +
+      `(or "decision": "deny"); its result is the rest of this turn (session ${s.id}, turn ${turn}). ` +
+      'Undecided, it is denied after a while and the turn goes on without it.',
+  };
+}
+
+function turnReply(result: TurnResult, s: Session): ToolReply<TurnOutput> {
+  const data = turnView(result, s);
+  const label = result.model.offline ? ' · offline engine' : '';
+  const where = `(session ${result.session}, turn ${result.turn}${label})`;
+  if (result.status === 'error') {
+    return {
+      data,
+      text: `The turn failed: ${result.error ?? 'unknown error'} ${where}. The session keeps working: try again, or read \`trace\` for details.`,
+      isError: true,
+    };
+  }
+  const status = result.status === 'cancelled' ? '[cancelled] ' : '';
+  return { data, text: `${status}${result.text}\n\n${where}` };
 }

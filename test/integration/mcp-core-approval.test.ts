@@ -74,55 +74,66 @@ test('elicitation: the client’s human approves, declines, or cannot be asked',
   await runtime.close();
 });
 
-test('without elicitation a run stays pending until process-approve decides it', async () => {
+test('without elicitation send answers awaiting_approval at once; process-approve returns the rest', async () => {
   const { runtime } = await offlineRuntime({ approval: 'ask' });
-  const c = await connect(runtime, 'local:alice');
+  const c = await connect(runtime, 'local:alice', { defaultLevel: true });
   const id = (await runtime.createSession('local:alice')).id;
 
-  const first = c.call('send', { text: SUM, session: id });
-  await c.until(() => pendingIn(c).length === 1, 'a pending run');
-  const pid = pendingIn(c)[0].id;
+  const asked = Date.now();
+  const first = await c.call('send', { text: SUM, session: id });
+  assert.ok(Date.now() - asked < 1000, 'answered within a second, not when the human decides');
+  const waiting = data<TurnOutput>(first);
+  assert.equal(waiting.status, 'awaiting_approval');
+  const pending = waiting.pending!;
+  assert.equal(pending.status, 'pending-approval');
+  assert.equal(pending.language, 'javascript');
+  assert.match(pending.code, /17 \* 23|17\*23/);
+  assert.match(textOf(first), /process-approve/);
+  assert.match(textOf(first), new RegExp(pending.codeSha256));
   const listed = data<{ processes: { id: string; status: string }[] }>(
     await c.call('process-list', { session: id }),
   );
   assert.deepEqual(listed.processes, [
-    { ...listed.processes[0], id: pid, status: 'pending-approval' },
+    { ...listed.processes[0], id: pending.id, status: 'pending-approval' },
   ]);
-  const unbound = await c.call('process-approve', { process: pid, decision: 'approve' });
+  const unbound = await c.call('process-approve', { process: pending.id, decision: 'approve' });
   assert.equal(unbound.isError, true, 'an approval must name the code it was shown for');
   assert.match(textOf(unbound), /codeSha256/);
-  const decided = data<{ process: { status: string } }>(
+  const decided = data<{ process: { status: string }; turn?: TurnOutput }>(
     await c.call('process-approve', {
-      process: pid,
+      process: pending.id,
       decision: 'approve',
-      codeSha256: pendingIn(c)[0].codeSha256,
+      codeSha256: pending.codeSha256,
     }),
   );
   assert.equal(decided.process.status, 'running');
-  const turn = data<TurnOutput>(await first);
-  assert.match(turn.text, /391/);
+  assert.equal(decided.turn?.status, 'ok', 'the approve call carries the rest of the turn');
+  assert.match(decided.turn?.text ?? '', /391/);
+  assert.equal(decided.turn?.turn, waiting.turn);
   const again = await c.call('process-approve', {
-    process: pid,
+    process: pending.id,
     decision: 'approve',
-    codeSha256: pendingIn(c)[0].codeSha256,
+    codeSha256: pending.codeSha256,
   });
   assert.equal(again.isError, true, 'a second decision is reported, not ignored');
 
-  const second = c.call('send', { text: SUM, session: id });
-  await c.until(() => pendingIn(c).length === 2, 'a second pending run');
-  const pid2 = pendingIn(c)[1].id;
-  await c.call('process-approve', { process: pid2, decision: 'deny' });
-  assert.equal(data<TurnOutput>(await second).processes[0].status, 'denied');
+  // The session is not blocked: the next send is served, and a deny finishes its turn.
+  const second = data<TurnOutput>(await c.call('send', { text: SUM, session: id }));
+  assert.equal(second.status, 'awaiting_approval');
+  const denied = data<{ turn?: TurnOutput }>(
+    await c.call('process-approve', { process: second.pending!.id, decision: 'deny' }),
+  );
+  assert.equal(denied.turn?.processes[0]?.status, 'denied');
 
-  const third = c.call('send', { text: SUM, session: id });
-  await c.until(() => pendingIn(c).length === 3, 'a third pending run');
+  const third = data<TurnOutput>(await c.call('send', { text: SUM, session: id }));
   const withdrawn = data<{ process: { status: string } }>(
-    await c.call('process-cancel', { process: pendingIn(c)[2].id }),
+    await c.call('process-cancel', { process: third.pending!.id }),
   );
   assert.equal(withdrawn.process.status, 'cancelled');
-  assert.equal(data<TurnOutput>(await third).processes[0].status, 'cancelled');
-
   await runtime.settled(id);
+  const state = data<{ busy: boolean; queued: number }>(await c.call('state', { session: id }));
+  assert.deepEqual([state.busy, state.queued], [false, 0], 'nothing left waiting');
+
   await c.close();
   await runtime.close();
 });
@@ -177,8 +188,11 @@ test('two principals on one runtime: the other’s sessions and processes are "n
   // Alice's run is untouched by all that, and decides as usual.
   assert.equal(runtime.listProcesses('oidc:alice', id)[0].status, 'pending-approval');
   const sha = runtime.listProcesses('oidc:alice', id)[0]?.codeSha256;
-  await alice.call('process-approve', { process: pid, decision: 'approve', codeSha256: sha });
-  assert.match(data<TurnOutput>(await pending).text, /391/);
+  assert.equal(data<TurnOutput>(await pending).status, 'awaiting_approval');
+  const rest = data<{ turn?: TurnOutput }>(
+    await alice.call('process-approve', { process: pid, decision: 'approve', codeSha256: sha }),
+  );
+  assert.match(rest.turn?.text ?? '', /391/);
   await runtime.settled(id);
   assert.equal(hudEvents(bob).length, 0, 'bob’s HUD saw nothing of alice’s session');
   assert.equal(bob.listChanged(), 0);

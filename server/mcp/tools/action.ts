@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ActionSchema } from '../../../protocol/controls.js';
 import { ToolFailure } from '../errors.js';
-import { SessionIdSchema, TurnOut } from '../schemas.js';
+import { AwaitApprovalSchema, SessionIdSchema, TurnOut } from '../schemas.js';
 import { defineTool } from '../tool-kit.js';
 import { runTurn } from '../turn.js';
 
@@ -15,10 +15,11 @@ export const actionTool = defineTool({
     session: SessionIdSchema,
     action: z.string().describe('the control\u2019s action name, e.g. "more"'),
     data: z.record(z.string(), z.unknown()).optional().describe('the control\u2019s data, if any'),
+    await_approval: AwaitApprovalSchema,
   }),
   output: TurnOut,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-  async run({ session, action, data }, ctx, extra) {
+  async run({ session, action, data, await_approval: hold }, ctx, extra) {
     const parsed = ActionSchema.safeParse({ action, ...(data ? { data } : {}) });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -26,8 +27,12 @@ export const actionTool = defineTool({
         `That is not a control action: ${issue?.message ?? 'invalid'}. Use the \`action\` and \`data\` of a control from a reply.`,
       );
     }
-    return runTurn(ctx, session, extra, (opts) =>
-      ctx.runtime.action(session, ctx.principal, parsed.data, opts),
+    return runTurn(
+      ctx,
+      session,
+      extra,
+      (opts) => ctx.runtime.action(session, ctx.principal, parsed.data, opts),
+      { holdForApproval: hold === true },
     );
   },
 });

@@ -1,13 +1,16 @@
 import { z } from 'zod';
-import { ProcessIdSchema, ProcessOut } from '../schemas.js';
+import { ProcessIdSchema, ProcessOut, TurnOut } from '../schemas.js';
 import { defineTool } from '../tool-kit.js';
+import { continueTurn } from '../turn.js';
 
 export const processApproveTool = defineTool({
   name: 'process-approve',
   title: 'Approve or deny a code run',
   description:
     'Decides a process waiting for approval (status pending-approval): "approve" runs it, ' +
-    '"deny" refuses it. The turn that asked continues either way. Approving needs ' +
+    '"deny" refuses it. The turn that asked continues either way; when a `send` answered ' +
+    'awaiting_approval, this call waits for the rest of that turn and returns it as `turn`. ' +
+    'Approving needs ' +
     'codeSha256, the hex SHA-256 of the exact code the human was shown (and its isolation ' +
     'tier: "none" means no sandbox), so an approval is for that code and nothing else.',
   input: z.object({
@@ -19,10 +22,20 @@ export const processApproveTool = defineTool({
       .optional()
       .describe('SHA-256 of the code shown to the human; required to approve'),
   }),
-  output: z.object({ process: ProcessOut }),
+  output: z.object({
+    process: ProcessOut,
+    turn: TurnOut.optional().describe('the rest of the turn that was awaiting this decision'),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   async run({ process: id, decision, codeSha256 }, ctx) {
     const process = ctx.runtime.approve(id, ctx.principal, decision, codeSha256);
-    return { data: { process }, text: `Process ${id} is ${process.status}.` };
+    const decided = `Process ${id} is ${process.status}.`;
+    const rest = await continueTurn(ctx, process);
+    if (!rest) return { data: { process }, text: decided };
+    return {
+      data: { process, turn: rest.data },
+      text: `${decided}\n\n${rest.text}`,
+      ...(rest.isError ? { isError: true } : {}),
+    };
   },
 });

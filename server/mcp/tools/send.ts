@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
-import { SessionIdSchema, TurnOut } from '../schemas.js';
+import { AwaitApprovalSchema, SessionIdSchema, TurnOut } from '../schemas.js';
 import { defineTool } from '../tool-kit.js';
 import { runTurn } from '../turn.js';
 
@@ -20,14 +20,17 @@ export const sendTool = defineTool({
   input: z.object({
     text: z.string().describe('the message'),
     session: SessionIdSchema.optional().describe('the session to continue; omit to start one'),
+    await_approval: AwaitApprovalSchema,
   }),
   output: TurnOut,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-  async run({ text, session }, ctx, extra) {
+  async run({ text, session, await_approval: hold }, ctx, extra) {
     // Checked before a session is created for it, so a bad call leaves nothing behind.
     if (!text.trim()) throw new ToolFailure('The message is empty: call `send` with some text.');
     const id =
       session ?? (await ctx.runtime.createSession(ctx.principal, { title: titleOf(text) })).id;
-    return runTurn(ctx, id, extra, (opts) => ctx.runtime.send(id, ctx.principal, text, opts));
+    return runTurn(ctx, id, extra, (opts) => ctx.runtime.send(id, ctx.principal, text, opts), {
+      holdForApproval: hold === true,
+    });
   },
 });
