@@ -78,9 +78,7 @@ export async function runPipeline(p: PipelineInput): Promise<PipelineOutput> {
     } catch (err) {
       if (!p.signal.aborted) {
         p.emit(node, { type: 'node.error', code: codeOf(err), message: messageOf(err) });
-        throw typeof err === 'object' && err !== null
-          ? Object.assign(err, { reported: true })
-          : err;
+        throw new NodeFailure(node, err);
       }
       throw err;
     }
@@ -173,6 +171,28 @@ export async function runPipeline(p: PipelineInput): Promise<PipelineOutput> {
 
 function base(p: PipelineInput) {
   return { history: p.history, context: p.context, tools: p.tools, runCode: p.runCode };
+}
+
+/**
+ * A node's failure, already reported on that node's HUD: the turn ends with it and does
+ * not report it again. The original error is `cause`. Check `code`, not instanceof.
+ */
+export class NodeFailure extends Error {
+  override readonly name = 'NodeFailure';
+  readonly code = 'node_failed';
+  constructor(
+    readonly node: NodeName,
+    override readonly cause: unknown,
+  ) {
+    super(messageOf(cause));
+  }
+}
+
+/** The error behind a NodeFailure, or the error itself. */
+export function causeOf(err: unknown): unknown {
+  return (err as { code?: unknown } | null)?.code === 'node_failed'
+    ? (err as NodeFailure).cause
+    : err;
 }
 
 export function codeOf(err: unknown): string {

@@ -5,9 +5,9 @@ import type { ModelClient } from '../llm/types.js';
 import type { EventStore } from '../store/types.js';
 import type { ProcessManager } from '../tools/types.js';
 import { StoreError } from '../store/errors.js';
-import { RuntimeError } from './errors.js';
+import { RuntimeError, isCoded } from './errors.js';
 import { diffMemory, distill, MemoryParseError, renderMemory } from './nodes/memorizer.js';
-import { codeOf, messageOf, runPipeline, type TurnResult } from './pipeline.js';
+import { causeOf, codeOf, messageOf, runPipeline, type TurnResult } from './pipeline.js';
 import type { Sensor } from './sensor.js';
 import type { Session } from './session.js';
 
@@ -172,15 +172,16 @@ export function createTurns(deps: TurnDeps) {
         now,
       });
     } catch (err) {
-      storeFailure = storeErrorOf(err);
+      const cause = causeOf(err);
+      storeFailure = storeErrorOf(cause);
       status = signal.aborted && !storeFailure ? 'cancelled' : 'error';
       error =
         status === 'cancelled'
           ? 'The turn was cancelled.'
-          : (storeFailure?.message ?? messageOf(err));
-      const reported = (err as { reported?: boolean }).reported;
+          : (storeFailure?.message ?? messageOf(cause));
+      const reported = isCoded(err, 'node_failed');
       if (status === 'error' && (!reported || storeFailure)) {
-        const code = storeFailure?.code ?? codeOf(err);
+        const code = storeFailure?.code ?? codeOf(cause);
         s.tryRecord({ type: 'node.error', node: 'runtime', turn, code, message: error }, true);
       }
       output.text = partial.trim();
