@@ -145,11 +145,16 @@ export type RuntimeEventBody =
   | { type: 'node.thinking'; detail: string }
   | {
       type: 'node.context';
+      /** Cog's own count (o200k) of what it sends: messages and tool schemas. */
       tokens: number;
       budget: number;
       fillPct: number;
       messages: number;
       trimmed: number;
+      /** Of `tokens`, the tool schemas sent with the call. */
+      toolTokens?: number;
+      /** After the call: what the provider says it used, when it reports usage. */
+      usage?: { promptTokens: number; completionTokens: number; cachedTokens?: number };
     }
   | { type: 'node.perceived'; perception: string }
   | { type: 'node.decided'; decision: 'direct' | 'tool' | 'controls'; summary: string }

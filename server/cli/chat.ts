@@ -18,6 +18,8 @@ export function hudLine(e: RuntimeEvent): string | undefined {
     case 'node.thinking':
       return `${e.node}: ${e.detail}`;
     case 'node.context':
+      // The second report of a call: the provider's own count, beside Cog's.
+      if (e.usage) return `${e.node}: the provider counted ${e.usage.promptTokens} prompt tokens`;
       return `${e.node}: context ${e.tokens}/${e.budget} tokens (${e.fillPct}%)${e.trimmed ? `, ${e.trimmed} trimmed` : ''}`;
     case 'node.perceived':
       return `input: ${e.perception}`;

@@ -59,12 +59,23 @@ export function toWireTool(tool: ToolSpec): ChatCompletionTool {
   };
 }
 
-type WireUsage = { prompt_tokens: number; completion_tokens: number } | null | undefined;
+type WireUsage =
+  | {
+      prompt_tokens: number;
+      completion_tokens: number;
+      prompt_tokens_details?: { cached_tokens?: number } | null;
+    }
+  | null
+  | undefined;
 
 function toUsage(usage: WireUsage): ChatResult['usage'] {
-  return usage
-    ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }
-    : undefined;
+  if (!usage) return undefined;
+  const cached = usage.prompt_tokens_details?.cached_tokens;
+  return {
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    ...(typeof cached === 'number' ? { cachedTokens: cached } : {}),
+  };
 }
 
 /**

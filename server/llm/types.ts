@@ -45,7 +45,15 @@ export interface ChatResult {
   toolCalls: ToolCall[];
   model: string;
   finishReason: string | null;
-  usage?: { promptTokens: number; completionTokens: number };
+  usage?: Usage;
+}
+
+/** What the provider says a call used, when it says (streams: `include_usage`). */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens served from the provider's cache, when it reports them. */
+  cachedTokens?: number;
 }
 
 export interface ModelClient {

@@ -182,6 +182,26 @@ export const StateOut = z.object({
   lastSeq: z.number(),
   turns: z.number(),
   model: ModelInfoOut,
+  context: z
+    .record(
+      z.string(),
+      z.object({
+        seq: z.number(),
+        tokens: z.number().describe('Cog’s count of the last call’s prompt, tool schemas included'),
+        budget: z.number(),
+        fillPct: z.number(),
+        toolTokens: z.number().optional(),
+        usage: z
+          .object({
+            promptTokens: z.number(),
+            completionTokens: z.number(),
+            cachedTokens: z.number().optional(),
+          })
+          .optional()
+          .describe('what the provider reported for that call'),
+      }),
+    )
+    .describe('per node: its latest context fill'),
 });
 
 export const MessageOut = z.object({

@@ -55,6 +55,7 @@ export function stateView(runtime: Runtime, s: Session): StateOutput {
     lastSeq: s.seq,
     turns: s.userMessages,
     model: runtime.modelInfo,
+    context: structuredClone(s.context),
   };
 }
 

@@ -32,6 +32,17 @@ interface ProjectionState {
   lastActivity: number;
   lastSensor: SensorReading | null;
   openTurns: string[];
+  context?: Record<string, ContextReading>;
+}
+
+/** A node's latest context fill: Cog's count, and the provider's when it reported one. */
+export interface ContextReading {
+  seq: number;
+  tokens: number;
+  budget: number;
+  fillPct: number;
+  toolTokens?: number;
+  usage?: { promptTokens: number; completionTokens: number; cachedTokens?: number };
 }
 
 export interface SensorReading {
@@ -57,6 +68,8 @@ export class Session {
   userMessages = 0;
   lastActivity: number;
   lastSensor: SensorReading | null = null;
+  /** Per node, its latest `node.context`. */
+  context: Record<string, ContextReading> = {};
   /** Turns started and not yet done, as the log says. */
   readonly openTurns = new Set<string>();
   /** The turn being run and those waiting, in order. */
@@ -197,11 +210,20 @@ export class Session {
       case 'sensor.tick':
         this.lastSensor = { seq: event.seq, ts: event.ts, readings: event.readings };
         break;
+      case 'node.context':
+        this.context[event.node] = {
+          seq: event.seq,
+          tokens: event.tokens,
+          budget: event.budget,
+          fillPct: event.fillPct,
+          ...(event.toolTokens ? { toolTokens: event.toolTokens } : {}),
+          ...(event.usage ? { usage: event.usage } : {}),
+        };
+        break;
       case 'session.created':
       case 'turn.queued':
       case 'output.delta':
       case 'node.thinking':
-      case 'node.context':
       case 'node.perceived':
       case 'node.decided':
       case 'node.streaming':
@@ -230,6 +252,7 @@ export class Session {
       lastActivity: this.lastActivity,
       lastSensor: this.lastSensor,
       openTurns: [...this.openTurns],
+      context: this.context,
     };
     return { seq: this.seqValue, turns: this.userMessages, state };
   }
@@ -301,6 +324,7 @@ export class Session {
     this.lastActivity = s.lastActivity ?? this.lastActivity;
     this.lastSensor = s.lastSensor ?? null;
     for (const t of s.openTurns ?? []) this.openTurns.add(t);
+    this.context = s.context ?? {};
   }
 
   /** Drops the oldest finished processes; the unfinished ones always stay. */

@@ -175,6 +175,38 @@ test('a memorizer reply it cannot parse keeps the previous state and emits an er
   await runtime.close();
 });
 
+test('context: Cog counts the tool schemas, and keeps the provider’s usage beside its count', async () => {
+  const { runtime, id, events } = await setup('fast');
+  const usage = {
+    prompt_tokens: 1234,
+    completion_tokens: 7,
+    total_tokens: 1241,
+    prompt_tokens_details: { cached_tokens: 1024 },
+  };
+  fixture.script('thinker', [reply.text('Hello! How can I help?', { usage })]);
+  fixture.script('input', [reply.text('The user greets Cog.')]);
+  fixture.script('memorizer', [memo({})]);
+  await runtime.send(id, OWNER, 'hi');
+  await runtime.settled(id);
+  const thinker = events.filter((e) => e.type === 'node.context' && e.node === 'thinker');
+  assert.equal(thinker.length, 2, 'one before the call (our count), one after (theirs too)');
+  const [before, afterCall] = thinker;
+  assert.ok(
+    before?.type === 'node.context' && (before.toolTokens ?? 0) > 50,
+    'tool schemas counted',
+  );
+  assert.ok(before.tokens > before.toolTokens!, 'messages and tools together');
+  assert.deepEqual(afterCall?.type === 'node.context' && afterCall.usage, {
+    promptTokens: 1234,
+    completionTokens: 7,
+    cachedTokens: 1024,
+  });
+  const state = (await runtime.session(id, OWNER)).context.thinker;
+  assert.equal(state?.tokens, before.tokens);
+  assert.equal(state?.usage?.promptTokens, 1234);
+  await runtime.close();
+});
+
 test('fast: the result comes with the last token, not after the Input node', async () => {
   const { runtime, id, events } = await setup('fast');
   // The perception takes a second; the reply is done long before.

@@ -68,7 +68,7 @@ export class Hud {
       case 'node.error':
         return this.strip.status(node, 'error', `${e.code}: ${e.message}`);
       case 'node.context':
-        return this.strip.context(node, e.tokens, e.budget, e.fillPct, e.trimmed);
+        return this.strip.context(node, e.tokens, e.budget, e.fillPct, e.trimmed, e.usage);
       case 'node.perceived':
         return this.strip.detail(node, e.perception);
       case 'node.decided':

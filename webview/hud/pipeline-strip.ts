@@ -81,7 +81,14 @@ export class PipelineStrip {
     this.nodes[node].el.title = `${LABEL[node]}: ${detail}`;
   }
 
-  context(node: NodeName, tokens: number, budget: number, fillPct: number, trimmed: number): void {
+  context(
+    node: NodeName,
+    tokens: number,
+    budget: number,
+    fillPct: number,
+    trimmed: number,
+    reported?: { promptTokens: number; cachedTokens?: number },
+  ): void {
     const v = this.nodes[node];
     const pct = Math.max(0, Math.min(100, Number.isFinite(fillPct) ? fillPct : 0));
     v.fill.style.width = `${pct}%`;
@@ -90,6 +97,12 @@ export class PipelineStrip {
     v.tokens.textContent = `${formatCount(tokens)} / ${formatCount(budget)}`;
     v.gauge.title = `${formatCount(tokens)} of ${formatCount(budget)} tokens (${Math.round(pct)}%)${
       trimmed ? `, ${trimmed} message${trimmed === 1 ? '' : 's'} trimmed` : ''
+    }${
+      reported
+        ? `; the provider counted ${formatCount(reported.promptTokens)}${
+            reported.cachedTokens ? ` (${formatCount(reported.cachedTokens)} cached)` : ''
+          }`
+        : ''
     }`;
   }
 

@@ -1,6 +1,6 @@
 import type { NodeName, RuntimeEventBody } from '../../../protocol/events.js';
 import type { ChatMessage, ChatRequest, ChatResult, ModelClient } from '../../llm/types.js';
-import { fitContext, loadTokenizer } from '../context.js';
+import { countTokens, fitContext, loadTokenizer } from '../context.js';
 
 /**
  * Everything a node needs from the outside world, handed in so that a node is a plain
@@ -32,23 +32,31 @@ export async function callModel(
   options: CallOptions = {},
 ): Promise<ChatResult> {
   await loadTokenizer();
-  const fitted = fitContext(messages, env.budget);
-  env.emit({
-    type: 'node.context',
-    tokens: fitted.tokens,
+  // The tool schemas travel with every call and count against the budget like messages.
+  const toolTokens = options.tools?.length ? countTokens(JSON.stringify(options.tools)) : 0;
+  const fitted = fitContext(messages, Math.max(0, env.budget - toolTokens));
+  const tokens = fitted.tokens + toolTokens;
+  const context = {
+    type: 'node.context' as const,
+    tokens,
     budget: env.budget,
-    fillPct: Math.min(100, Math.round((100 * fitted.tokens) / env.budget)),
+    fillPct: Math.min(100, Math.round((100 * tokens) / env.budget)),
     messages: fitted.messages.length,
     trimmed: fitted.trimmed,
-  });
+    ...(toolTokens ? { toolTokens } : {}),
+  };
+  env.emit(context);
   env.onModelCall?.();
-  return env.model.chat({
+  const result = await env.model.chat({
     ...options,
     node: env.node,
     model: env.modelName,
     messages: fitted.messages,
     signal: env.signal,
   });
+  // The provider's own count, beside ours: the HUD and `state` show both.
+  if (result.usage) env.emit({ ...context, usage: result.usage });
+  return result;
 }
 
 /** Plain conversation turns for a node's prompt: user and assistant text only. */
