@@ -379,8 +379,7 @@ export class ChatController implements Disposable {
     const abort = new AbortController();
     this.inFlight.add(abort);
     try {
-      // The panel shows its own approval cards: the call stays open through them.
-      const call = { ...args, session, await_approval: true };
+      const call = { ...args, session, await_approval: true }; // open through the panel's cards
       const result = await client.call(tool, call, TurnResultSchema, {
         signal: abort.signal,
         timeoutMs: TURN_TIMEOUT_MS,

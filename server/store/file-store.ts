@@ -10,7 +10,6 @@ import {
   renameSync,
   rmSync,
   statSync,
-  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -30,6 +29,7 @@ import {
   isValidSessionId,
   sessionPath,
 } from './layout.js';
+import { parseMeta, writeAtomically } from './files.js';
 import { SessionLog } from './session-log.js';
 import type { EventStore, OpenedSession, SessionMeta, Snapshot, StoredSession } from './types.js';
 
@@ -385,38 +385,4 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
     },
   };
   return store;
-}
-
-function parseMeta(text: string, session: string): SessionMeta {
-  const v = JSON.parse(text) as Partial<SessionMeta>;
-  if (v.id !== session || typeof v.owner !== 'string' || typeof v.createdAt !== 'string') {
-    throw new Error(`${META_FILE} does not describe session ${session}`);
-  }
-  return {
-    id: session,
-    owner: v.owner,
-    ...(typeof v.title === 'string' ? { title: v.title } : {}),
-    createdAt: v.createdAt,
-  };
-}
-
-/** Write to a temporary name, then rename over `name`: readers see the old or the new. */
-function writeAtomically(sdir: string, name: string, body: string, durable: boolean): void {
-  const tmp = join(sdir, `${name}.tmp`);
-  writeFileSync(tmp, body, { mode: 0o600 });
-  if (durable) {
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
-  try {
-    renameSync(tmp, join(sdir, name));
-  } catch (err) {
-    unlinkSync(tmp);
-    throw err;
-  }
-  if (durable) fsyncDir(sdir);
 }

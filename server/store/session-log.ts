@@ -6,7 +6,6 @@ import {
   fsyncSync,
   ftruncateSync,
   openSync,
-  readSync,
   readdirSync,
   renameSync,
   unlinkSync,
@@ -25,7 +24,8 @@ import {
   writeAll,
   type IndexRecord,
 } from './index-file.js';
-import { QUARANTINE_INDEX, fsyncDir, isErrno, listSegments, segmentName } from './layout.js';
+import { countQuarantined, readFrom, readRange, sizeOf } from './files.js';
+import { fsyncDir, listSegments, segmentName } from './layout.js';
 import { eachLine, parseEvent, quarantine, type BadLine } from './quarantine.js';
 
 const fsyncAsync = promisify(fsync);
@@ -363,58 +363,4 @@ function firstSeq(dir: string, id: string, segments: number[]): number | undefin
     if (found !== undefined) return found;
   }
   return undefined;
-}
-
-function readRange(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(length);
-    let got = 0;
-    while (got < length) {
-      const n = readSync(fd, buf, got, length - got, offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readFrom(path: string, offset: number): Buffer {
-  const size = sizeOf(path);
-  return size > offset ? readRange(path, offset, size - offset) : Buffer.alloc(0);
-}
-
-function sizeOf(path: string): number {
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      return fstatSync(fd).size;
-    } finally {
-      closeSync(fd);
-    }
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return 0;
-    throw err;
-  }
-}
-
-function countQuarantined(dir: string): number {
-  try {
-    const fd = openSync(join(dir, QUARANTINE_INDEX), 'r');
-    try {
-      const size = fstatSync(fd).size;
-      const buf = Buffer.alloc(size);
-      readSync(fd, buf, 0, size, 0);
-      return buf
-        .toString('utf8')
-        .split('\n')
-        .filter((l) => l.trim()).length;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return 0;
-  }
 }
