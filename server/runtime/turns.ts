@@ -209,7 +209,7 @@ export function createTurns(deps: TurnDeps) {
     else emit(done);
     // The result waits for the turn to be durable (fsync), not for work it does not need:
     // the perception still running, the memorizer, the snapshot.
-    await flushOrWarn(s);
+    await saveOrWarn(s, 'flush');
     afterTurn(s, turn, output.after, status === 'ok');
     return {
       session: s.id,
@@ -234,7 +234,7 @@ export function createTurns(deps: TurnDeps) {
     s.memorizer = s.memorizer
       .then(() => pending)
       .then(async () => {
-        if (!memorize || closing.aborted) return persistOrWarn(s);
+        if (!memorize || closing.aborted) return saveOrWarn(s, 'persist');
         const node: NodeName = 'memorizer';
         const emit = (body: Parameters<Parameters<typeof distill>[0]['emit']>[0]) =>
           s.record({ ...body, node, turn } as EventDraft);
@@ -261,25 +261,20 @@ export function createTurns(deps: TurnDeps) {
               : messageOf(err);
           s.tryRecord({ type: 'node.error', node, turn, code: codeOf(err), message });
         }
-        await persistOrWarn(s);
+        await saveOrWarn(s, 'persist');
       })
       .finally(() => {
         s.memorizing--;
       });
   }
 
-  /** The turn is over whether or not the disk kept up; what was shown is already written. */
-  async function flushOrWarn(s: Session) {
+  /**
+   * The turn is over whether or not the disk kept up (what was shown is already written):
+   * `flush` makes it durable, `persist` also snapshots the projections.
+   */
+  async function saveOrWarn(s: Session, how: 'flush' | 'persist') {
     try {
-      await s.flush();
-    } catch (err) {
-      process.stderr.write(`cog: could not save session ${s.id}: ${messageOf(err)}\n`);
-    }
-  }
-
-  async function persistOrWarn(s: Session) {
-    try {
-      await deps.persist(s);
+      await (how === 'flush' ? s.flush() : deps.persist(s));
     } catch (err) {
       process.stderr.write(`cog: could not save session ${s.id}: ${messageOf(err)}\n`);
     }
