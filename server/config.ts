@@ -24,6 +24,8 @@ export interface CogConfig {
   approval: ApprovalPolicy;
   /** A run nobody approves or denies within this long is denied. */
   approvalTimeoutMs: number;
+  /** A message while a turn runs: queue (default), interrupt the turn, or reject. */
+  ifBusy: BusyPolicy;
   /** `native` function calling, or `fenced` code blocks for models without tools. */
   tools: 'native' | 'fenced';
   limits: ProcessLimits;
@@ -32,6 +34,13 @@ export interface CogConfig {
   sensorIntervalMs: number;
   llm: { idleTimeoutMs: number; totalTimeoutMs: number };
 }
+
+/**
+ * What a message does when its session is busy (double-texting): `queue` waits its turn
+ * (the default), `interrupt` cancels the running and queued turns first, `reject` refuses it.
+ */
+export const BUSY_POLICIES = ['queue', 'interrupt', 'reject'] as const;
+export type BusyPolicy = (typeof BUSY_POLICIES)[number];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -79,6 +88,7 @@ export const ConfigFileSchema = z
     approval: z.enum(['ask', 'auto', 'deny']).optional(),
     /** How long a run waits for approval before it is denied (default 600). */
     approvalTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+    ifBusy: z.enum(BUSY_POLICIES).optional(),
     tools: z.enum(['native', 'fenced']).optional(),
     sandbox: z.enum(SANDBOX_SETTINGS).optional(),
     timeoutMs: z.number().int().min(100).max(600_000).optional(),
@@ -194,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CogConfig {
     approval:
       pick('COG_APPROVAL', env.COG_APPROVAL, ['ask', 'auto', 'deny']) ?? file.approval ?? 'ask',
     approvalTimeoutMs: (file.approvalTimeoutSeconds ?? 600) * 1000,
+    ifBusy: file.ifBusy ?? 'queue',
     tools: pick('COG_TOOLS', env.COG_TOOLS, ['native', 'fenced']) ?? file.tools ?? 'native',
     limits: { ...DEFAULT_LIMITS, ...(timeout ? { timeoutMs: timeout } : {}) },
     sandbox: pick('COG_SANDBOX', env.COG_SANDBOX, SANDBOX_SETTINGS) ?? file.sandbox ?? 'auto',

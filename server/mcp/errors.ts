@@ -20,6 +20,8 @@ const HINTS: Record<string, string> = {
   session_exists: 'Choose another id, or leave `id` out to get a generated one.',
   invalid_session_id: 'Use 1-64 letters, digits, _ or -, or leave `id` out.',
   runtime_closed: 'Cog is shutting down: reconnect and try again.',
+  session_busy:
+    'Wait for the running turn (state shows busy), cancel it, or send with if_busy "queue" or "interrupt".',
   store_disk_full:
     'Free some space on the disk that holds COG_HOME, then send again; reading sessions still works.',
   store_write_failed: 'Check the disk that holds COG_HOME, then send again.',

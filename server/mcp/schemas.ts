@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BUSY_POLICIES } from '../config.js';
 import { ISOLATIONS } from '../../protocol/events.js';
 import type {
   EventSource,
@@ -69,6 +70,14 @@ const TURN_STATUSES = ['ok', 'error', 'cancelled'] as const satisfies readonly T
 const RESULT_STATUSES = [...TURN_STATUSES, 'awaiting_approval'] as const;
 
 export const SessionIdSchema = z.string().min(1).max(64).describe('A session id, e.g. "s-1a2b3c"');
+
+/** `send` and `action`: what the message does when the session is busy. */
+export const IfBusySchema = z
+  .enum(BUSY_POLICIES)
+  .optional()
+  .describe(
+    'when a turn is running: "queue" waits its turn, "interrupt" cancels it first, "reject" refuses; default from config (queue)',
+  );
 
 /** `send` and `action`: hold the call open through approvals (a client with its own cards). */
 export const AwaitApprovalSchema = z

@@ -7,6 +7,7 @@ export type RuntimeErrorCode =
   | 'process_not_pending'
   | 'invalid_input'
   | 'runtime_closed'
+  | 'session_busy'
   | 'home_locked';
 
 export class RuntimeError extends Error {

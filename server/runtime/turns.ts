@@ -1,6 +1,6 @@
 import type { Action } from '../../protocol/controls.js';
 import type { EventDraft, ModelInfo, NodeName } from '../../protocol/events.js';
-import type { CogConfig } from '../config.js';
+import type { BusyPolicy, CogConfig } from '../config.js';
 import type { ModelClient } from '../llm/types.js';
 import type { EventStore } from '../store/types.js';
 import type { ProcessManager } from '../tools/types.js';
@@ -18,6 +18,8 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Told the turn's id as soon as it is named, before any of its events is recorded. */
   onTurn?(turn: string): void;
+  /** A message while a turn runs (double-texting); default: the configured policy. */
+  ifBusy?: BusyPolicy;
 }
 
 export interface TurnDeps {
@@ -78,6 +80,16 @@ export function createTurns(deps: TurnDeps) {
         'store_disk_full',
         `The disk is full: session ${s.id} cannot take a message until space is freed.`,
       );
+    }
+    const ifBusy = opts.ifBusy ?? config.ifBusy;
+    if (s.queueLength > 0 && ifBusy === 'reject') {
+      throw new RuntimeError(
+        'session_busy',
+        `Session ${s.id} is busy with a turn (${s.queueLength} running or queued).`,
+      );
+    }
+    if (s.queueLength > 0 && ifBusy === 'interrupt') {
+      for (const c of s.turns.values()) c.abort();
     }
     sensor.wake(s.id);
     const turn = s.nextTurnId();

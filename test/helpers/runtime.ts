@@ -21,6 +21,7 @@ export function testConfig(home: string, overrides: Partial<CogConfig> = {}): Co
     pipeline: 'fast',
     approval: 'auto',
     approvalTimeoutMs: 600_000,
+    ifBusy: 'queue',
     tools: 'native',
     limits: { ...DEFAULT_LIMITS },
     sandbox: 'auto',

@@ -12,6 +12,7 @@ import {
   hudEvents,
   offlineRuntime,
   readJson,
+  textOf,
 } from './mcp-core-harness.js';
 import { eventsOf } from '../helpers/runtime.js';
 
@@ -305,4 +306,20 @@ test('the coalescer sends the first change at once and folds a burst into one tr
   coalescer.close();
   t.mock.timers.tick(500);
   assert.equal(sent.length, 4, 'close() drops what is pending');
+});
+
+test('send with if_busy "reject" on a busy session is an isError that says what to do', async () => {
+  const { runtime } = await fixtureRuntime(fixture);
+  const c = await connect(runtime, 'local:alice');
+  const id = (await runtime.createSession('local:alice')).id;
+  fixture.script('thinker', [reply.text('word '.repeat(200), { chunkSize: 5, chunkDelayMs: 10 })]);
+  const running = c.call('send', { text: 'a long story', session: id });
+  await c.until(() => runtime.listSessions('local:alice')[0]?.busy === true, 'a busy session');
+  const refused = await c.call('send', { text: 'hello?', session: id, if_busy: 'reject' });
+  assert.equal(refused.isError, true);
+  assert.match(textOf(refused), /is busy.*if_busy/s);
+  assert.equal(data<TurnOutput>(await running).status, 'ok');
+  await runtime.settled(id);
+  await c.close();
+  await runtime.close();
 });

@@ -303,3 +303,24 @@ test('a model error ends the turn with a clear error event, not a crash', async 
   assert.equal(next.status, 'ok', 'the session keeps working');
   await runtime.close();
 });
+
+test('double-texting: queue waits, interrupt cancels the running turn, reject refuses', async () => {
+  const { runtime, id } = await setup('fast');
+  const long = () => reply.text('word '.repeat(200), { chunkSize: 5, chunkDelayMs: 10 });
+  fixture.script('thinker', [long(), reply.text('second'), long(), reply.text('third')]);
+  const first = runtime.send(id, OWNER, 'tell me a long story');
+  const queued = runtime.send(id, OWNER, 'and then?');
+  assert.equal((await first).status, 'ok', 'queue: the first turn runs to its end');
+  assert.equal((await queued).text, 'second');
+
+  const running = runtime.send(id, OWNER, 'another long story');
+  await new Promise((r) => setTimeout(r, 100));
+  await assert.rejects(runtime.send(id, OWNER, 'hello?', { ifBusy: 'reject' }), {
+    code: 'session_busy',
+  });
+  const interrupting = runtime.send(id, OWNER, 'stop, something else', { ifBusy: 'interrupt' });
+  assert.equal((await running).status, 'cancelled', 'interrupt: the running turn is cancelled');
+  assert.equal((await interrupting).text, 'third');
+  await runtime.settled(id);
+  await runtime.close();
+});

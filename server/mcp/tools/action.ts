@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ActionSchema } from '../../../protocol/controls.js';
 import { ToolFailure } from '../errors.js';
-import { AwaitApprovalSchema, SessionIdSchema, TurnOut } from '../schemas.js';
+import { AwaitApprovalSchema, IfBusySchema, SessionIdSchema, TurnOut } from '../schemas.js';
 import { defineTool } from '../tool-kit.js';
 import { runTurn } from '../turn.js';
 
@@ -16,10 +16,11 @@ export const actionTool = defineTool({
     action: z.string().describe('the control\u2019s action name, e.g. "more"'),
     data: z.record(z.string(), z.unknown()).optional().describe('the control\u2019s data, if any'),
     await_approval: AwaitApprovalSchema,
+    if_busy: IfBusySchema,
   }),
   output: TurnOut,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-  async run({ session, action, data, await_approval: hold }, ctx, extra) {
+  async run({ session, action, data, await_approval: hold, if_busy: ifBusy }, ctx, extra) {
     const parsed = ActionSchema.safeParse({ action, ...(data ? { data } : {}) });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -31,7 +32,11 @@ export const actionTool = defineTool({
       ctx,
       session,
       extra,
-      (opts) => ctx.runtime.action(session, ctx.principal, parsed.data, opts),
+      (opts) =>
+        ctx.runtime.action(session, ctx.principal, parsed.data, {
+          ...opts,
+          ...(ifBusy ? { ifBusy } : {}),
+        }),
       { holdForApproval: hold === true },
     );
   },

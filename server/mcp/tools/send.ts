@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
-import { AwaitApprovalSchema, SessionIdSchema, TurnOut } from '../schemas.js';
+import { AwaitApprovalSchema, IfBusySchema, SessionIdSchema, TurnOut } from '../schemas.js';
 import { defineTool } from '../tool-kit.js';
+import type { SendOptions } from '../../runtime/runtime.js';
 import { runTurn } from '../turn.js';
 
 /** A new session is titled after its first message, so `sessions` lists read well. */
@@ -21,15 +22,18 @@ export const sendTool = defineTool({
     text: z.string().describe('the message'),
     session: SessionIdSchema.optional().describe('the session to continue; omit to start one'),
     await_approval: AwaitApprovalSchema,
+    if_busy: IfBusySchema,
   }),
   output: TurnOut,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-  async run({ text, session, await_approval: hold }, ctx, extra) {
+  async run({ text, session, await_approval: hold, if_busy: ifBusy }, ctx, extra) {
     // Checked before a session is created for it, so a bad call leaves nothing behind.
     if (!text.trim()) throw new ToolFailure('The message is empty: call `send` with some text.');
     const id =
       session ?? (await ctx.runtime.createSession(ctx.principal, { title: titleOf(text) })).id;
-    return runTurn(ctx, id, extra, (opts) => ctx.runtime.send(id, ctx.principal, text, opts), {
+    const start = (opts: SendOptions) =>
+      ctx.runtime.send(id, ctx.principal, text, { ...opts, ...(ifBusy ? { ifBusy } : {}) });
+    return runTurn(ctx, id, extra, start, {
       holdForApproval: hold === true,
     });
   },
