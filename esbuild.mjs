@@ -2,7 +2,7 @@
 // entries join it as those layers land.
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
-import { copySqlRunner, copyWasmRuntime } from './server/tools/wasm/bundle-files.mjs';
+import { copySqlRunner, copyWasmRuntime } from './server/processes/wasm/bundle-files.mjs';
 
 await build({
   entryPoints: ['server/cli.ts'],
@@ -20,7 +20,7 @@ await build({
 });
 chmodSync('dist/cog.mjs', 0o755);
 // Beside the bundle: the SQL runner and sql.js, and the wasm sandbox's host scripts,
-// Pyodide and QuickJS in dist/wasm/ (server/tools/wasm/bundle-files.mjs).
+// Pyodide and QuickJS in dist/wasm/ (server/processes/wasm/bundle-files.mjs).
 copySqlRunner('dist');
 await copyWasmRuntime('dist');
 

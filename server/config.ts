@@ -3,8 +3,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ApprovalPolicy, NodeName, PipelineMode } from '../protocol/events.js';
-import { SANDBOX_SETTINGS, type SandboxSetting } from './tools/tiers.js';
-import { DEFAULT_LIMITS, type ProcessLimits } from './tools/types.js';
+import { SANDBOX_SETTINGS, type SandboxSetting } from './processes/tiers.js';
+import { DEFAULT_LIMITS, type ProcessLimits } from './processes/types.js';
 
 /** Where replies come from. `undefined` endpoint means the offline engine. */
 export interface Endpoint {

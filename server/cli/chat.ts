@@ -3,7 +3,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { describeIsolation, type ProcessInfo, type RuntimeEvent } from '../../protocol/events.js';
 import type { CogConfig } from '../config.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
-import { codeSha256 } from '../tools/code-hash.js';
+import { codeSha256 } from '../processes/code-hash.js';
 
 export interface ChatOptions {
   session?: string;

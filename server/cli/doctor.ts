@@ -1,6 +1,6 @@
 import { describeIsolation, LANGUAGES } from '../../protocol/events.js';
 import type { CogConfig } from '../config.js';
-import { createTiers } from '../tools/tiers.js';
+import { createTiers } from '../processes/tiers.js';
 
 /**
  * `cog doctor`: which isolation tiers work on this machine, which one each language gets,

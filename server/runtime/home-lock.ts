@@ -1,6 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTime } from '../tools/leftovers.js';
+import { startTime } from '../processes/leftovers.js';
 import { RuntimeError } from './errors.js';
 
 /**

@@ -3,8 +3,8 @@ import type { ApprovalPolicy, ModelInfo, ProcessInfo } from '../../protocol/even
 import type { CogConfig } from '../config.js';
 import type { ModelClient } from '../llm/types.js';
 import type { EventStore } from '../store/types.js';
-import type { SandboxSetting } from '../tools/tiers.js';
-import type { ApprovalDecision } from '../tools/types.js';
+import type { SandboxSetting } from '../processes/tiers.js';
+import type { ApprovalDecision } from '../processes/types.js';
 import type { TurnResult } from './pipeline.js';
 import type { Listener, Session } from './session.js';
 import type { SendOptions } from './turns.js';

@@ -9,7 +9,7 @@ import { createOfflineEngine } from '../llm/offline.js';
 import { getOpenAiClient } from '../llm/openai-client.js';
 import { createFileStore } from '../store/file-store.js';
 import type { StoredSession } from '../store/types.js';
-import { createProcessManager } from '../tools/process-manager.js';
+import { createProcessManager } from '../processes/process-manager.js';
 import { RuntimeError, isCoded } from './errors.js';
 import { lockHome } from './home-lock.js';
 import { restoreSession } from './restore.js';

@@ -6,7 +6,7 @@ import {
   type RuntimeEvent,
 } from '../../protocol/events.js';
 import type { EventStore, OpenedSession, SessionMeta, Snapshot } from '../store/types.js';
-import { codeSha256 } from '../tools/code-hash.js';
+import { codeSha256 } from '../processes/code-hash.js';
 import { INITIAL_MEMORY } from './nodes/memorizer.js';
 import type { Turn } from './nodes/node-env.js';
 

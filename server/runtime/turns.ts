@@ -3,7 +3,7 @@ import type { EventDraft, ModelInfo, NodeName } from '../../protocol/events.js';
 import type { BusyPolicy, CogConfig } from '../config.js';
 import type { ModelClient } from '../llm/types.js';
 import type { EventStore } from '../store/types.js';
-import type { ProcessManager } from '../tools/types.js';
+import type { ProcessManager } from '../processes/types.js';
 import { StoreError } from '../store/errors.js';
 import { RuntimeError, isCoded } from './errors.js';
 import { diffMemory, distill, MemoryParseError, renderMemory } from './nodes/memorizer.js';

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Isolation, Language } from '../../protocol/events.js';
-import { createProcessManager } from '../../server/tools/process-manager.js';
-import { prepareRun } from '../../server/tools/prepare.js';
-import { createTiers } from '../../server/tools/tiers.js';
-import { DEFAULT_LIMITS } from '../../server/tools/types.js';
+import { createProcessManager } from '../../server/processes/process-manager.js';
+import { prepareRun } from '../../server/processes/prepare.js';
+import { createTiers } from '../../server/processes/tiers.js';
+import { DEFAULT_LIMITS } from '../../server/processes/types.js';
 import type { BenchTable } from './mcp.js';
 
 const RUNS = Number(process.env.BENCH_SANDBOX_RUNS ?? 20);

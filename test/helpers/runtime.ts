@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RuntimeEvent } from '../../protocol/events.js';
 import { DEFAULT_BUDGETS, type CogConfig } from '../../server/config.js';
-import { DEFAULT_LIMITS } from '../../server/tools/types.js';
+import { DEFAULT_LIMITS } from '../../server/processes/types.js';
 
 /** A fresh COG_HOME under the system temp dir; removed by the returned cleanup. */
 export function tempHome(prefix = 'cog-test-'): { home: string; cleanup(): void } {

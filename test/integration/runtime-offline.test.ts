@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { PipelineMode, RuntimeEvent } from '../../protocol/events.js';
-import { startTime } from '../../server/tools/leftovers.js';
+import { startTime } from '../../server/processes/leftovers.js';
 import { createRuntime } from '../../server/runtime/runtime.js';
 import { createFileStore } from '../../server/store/file-store.js';
 import { eventsOf, labels, tempHome, testConfig } from '../helpers/runtime.js';

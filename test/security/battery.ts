@@ -18,7 +18,7 @@ import { localTokenVerifier } from '../../server/auth/tokens.js';
 import { createOpenAiClient } from '../../server/llm/openai-client.js';
 import { startHttpServer, type HttpServerHandle } from '../../server/mcp/http/server.js';
 import { createRuntime, type Runtime } from '../../server/runtime/runtime.js';
-import { DEFAULT_LIMITS } from '../../server/tools/types.js';
+import { DEFAULT_LIMITS } from '../../server/processes/types.js';
 import { reply, startFixtureServer, type FixtureServer } from '../fixtures/openai-server.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
 import type { Probe, ProbeHost } from './probe-kit.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LANGUAGES, type Isolation } from '../../protocol/events.js';
-import { createTiers } from '../../server/tools/tiers.js';
+import { createTiers } from '../../server/processes/tiers.js';
 import { startBattery, type Battery } from './battery.js';
 import { PROBES } from './probes.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createChildRegistry, killLeftovers } from '../../server/tools/leftovers.js';
+import { createChildRegistry, killLeftovers } from '../../server/processes/leftovers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cog-leftovers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseControls, type Control } from '../../../protocol/controls.js';
 import { LANGUAGES, type Language, type ProcessInfo } from '../../../protocol/events.js';
 import type { ChatMessage, ToolCall, ToolSpec } from '../../llm/types.js';
-import type { RunResult } from '../../tools/types.js';
+import type { RunResult } from '../../processes/types.js';
 import { FenceGate, parseFenced } from './fenced.js';
 import type { NodeEnv, Turn } from './node-env.js';
 import { callModel, lastTurns } from './node-env.js';

@@ -8,8 +8,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { planWasmRun } from '../../server/tools/wasm/plan.js';
-import { assertExit, MiB, repo, setUpWasmTests, type Ran } from './tools-wasm-harness.js';
+import { planWasmRun } from '../../server/processes/wasm/plan.js';
+import { assertExit, MiB, repo, setUpWasmTests, type Ran } from './processes-wasm-harness.js';
 
 // Programs trying to get out of the wasm tier, each of which must fail: to JavaScript, the
 // network, the host's files, processes and environment; and the host process itself.

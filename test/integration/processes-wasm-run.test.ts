@@ -15,11 +15,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { SQL_DATABASE_FILE } from '../../server/tools/runners.js';
-import { assertExit, MiB, repo, setUpWasmTests } from './tools-wasm-harness.js';
+import { SQL_DATABASE_FILE } from '../../server/processes/runners.js';
+import { assertExit, MiB, repo, setUpWasmTests } from './processes-wasm-harness.js';
 
 // Programs that should work in the wasm tier: output, exit status, the workspace carried
-// across runs, and the limits on memory, time and saved files. Escapes: tools-wasm-escapes.
+// across runs, and the limits on memory, time and saved files. Escapes: processes-wasm-escapes.
 const { root, BESIDE, newWorkspace, run } = setUpWasmTests();
 
 describe('wasm tier: python on pyodide', () => {
@@ -229,13 +229,13 @@ describe('wasm tier: sql on sql.js', () => {
 describe('wasm tier: from the bundle', () => {
   test('the plan finds the runtime beside an esbuild bundle, without node_modules, via a link', async (t) => {
     // Under /tmp there is no node_modules up the tree, so only the copies can be found.
-    const dir = mkdtempSync(join(tmpdir(), 'cog-tools-wasm-bundle-'));
+    const dir = mkdtempSync(join(tmpdir(), 'cog-processes-wasm-bundle-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const entry = join(dir, 'entry.ts');
     writeFileSync(
       entry,
-      `import { planWasmRun, locateWasmRuntime } from ${JSON.stringify(join(repo, 'server/tools/wasm/plan.ts'))};
-import { runChild } from ${JSON.stringify(join(repo, 'server/tools/child.ts'))};
+      `import { planWasmRun, locateWasmRuntime } from ${JSON.stringify(join(repo, 'server/processes/wasm/plan.ts'))};
+import { runChild } from ${JSON.stringify(join(repo, 'server/processes/child.ts'))};
 const workspace = process.argv[2];
 const results = { hostDir: locateWasmRuntime().hostDir };
 for (const [language, code] of [['python', 'print(17*23)'], ['javascript', 'console.log(17*23)'], ['sql', 'SELECT 17*23 AS n;']]) {
@@ -260,7 +260,7 @@ process.stdout.write(JSON.stringify(results));
     });
     // The same copies esbuild.mjs makes.
     const { copySqlRunner, copyWasmRuntime } = (await import(
-      join(repo, 'server/tools/wasm/bundle-files.mjs')
+      join(repo, 'server/processes/wasm/bundle-files.mjs')
     )) as { copySqlRunner(outDir: string): void; copyWasmRuntime(outDir: string): Promise<void> };
     copySqlRunner(join(dir, 'dist'));
     // Reached through a symbolic link, as in a linked checkout: the permission model

@@ -11,9 +11,9 @@ import {
   type ProcessManager,
   type ProcessManagerOptions,
   type RunRequest,
-} from '../../server/tools/index.js';
+} from '../../server/processes/index.js';
 
-const root = mkdtempSync(join(tmpdir(), 'cog-tools-process-'));
+const root = mkdtempSync(join(tmpdir(), 'cog-processes-process-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 /** A manager whose events are recorded, plus a way to await one of them. */

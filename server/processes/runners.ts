@@ -198,7 +198,7 @@ function nodePlan(
 }
 
 /**
- * A file shipped next to this module: server/tools/ when running from source, dist/ in
+ * A file shipped next to this module: server/processes/ when running from source, dist/ in
  * the bundle (esbuild.mjs copies it there).
  */
 function besideThisModule(name: string): string {

@@ -11,12 +11,12 @@ const repo = resolve(import.meta.dirname, '../..');
 
 test('sql runs from an esbuild bundle with the runner files beside it and no node_modules', async (t) => {
   // Under /tmp there is no node_modules up the tree, so only the copies can be found.
-  const dir = mkdtempSync(join(tmpdir(), 'cog-tools-bundle-'));
+  const dir = mkdtempSync(join(tmpdir(), 'cog-processes-bundle-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const entry = join(dir, 'entry.ts');
   writeFileSync(
     entry,
-    `import { createProcessManager } from ${JSON.stringify(join(repo, 'server/tools/index.ts'))};
+    `import { createProcessManager } from ${JSON.stringify(join(repo, 'server/processes/index.ts'))};
 const pm = createProcessManager({ policy: 'auto', events: { onUpdate() {}, onOutput() {} } });
 const r = await pm.run({ session: 'b', language: 'sql', code: 'SELECT 40 + 2 AS answer;', workspace: process.argv[2] });
 await pm.close();
@@ -33,7 +33,9 @@ process.stdout.write(JSON.stringify(r));
     logLevel: 'warning',
   });
   // The same copies esbuild.mjs makes.
-  const { copySqlRunner } = (await import(join(repo, 'server/tools/wasm/bundle-files.mjs'))) as {
+  const { copySqlRunner } = (await import(
+    join(repo, 'server/processes/wasm/bundle-files.mjs')
+  )) as {
     copySqlRunner(outDir: string): void;
   };
   copySqlRunner(join(dir, 'dist'));

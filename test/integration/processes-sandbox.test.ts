@@ -10,9 +10,9 @@ import {
   createProcessManager,
   type ProcessLimits,
   type ProcessManager,
-} from '../../server/tools/index.js';
+} from '../../server/processes/index.js';
 
-const root = mkdtempSync(join(tmpdir(), 'cog-tools-sandbox-'));
+const root = mkdtempSync(join(tmpdir(), 'cog-processes-sandbox-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const MiB = 1024 * 1024;
@@ -66,7 +66,7 @@ function setup(isolation: Isolation, limits: Partial<ProcessLimits> = {}) {
   return { pm, workspace, runUntilReady };
 }
 
-// The process-level tiers; the WebAssembly tier has its own tests (tools-wasm), and the
+// The process-level tiers; the WebAssembly tier has its own tests (processes-wasm), and the
 // containment battery (test/security) runs every tier through the whole pipeline.
 const isolations: { name: Isolation; option: Isolation; contained: boolean }[] = [
   { name: 'bubblewrap', option: 'bubblewrap', contained: true },

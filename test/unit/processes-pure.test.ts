@@ -3,19 +3,19 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildChildEnv } from '../../server/tools/env.js';
-import { findExecutable } from '../../server/tools/find-executable.js';
-import { describeOutcome } from '../../server/tools/outcome.js';
-import { formatBytes, OutputBuffer } from '../../server/tools/output-buffer.js';
+import { buildChildEnv } from '../../server/processes/env.js';
+import { findExecutable } from '../../server/processes/find-executable.js';
+import { describeOutcome } from '../../server/processes/outcome.js';
+import { formatBytes, OutputBuffer } from '../../server/processes/output-buffer.js';
 import {
   ELECTRON_RESERVED_BYTES,
   NODE_RESERVED_BYTES,
   planRun,
-} from '../../server/tools/runners.js';
-import { sandboxLayout } from '../../server/tools/linux/layout.js';
-import { bubblewrapArgs, namespaceScript } from '../../server/tools/linux/render.js';
-import { withMemoryCap } from '../../server/tools/sandbox.js';
-import { DEFAULT_LIMITS } from '../../server/tools/types.js';
+} from '../../server/processes/runners.js';
+import { sandboxLayout } from '../../server/processes/linux/layout.js';
+import { bubblewrapArgs, namespaceScript } from '../../server/processes/linux/render.js';
+import { withMemoryCap } from '../../server/processes/sandbox.js';
+import { DEFAULT_LIMITS } from '../../server/processes/types.js';
 
 test('the child environment is an allowlist: secrets never pass', () => {
   const env = buildChildEnv('/ws', {

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after } from 'node:test';
 import type { Language } from '../../protocol/events.js';
-import { runChild, type ChildOutcome } from '../../server/tools/child.js';
-import { withMemoryCap } from '../../server/tools/sandbox.js';
-import { planWasmRun, wasmAvailable } from '../../server/tools/wasm/plan.js';
+import { runChild, type ChildOutcome } from '../../server/processes/child.js';
+import { withMemoryCap } from '../../server/processes/sandbox.js';
+import { planWasmRun, wasmAvailable } from '../../server/processes/wasm/plan.js';
 
 /**
- * Shared set-up of the tools-wasm tests: a scratch folder of workspaces, a secret in the
+ * Shared set-up of the processes-wasm tests: a scratch folder of workspaces, a secret in the
  * environment and one beside the workspaces that no run may print, and `run`, which plans
  * a program in the wasm tier and runs it as the process manager would.
  */
@@ -54,7 +54,7 @@ export interface WasmTests {
 
 /** Sets up one test file: call once, at its top level. Fails if a wasm language is missing. */
 export function setUpWasmTests(): WasmTests {
-  const root = realpathSync(mkdtempSync(join(tmpdir(), 'cog-tools-wasm-')));
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'cog-processes-wasm-')));
   after(() => rmSync(root, { recursive: true, force: true }));
 
   const SECRET = `sekrit-${randomBytes(8).toString('hex')}`;
