@@ -18,8 +18,10 @@ export interface TransportErrorReply {
 export type Classified =
   | { kind: 'empty' }
   | { kind: 'message'; message: JSONRPCMessage }
-  | { kind: 'batch'; items: unknown[] }
   | { kind: 'error'; reply: TransportErrorReply };
+
+/** The unit a transport carries one message in, named when a batch is refused. */
+export type Framing = 'line' | 'POST';
 
 export function errorReply(
   id: string | number | null,
@@ -43,12 +45,22 @@ export function classifyLine(line: string): Classified {
     const short = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
     return { kind: 'error', reply: errorReply(null, PARSE_ERROR, `Parse error: ${short}`) };
   }
-  if (Array.isArray(value)) return { kind: 'batch', items: value };
-  return classifyValue(value);
+  return classifyValue(value, 'line');
 }
 
-/** Classifies one parsed JSON value as a JSON-RPC message, or the error reply it earns. */
-export function classifyValue(value: unknown): Exclude<Classified, { kind: 'batch' | 'empty' }> {
+/**
+ * Classifies one parsed JSON value as a JSON-RPC message, or the error reply it earns.
+ * An array is a JSON-RPC batch, which Cog refuses in every protocol version: refused
+ * whole, with no member looked at, so none of them runs.
+ */
+export function classifyValue(
+  value: unknown,
+  framing: Framing,
+): Exclude<Classified, { kind: 'empty' }> {
+  if (Array.isArray(value)) {
+    const why = `Invalid Request: JSON-RPC batches are not supported; send one message per ${framing}`;
+    return { kind: 'error', reply: errorReply(null, INVALID_REQUEST, why) };
+  }
   let parsed: ReturnType<typeof JSONRPCMessageSchema.safeParse>;
   try {
     parsed = JSONRPCMessageSchema.safeParse(value);
@@ -99,6 +111,5 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
 }

@@ -1,7 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  isInitializeRequest,
   isJSONRPCErrorResponse,
   isJSONRPCNotification,
   isJSONRPCRequest,
@@ -11,7 +10,6 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import {
   classifyLine,
-  classifyValue,
   errorReply,
   INVALID_REQUEST,
   type TransportErrorReply,
@@ -19,12 +17,8 @@ import {
 
 /** Lines longer than this are answered with an error and discarded while they stream in. */
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
-/** Same bound on a (legacy) batch as the SDK's HTTP transport applies. */
-const MAX_BATCH = 100;
 /** After stdin ends, how long requests still running may take to answer. */
 const DEFAULT_END_GRACE_MS = 5000;
-/** The first protocol version without JSON-RPC batching. */
-const NO_BATCH_SINCE = '2025-06-18';
 
 export interface LineTransportOptions {
   input: Readable;
@@ -35,11 +29,6 @@ export interface LineTransportOptions {
   log?: (line: string) => void;
 }
 
-interface Batch {
-  waiting: Set<RequestId>;
-  replies: unknown[];
-}
-
 /**
  * Newline-delimited JSON-RPC over a pair of streams, for `cog mcp`.
  *
@@ -47,8 +36,8 @@ interface Batch {
  * gets an answer: -32700 for bytes that are not JSON, -32600 (with the request's id when
  * one can be read) for JSON that is not a JSON-RPC message, and a -32600 for a line over
  * `maxLineBytes`, which is discarded as it streams in rather than buffered whole.
- * Batches are answered -32600 once a protocol version without them (2025-06-18 on) is
- * negotiated, and before initialization; a 2025-03-26 (or older) session may batch.
+ * A JSON array (a JSON-RPC batch) is answered -32600 whatever the protocol version, and
+ * nothing in it runs: one message per line.
  */
 export class LineTransport implements Transport {
   onclose?: () => void;
@@ -68,11 +57,8 @@ export class LineTransport implements Transport {
   private ended = false;
   /** Requests handed to the server and not yet answered, by id (ids may repeat). */
   private readonly pending = new Map<RequestId, number>();
-  private readonly batchOf = new Map<RequestId, Batch>();
-  private initializeId: RequestId | undefined;
   /** Set while the output is congested; resolves on its 'drain'. */
   private drained: Promise<void> | undefined;
-  private protocolVersion: string | undefined;
 
   constructor(opts: LineTransportOptions) {
     this.input = opts.input;
@@ -93,29 +79,10 @@ export class LineTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
-    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
-      const id = message.id;
-      if (id !== undefined) {
-        if (id === this.initializeId && 'result' in message) {
-          const version = message.result.protocolVersion;
-          if (typeof version === 'string') this.protocolVersion = version;
-        }
-        this.settle(id);
-        const batch = this.batchOf.get(id);
-        if (batch) {
-          this.batchOf.delete(id);
-          batch.waiting.delete(id);
-          batch.replies.push(message);
-          if (batch.waiting.size === 0) await this.write(batch.replies);
-          this.maybeFinish();
-          return;
-        }
-      }
-      await this.write(message);
-      this.maybeFinish();
-      return;
-    }
+    const answer = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
+    if (answer && message.id !== undefined) this.settle(message.id);
     await this.write(message);
+    if (answer) this.maybeFinish();
   }
 
   async close(): Promise<void> {
@@ -177,8 +144,6 @@ export class LineTransport implements Transport {
         return this.reply(c.reply);
       case 'message':
         return this.dispatch(c.message);
-      case 'batch':
-        return this.handleBatch(c.items);
       default: {
         const never: never = c;
         return never;
@@ -186,44 +151,9 @@ export class LineTransport implements Transport {
     }
   }
 
-  private handleBatch(items: unknown[]) {
-    const allowed = this.protocolVersion !== undefined && this.protocolVersion < NO_BATCH_SINCE;
-    const refuse = (why: string) => this.reply(errorReply(null, INVALID_REQUEST, why));
-    if (!allowed) {
-      return refuse(
-        `Invalid Request: JSON-RPC batches are not part of MCP ${this.protocolVersion ?? 'before initialization'}; send one message per line`,
-      );
-    }
-    if (items.length === 0) return refuse('Invalid Request: empty batch');
-    if (items.length > MAX_BATCH) return refuse(`Invalid Request: over ${MAX_BATCH} messages`);
-    const batch: Batch = { waiting: new Set(), replies: [] };
-    const valid: JSONRPCMessage[] = [];
-    for (const item of items) {
-      const c = classifyValue(item);
-      if (c.kind === 'error') {
-        batch.replies.push(c.reply);
-        continue;
-      }
-      if (isJSONRPCRequest(c.message)) {
-        // Initialization may not be batched; answered like any invalid member.
-        if (c.message.method === 'initialize') {
-          const why = 'Invalid Request: initialize cannot be batched';
-          batch.replies.push(errorReply(c.message.id, INVALID_REQUEST, why));
-          continue;
-        }
-        batch.waiting.add(c.message.id);
-        this.batchOf.set(c.message.id, batch);
-      }
-      valid.push(c.message);
-    }
-    for (const message of valid) this.dispatch(message);
-    if (batch.waiting.size === 0 && batch.replies.length > 0) void this.write(batch.replies);
-  }
-
   private dispatch(message: JSONRPCMessage) {
     if (isJSONRPCRequest(message)) {
       this.pending.set(message.id, (this.pending.get(message.id) ?? 0) + 1);
-      if (isInitializeRequest(message)) this.initializeId = message.id;
     } else if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
       // A cancelled request is never answered: stop waiting for it.
       const id = message.params?.requestId;
@@ -252,7 +182,7 @@ export class LineTransport implements Transport {
    * Writes one line. While the output is congested, input is paused: a client that
    * floods requests without reading the answers cannot make us buffer without bound.
    */
-  private write(value: unknown): Promise<void> {
+  private write(value: JSONRPCMessage | TransportErrorReply): Promise<void> {
     if (this.closed || this.output.destroyed || !this.output.writable) return Promise.resolve();
     if (this.output.write(`${JSON.stringify(value)}\n`)) return Promise.resolve();
     this.drained ??= new Promise((resolve) => {

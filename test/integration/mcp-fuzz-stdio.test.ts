@@ -54,7 +54,7 @@ const malformed: (() => string)[] = [
   () => `{"jsonrpc":"2.0","id":${pick(['1e400', '-1e999', '1' + '0'.repeat(400)])},"method":7}`,
   () => JSON.stringify({ jsonrpc: '2.0', id: 'x'.repeat(10_000), method: null }),
   () => pick(['null', 'true', '0', '"str"', '{}', '[]', '[1,2,3]', '[null]']),
-  () => JSON.stringify([{ jsonrpc: '2.0', id: `b${int(99)}`, method: 'ping' }]), // batch: gone since 2025-06-18
+  () => JSON.stringify([{ jsonrpc: '2.0', id: `b${int(99)}`, method: 'ping' }]), // a batch: never accepted
   () => `${'['.repeat(20_000)}${']'.repeat(20_000)}`,
   () => `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`,
   () => `{"jsonrpc":"2.0","id":3,"result":${pick(['1', '"x"', 'null'])}}`,

@@ -124,3 +124,65 @@ test('413: an oversized body is refused and not read to its end', async () => {
     `the server stopped reading: ${streamed.sentBytes} of ${big.length} bytes sent`,
   );
 });
+
+test('a JSON-RPC batch is 400 -32600 and none of it runs, in any protocol version', async () => {
+  const refused = async (res: Awaited<ReturnType<typeof rawRequest>>, what: string) => {
+    assert.equal(res.status, 400, `${what}: ${res.body}`);
+    assert.deepEqual(JSON.parse(res.body), {
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: -32600,
+        message: 'Invalid Request: JSON-RPC batches are not supported; send one message per POST',
+      },
+    });
+    errorBody(res);
+  };
+  const createSession = (id: string) => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'sessions', arguments: { action: 'create', id } },
+  });
+  const owned = () => runtime.listSessions('test:guards').map((s) => s.id);
+
+  // No session yet: a batched initialize opens none.
+  const open = server.sessionCount();
+  await refused(await post({ body: `[${INIT}]` }), 'batched initialize');
+  await refused(await post({ body: '[]' }), 'empty batch');
+  assert.equal(server.sessionCount(), open, 'no session was opened');
+
+  for (const version of ['2025-03-26', '2025-06-18']) {
+    const init = await post({ body: JSON.stringify(initializeRequest(1, 't', version)) });
+    assert.equal(init.status, 200, init.body);
+    assert.match(init.body, new RegExp(`"protocolVersion":"${version}"`));
+    const headers = {
+      'mcp-session-id': String(init.headers['mcp-session-id']),
+      'mcp-protocol-version': version,
+    };
+    const initialized = await post({
+      headers,
+      body: '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+    });
+    assert.equal(initialized.status, 202, initialized.body);
+
+    const batch = [
+      { jsonrpc: '2.0', id: 'b-ping', method: 'ping' },
+      createSession(`batched-${version}`),
+      { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'x' } },
+    ];
+    await refused(await post({ headers, body: JSON.stringify(batch) }), version);
+    assert.ok(!owned().includes(`batched-${version}`), `${version}: the batched call never ran`);
+
+    // The session goes on working, one message per POST.
+    const single = await post({
+      headers,
+      body: JSON.stringify(createSession(`single-${version}`)),
+    });
+    assert.equal(single.status, 200, single.body);
+    assert.match(single.body, new RegExp(`Created session single-${version}`));
+    assert.ok(owned().includes(`single-${version}`));
+    const ended = await post({ method: 'DELETE', headers, body: undefined });
+    assert.equal(ended.status, 200, ended.body);
+  }
+});

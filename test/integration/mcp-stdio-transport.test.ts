@@ -16,6 +16,11 @@ async function harness(opts: { maxLineBytes?: number; output?: PassThrough } = {
   server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => ({
     content: [{ type: 'text', text }],
   }));
+  // Answers how many times it has run: a batched call that slipped through would show.
+  let counted = 0;
+  server.registerTool('count', {}, async () => ({
+    content: [{ type: 'text', text: String(++counted) }],
+  }));
   let closed = false;
   transport.onclose = () => (closed = true);
   await server.connect(transport);
@@ -23,7 +28,8 @@ async function harness(opts: { maxLineBytes?: number; output?: PassThrough } = {
   const send = (line: string) => input.write(`${line}\n`);
   const initialize = async (protocolVersion: string) => {
     send(JSON.stringify(initializeRequest('init', 't', protocolVersion)));
-    await out.next((m) => m.id === 'init');
+    const reply = await out.next((m) => m.id === 'init');
+    assert.equal(reply.result?.protocolVersion, protocolVersion);
     send('{"jsonrpc":"2.0","method":"notifications/initialized"}');
   };
   return { input, output, out, send, initialize, transport, isClosed: () => closed };
@@ -78,34 +84,47 @@ test('an oversized line is refused while it streams in, then discarded', async (
   assert.equal(h.out.messages.length, 2, 'one error for the long line, then the ping');
 });
 
-test('batches: refused under 2025-06-18 and later, answered as an array under 2025-03-26', async () => {
-  const batch = JSON.stringify([
-    { jsonrpc: '2.0', id: 'a', method: 'ping' },
-    { jsonrpc: '2.0', id: 'b', method: 'tools/list' },
-    { jsonrpc: '2.0', id: 'c', method: 7 },
-    { jsonrpc: '2.0', method: 'notifications/initialized' },
-  ]);
-  const before = await harness();
-  before.send(batch);
-  const early = await before.out.next((m) => errorOf(m) === -32600);
-  assert.match(early.error!.message, /before initialization/);
+const BATCH_REFUSED = {
+  jsonrpc: '2.0',
+  id: null,
+  error: {
+    code: -32600,
+    message: 'Invalid Request: JSON-RPC batches are not supported; send one message per line',
+  },
+};
 
-  const modern = await harness();
-  await modern.initialize('2025-06-18');
-  modern.send(batch);
-  const refused = await modern.out.next((m) => errorOf(m) === -32600);
-  assert.match(refused.error!.message, /batches are not part of MCP 2025-06-18/);
+for (const version of [undefined, '2025-03-26', '2025-06-18']) {
+  const when = version ? `in a ${version} session` : 'before initialize';
+  test(`a batch ${when} is refused whole: one -32600, nothing in it runs`, async () => {
+    const h = await harness();
+    if (version) await h.initialize(version);
+    const batch = [
+      initializeRequest('b-init', 't', version ?? '2025-06-18'),
+      { jsonrpc: '2.0', id: 'b-ping', method: 'ping' },
+      { jsonrpc: '2.0', id: 'b-call', method: 'tools/call', params: { name: 'count' } },
+      { jsonrpc: '2.0', id: 'b-bad', method: 7 },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+    ];
+    const before = h.out.messages.length;
+    h.send(JSON.stringify(batch));
+    h.send('[]');
+    h.send(JSON.stringify([{ jsonrpc: '2.0', id: 'b-one', method: 'ping' }]));
+    await h.out.count(before + 3);
+    assert.deepEqual(h.out.messages.slice(before), [BATCH_REFUSED, BATCH_REFUSED, BATCH_REFUSED]);
 
-  const legacy = await harness();
-  await legacy.initialize('2025-03-26');
-  legacy.send(batch);
-  const replies = await legacy.out.next<Wire[]>((m) => Array.isArray(m));
-  assert.deepEqual(replies.map((r) => r.id).sort(), ['a', 'b', 'c']);
-  assert.equal(replies.find((r) => r.id === 'c')?.error?.code, -32600);
-  assert.deepEqual(replies.find((r) => r.id === 'a')?.result, {});
-  legacy.send('[]');
-  assert.match((await legacy.out.next((m) => errorOf(m) === -32600)).error!.message, /empty batch/);
-});
+    // The connection goes on: initialize (if the batch's did not count) and call the tool.
+    if (!version) await h.initialize('2025-06-18');
+    h.send('{"jsonrpc":"2.0","id":"after","method":"tools/call","params":{"name":"count"}}');
+    const after = await h.out.next((m) => m.id === 'after');
+    assert.deepEqual(after.result?.content, [{ type: 'text', text: '1' }], 'the only call run');
+    const ids = (h.out.messages as Wire[]).map((m) => m.id);
+    assert.deepEqual(
+      ids.filter((id) => typeof id === 'string' && id.startsWith('b-')),
+      [],
+      'no member of a batch was answered',
+    );
+  });
+}
 
 test('stdin ending answers what is in flight, then closes', async () => {
   const h = await harness();

@@ -20,8 +20,6 @@ import { SessionRegistry, type HttpSession } from './sessions.js';
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 /** `cog serve`'s port when none is given: stable, so a pasted client config keeps working. */
 export const DEFAULT_HTTP_PORT = 7411;
-/** The first protocol version without JSON-RPC batching. */
-const NO_BATCH_SINCE = '2025-06-18';
 
 export type HttpAuth =
   /** Bearer tokens, each mapped to the principal it authenticates. */
@@ -73,7 +71,7 @@ export class HttpServerError extends Error {
  * Streamable HTTP MCP at `/mcp`: one SDK transport and one Cog MCP server per MCP
  * session, all on the one runtime. Every request passes, in order: Host and Origin
  * (403), path (404), bearer token (401), then method, Content-Type (415) and body
- * (413, 400) before the SDK sees it.
+ * (413, 400; a JSON-RPC batch is a 400 too) before the SDK sees it.
  */
 export async function startHttpServer(
   runtime: Runtime,
@@ -116,14 +114,6 @@ export async function startHttpServer(
     if (typeof sid === 'string') {
       session = registry.get(sid, principal);
       if (!session) return sendJsonError(res, 404, -32001, 'Session not found');
-      if (Array.isArray(body) && session.protocolVersion >= NO_BATCH_SINCE) {
-        return sendJsonError(
-          res,
-          400,
-          -32600,
-          `Invalid Request: JSON-RPC batches are not part of MCP ${session.protocolVersion}`,
-        );
-      }
     } else if (req.method !== 'POST' || !isInitializeRequest(body)) {
       return sendJsonError(
         res,
@@ -136,7 +126,7 @@ export async function startHttpServer(
         'Retry-After': '60',
       });
     } else {
-      session = await registry.open(principal, body.params.protocolVersion);
+      session = await registry.open(principal);
     }
     registry.track(session, res);
     await session.transport.handleRequest(req, res, body);
@@ -168,13 +158,12 @@ export async function startHttpServer(
     }
     const body = await readJsonBody(req, maxBody);
     if (!body.ok) return sendJsonError(res, body.status, body.code, body.message);
-    if (!Array.isArray(body.value)) {
-      // The SDK answers JSON that is not JSON-RPC with -32700; it is -32600 Invalid Request.
-      const c = classifyValue(body.value);
-      if (c.kind === 'error') {
-        const { error, id } = c.reply;
-        return sendJsonError(res, 400, error.code, error.message, {}, id);
-      }
+    // The SDK answers JSON that is not JSON-RPC with -32700 (it is -32600 Invalid Request)
+    // and runs the members of a batch: both are refused here, before it sees them.
+    const c = classifyValue(body.value, 'POST');
+    if (c.kind === 'error') {
+      const { error, id } = c.reply;
+      return sendJsonError(res, 400, error.code, error.message, {}, id);
     }
     return serveSession(req, res, principal, body.value);
   };

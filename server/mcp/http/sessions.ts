@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import {
-  LATEST_PROTOCOL_VERSION,
-  SUPPORTED_PROTOCOL_VERSIONS,
-} from '@modelcontextprotocol/sdk/types.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { createMcpServer, type CogMcpServer } from '../server.js';
 import { BoundedEventStore, type BoundedEventStoreOptions } from './event-store.js';
@@ -15,8 +11,6 @@ export interface HttpSession {
   readonly transport: StreamableHTTPServerTransport;
   readonly mcp: CogMcpServer;
   readonly events: BoundedEventStore;
-  /** The version the server answers `initialize` with (the SDK's rule, repeated here). */
-  readonly protocolVersion: string;
   /** Set once `initialize` succeeded; the key in the registry. */
   id?: string;
   /** HTTP requests (and SSE streams) open on this session right now. */
@@ -71,7 +65,7 @@ export class SessionRegistry {
    * assigns its id during `initialize`; `discardIfUninitialized` cleans up after an
    * `initialize` that failed.
    */
-  async open(principal: string, requestedVersion: unknown): Promise<HttpSession> {
+  async open(principal: string): Promise<HttpSession> {
     const events = new BoundedEventStore(this.opts.events);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -88,11 +82,6 @@ export class SessionRegistry {
       transport,
       mcp,
       events,
-      protocolVersion:
-        typeof requestedVersion === 'string' &&
-        SUPPORTED_PROTOCOL_VERSIONS.includes(requestedVersion)
-          ? requestedVersion
-          : LATEST_PROTOCOL_VERSION,
       active: 0,
       lastSeen: this.now(),
       close: async () => {
