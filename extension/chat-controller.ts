@@ -1,13 +1,21 @@
 import type { ApprovalPolicy, RuntimeEvent } from '../protocol/events.js';
-import type { HostToWebview, SessionListItem, WebviewToHost } from '../protocol/webview.js';
+import type { SessionSummary } from '../protocol/results.js';
+import type { HostToWebview, WebviewToHost } from '../protocol/webview.js';
 import type { CogClient } from './cog-client.js';
 import type { Disposable, Logger } from './emitter.js';
 import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
 import { RESTRICTED_TEXT, RunApprovals } from './run-approvals.js';
-import { SESSIONS_URI, listSessions, readTrace, sessionState, traceUri } from './runtime-tools.js';
+import { SESSIONS_URI, viewUri } from '../protocol/mcp.js';
+import { listSessions, readTrace, sessionState } from './runtime-tools.js';
 import { readShown } from './session-page.js';
 import { ensureSession, startSession, type SessionMemory } from './shown-session.js';
-import { AnyResultSchema, TurnResultSchema, asModelInfo, type TurnResult } from './tool-results.js';
+import type { z } from 'zod';
+import {
+  ClearResultSchema,
+  ProcessResultSchema,
+  TurnResultSchema,
+  type TurnResult,
+} from '../protocol/results.js';
 
 export interface ChatControllerOptions {
   connection: RuntimeConnection;
@@ -140,7 +148,9 @@ export class ChatController implements Disposable {
       case 'approve':
         return this.guard(this.approvals.fromCard(msg, this.session));
       case 'cancelProcess':
-        return this.guard(this.call('process-cancel', { process: msg.process }));
+        return this.guard(
+          this.call('process-cancel', { process: msg.process }, ProcessResultSchema),
+        );
       case 'newSession':
         return this.guard(this.newSession());
       case 'switchSession':
@@ -166,7 +176,7 @@ export class ChatController implements Disposable {
     return any;
   }
 
-  async listSessions(): Promise<SessionListItem[]> {
+  async listSessions(): Promise<SessionSummary[]> {
     return listSessions(await this.opts.connection.whenConnected());
   }
 
@@ -189,7 +199,7 @@ export class ChatController implements Disposable {
   async clear(): Promise<void> {
     const session = this.session;
     if (!session) return;
-    await this.call('clear', { session });
+    await this.call('clear', { session }, ClearResultSchema);
     this.pump();
   }
 
@@ -269,7 +279,7 @@ export class ChatController implements Disposable {
         this.listSessions(),
         readShown(client, session, state, sinceSeq),
       ]);
-      const model = asModelInfo(state.model);
+      const model = state.model;
       connection.setModel(model);
       await this.watch(client, session);
       if (!this.post) return;
@@ -307,7 +317,7 @@ export class ChatController implements Disposable {
 
   private onResourceUpdated(uri: string): void {
     const session = this.session;
-    if (session && uri === traceUri(session)) this.pump();
+    if (session && uri === viewUri(session, 'trace')) this.pump();
     else if (uri === SESSIONS_URI && this.post) {
       this.listSessions().then(
         (sessions) => this.send({ type: 'sessions', sessions }),
@@ -333,7 +343,7 @@ export class ChatController implements Disposable {
 
   /** Subscribes to the shown session's trace (and the session list) on this connection. */
   private async watch(client: CogClient, session: string): Promise<void> {
-    const uri = traceUri(session);
+    const uri = viewUri(session, 'trace');
     if (this.subscribedUri === uri) return;
     const previous = this.subscribedUri;
     this.subscribedUri = uri;
@@ -365,9 +375,13 @@ export class ChatController implements Disposable {
     }
   }
 
-  private async call(tool: string, args: Record<string, unknown>): Promise<void> {
+  private async call(
+    tool: string,
+    args: Record<string, unknown>,
+    schema: z.ZodType,
+  ): Promise<void> {
     const client = await this.opts.connection.whenConnected();
-    await client.call(tool, args, AnyResultSchema);
+    await client.call(tool, args, schema);
   }
 
   private async runTurn(
@@ -386,7 +400,7 @@ export class ChatController implements Disposable {
         // A progress notification is one streamed delta: read it (with its seq) now.
         onProgress: () => this.pump(),
       });
-      this.opts.connection.setModel(asModelInfo(result.model));
+      this.opts.connection.setModel(result.model);
       return result;
     } finally {
       this.inFlight.delete(abort);

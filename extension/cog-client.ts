@@ -6,12 +6,9 @@ import {
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import type { RuntimeEvent } from '../protocol/events.js';
+import { parseEvent, type RuntimeEvent } from '../protocol/events.js';
+import { HUD_LOGGER } from '../protocol/mcp.js';
 import type { Logger } from './emitter.js';
-import { asRuntimeEvent } from './tool-results.js';
-
-/** The logger name Cog's runtime events carry as MCP logging notifications. */
-export const HUD_LOGGER = 'cog.hud';
 
 /** A tool answered with `isError`: the message is the runtime's, meant for the user. */
 export class ToolError extends Error {
@@ -105,9 +102,9 @@ export async function connectCog(opts: CogClientOptions): Promise<CogClient> {
       log.debug(`[mcp ${n.params.level}] ${JSON.stringify(n.params.data).slice(0, 500)}`);
       return;
     }
-    const event = asRuntimeEvent(n.params.data);
+    const event = parseEvent(n.params.data);
     if (event) opts.onEvent(event);
-    else log.warn('dropped a malformed runtime event from the server');
+    else log.warn('skipped a runtime event this extension does not know (is the server newer?)');
   });
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
     opts.onResourceUpdated(n.params.uri),

@@ -3,7 +3,7 @@ import type { ProcessInfo } from '../protocol/events.js';
 import { isSandboxed, isolationText } from '../protocol/isolation.js';
 import type { HostToWebview, WebviewToHost } from '../protocol/webview.js';
 import type { RuntimeConnection } from './runtime-connection.js';
-import { AnyResultSchema, ProcessListResultSchema } from './tool-results.js';
+import { ApproveResultSchema, ProcessListSchema } from '../protocol/results.js';
 
 /** What the panel says while the workspace is not trusted. */
 export const RESTRICTED_TEXT =
@@ -149,11 +149,7 @@ export class RunApprovals {
   /** The runs waiting for approval as the runtime holds them now (all sessions when none). */
   async pending(session?: string): Promise<ShownRun[]> {
     const client = await this.opts.connection.whenConnected();
-    const list = await client.call(
-      'process-list',
-      session ? { session } : {},
-      ProcessListResultSchema,
-    );
+    const list = await client.call('process-list', session ? { session } : {}, ProcessListSchema);
     return list.processes.filter((p) => p.status === 'pending-approval').map(pick);
   }
 
@@ -164,7 +160,7 @@ export class RunApprovals {
     await client.call(
       'process-approve',
       { process: run.id, decision: 'approve', codeSha256: codeSha256(run.code) },
-      AnyResultSchema,
+      ApproveResultSchema,
     );
     this.shown.delete(run.id);
   }
@@ -172,7 +168,7 @@ export class RunApprovals {
   /** Refuses a run; that needs no code, and works in Restricted Mode too. */
   async deny(process: string): Promise<void> {
     const client = await this.opts.connection.whenConnected();
-    await client.call('process-approve', { process, decision: 'deny' }, AnyResultSchema);
+    await client.call('process-approve', { process, decision: 'deny' }, ApproveResultSchema);
     this.shown.delete(process);
   }
 }

@@ -10,7 +10,6 @@ import {
 import { Emitter, type Disposable, type Logger } from './emitter.js';
 import { describeExit, type RuntimeExit } from './runtime-process.js';
 import { listSessions, sessionState } from './runtime-tools.js';
-import { asModelInfo } from './tool-results.js';
 
 /** Where one connection attempt goes: a runtime just started, or a configured server. */
 export interface Launched {
@@ -295,7 +294,7 @@ export class RuntimeConnection implements Disposable {
       const [first] = await listSessions(client);
       if (!first) return;
       const state = await sessionState(client, first.id);
-      this.setModel(asModelInfo(state.model));
+      this.setModel(state.model);
     } catch (err) {
       this.opts.log.debug(`model probe: ${errorMessage(err)}`);
     }

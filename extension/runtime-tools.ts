@@ -1,24 +1,20 @@
 import type { RuntimeEvent } from '../protocol/events.js';
-import type { SessionListItem } from '../protocol/webview.js';
-import type { CogClient } from './cog-client.js';
+import { LIMITS } from '../protocol/mcp.js';
 import {
   SessionsResultSchema,
-  StateResultSchema,
-  TraceResultSchema,
-  asRuntimeEvent,
-  type SessionInfo,
-} from './tool-results.js';
+  StateViewSchema,
+  TracePageSchema,
+  type SessionSummary,
+} from '../protocol/results.js';
+import type { CogClient } from './cog-client.js';
 
 /** The runtime's tools the chat reads sessions and events through, typed. */
 
-const TRACE_PAGE = 1000;
+const TRACE_PAGE = LIMITS.tracePageMax;
 
-export const traceUri = (session: string) => `cog://sessions/${session}/trace`;
-export const SESSIONS_URI = 'cog://sessions';
-
-export async function listSessions(client: CogClient): Promise<SessionListItem[]> {
+export async function listSessions(client: CogClient): Promise<SessionSummary[]> {
   const result = await client.call('sessions', { action: 'list' }, SessionsResultSchema);
-  return result.sessions.map(listItem);
+  return result.sessions;
 }
 
 /** Creates a session and returns its id. */
@@ -30,7 +26,7 @@ export async function createSession(client: CogClient): Promise<string> {
 }
 
 export function sessionState(client: CogClient, session: string) {
-  return client.call('state', { session }, StateResultSchema);
+  return client.call('state', { session }, StateViewSchema);
 }
 
 /** One page of `trace`: up to TRACE_PAGE events after `sinceSeq`, oldest first. */
@@ -42,14 +38,10 @@ export async function readTracePage(
   const page = await client.call(
     'trace',
     { session, since_seq: sinceSeq, limit: TRACE_PAGE },
-    TraceResultSchema,
+    TracePageSchema,
   );
-  const events: RuntimeEvent[] = [];
-  for (const raw of page.events) {
-    const e = asRuntimeEvent(raw);
-    if (e && e.seq > sinceSeq) events.push(e);
-  }
-  return { events, hasMore: page.has_more === true, nextSeq: page.next_seq };
+  const events = page.events.filter((e) => e.seq > sinceSeq);
+  return { events, hasMore: page.has_more, nextSeq: page.next_seq };
 }
 
 /** A session's events after `sinceSeq`, oldest first, reading every page of `trace`. */
@@ -67,13 +59,4 @@ export async function readTrace(
     since = page.nextSeq;
   }
   return events;
-}
-
-function listItem(s: SessionInfo): SessionListItem {
-  return {
-    id: s.id,
-    ...(s.title ? { title: s.title } : {}),
-    createdAt: s.createdAt,
-    turns: s.turns,
-  };
 }

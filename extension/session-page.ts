@@ -4,12 +4,11 @@ import type { SnapshotBase } from '../protocol/webview.js';
 import type { CogClient } from './cog-client.js';
 import { readTrace, readTracePage } from './runtime-tools.js';
 import {
-  HistoryResultSchema,
-  ProcessListResultSchema,
-  asModelInfo,
-  type HistoryMessage,
-  type StateResult,
-} from './tool-results.js';
+  HistoryPageSchema,
+  ProcessListSchema,
+  type Message,
+  type StateView,
+} from '../protocol/results.js';
 
 /** The events a page ends with: the session's newest, read from `trace` in one call. */
 export const TAIL_EVENTS = 300;
@@ -34,7 +33,7 @@ export interface SessionPage {
 export async function readShown(
   client: CogClient,
   session: string,
-  state: StateResult,
+  state: StateView,
   sinceSeq: number | undefined,
 ): Promise<SessionPage & { resumed: boolean }> {
   const behind = sinceSeq === undefined ? -1 : state.lastSeq - sinceSeq;
@@ -59,7 +58,7 @@ export async function readShown(
 export async function readPage(
   client: CogClient,
   session: string,
-  state: StateResult,
+  state: StateView,
 ): Promise<SessionPage> {
   const from = Math.max(0, state.lastSeq - TAIL_EVENTS);
   const [tail, history] = await Promise.all([
@@ -68,14 +67,14 @@ export async function readPage(
       ? client.call(
           'history',
           { session, last: PAGE_MESSAGES, before_seq: from + 1 },
-          HistoryResultSchema,
+          HistoryPageSchema,
         )
       : undefined,
   ]);
   const cursor = tail.events.at(-1)?.seq ?? from;
   if (!history) return { events: tail.events, cursor };
 
-  const model = asModelInfo(state.model);
+  const model = state.model;
   const older = new Map<number, RuntimeEvent>();
   for (const m of history.messages) {
     const e = m.seq <= from ? messageEvent(m, session, model) : undefined;
@@ -105,11 +104,7 @@ export async function readPage(
 }
 
 /** A message of `history` as the event that recorded it. */
-function messageEvent(
-  m: HistoryMessage,
-  session: string,
-  model: ModelInfo,
-): RuntimeEvent | undefined {
+function messageEvent(m: Message, session: string, model: ModelInfo): RuntimeEvent | undefined {
   const envelope = { seq: m.seq, ts: m.ts, session, ...(m.turn ? { turn: m.turn } : {}) };
   if (m.role === 'user') {
     return {
@@ -158,6 +153,6 @@ async function unseenRuns(
     }
   }
   if (!wanted.size) return [];
-  const list = await client.call('process-list', { session }, ProcessListResultSchema);
+  const list = await client.call('process-list', { session }, ProcessListSchema);
   return list.processes.filter((p) => wanted.has(p.id)) as unknown as ProcessInfo[];
 }

@@ -2,7 +2,6 @@ import type { CogClient } from './cog-client.js';
 import type { Logger } from './emitter.js';
 import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
 import { createSession, sessionState } from './runtime-tools.js';
-import { asModelInfo } from './tool-results.js';
 
 /** Where the shown session id is kept between window reloads (workspaceState in VS Code). */
 export interface SessionMemory {
@@ -30,7 +29,7 @@ export async function ensureSession(client: CogClient, deps: ShownSessionDeps): 
   if (known) {
     try {
       const state = await sessionState(client, known);
-      deps.connection.setModel(asModelInfo(state.model));
+      deps.connection.setModel(state.model);
       return known;
     } catch (err) {
       // Only "the runtime answered no" (an isError result) means the session is gone.

@@ -16,20 +16,24 @@ const ActionName = z
   .regex(/^[A-Za-z0-9_.:-]+$/, 'action must be letters, digits, _ . : or -');
 const Cell = z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]);
 
-export const ButtonControlSchema = z
-  .object({
-    type: z.literal('button'),
-    label: Text(80),
-    action: ActionName,
-    data: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
+const ButtonShape = {
+  type: z.literal('button'),
+  label: Text(80),
+  action: ActionName,
+  data: z.record(z.string(), z.unknown()).optional(),
+};
+const TableShape = {
+  type: z.literal('table'),
+  title: Text(120).optional(),
+  columns: z.array(Text(80)).min(1).max(50),
+};
+const ProcessCardShape = { type: z.literal('process'), processId: Text(64) };
+
+export const ButtonControlSchema = z.object(ButtonShape).strict();
 
 export const TableControlSchema = z
   .object({
-    type: z.literal('table'),
-    title: Text(120).optional(),
-    columns: z.array(Text(80)).min(1).max(50),
+    ...TableShape,
     /** Rows are arrays aligned with `columns`, or objects keyed by column name. */
     rows: z.array(z.union([z.array(Cell), z.record(z.string(), Cell)])).max(10_000),
   })
@@ -39,23 +43,29 @@ export const TableControlSchema = z
     rows: t.rows.map((r) => (Array.isArray(r) ? r : t.columns.map((c) => r[c] ?? null))),
   }));
 
-export const ProcessCardControlSchema = z
-  .object({
-    type: z.literal('process'),
-    processId: Text(64),
-  })
-  .strict();
+export const ProcessCardControlSchema = z.object(ProcessCardShape).strict();
 
+/** What the Thinker may write: checked strictly, table rows in either form. */
 export const ControlSchema = z.discriminatedUnion('type', [
   ButtonControlSchema,
   TableControlSchema,
   ProcessCardControlSchema,
 ]);
 
+/**
+ * A control as it crosses the wire once parsed: table rows are arrays aligned with the
+ * columns. What events and tool results carry, and what a client parses them with.
+ */
+export const ControlViewSchema = z.discriminatedUnion('type', [
+  z.object(ButtonShape),
+  z.object({ ...TableShape, rows: z.array(z.array(Cell)).max(10_000) }),
+  z.object(ProcessCardShape),
+]);
+
 export type ButtonControl = z.infer<typeof ButtonControlSchema>;
 export type TableControl = z.output<typeof TableControlSchema>;
 export type ProcessCardControl = z.infer<typeof ProcessCardControlSchema>;
-export type Control = z.output<typeof ControlSchema>;
+export type Control = z.output<typeof ControlViewSchema>;
 
 /** A control click coming back into its session. */
 export const ActionSchema = z

@@ -1,187 +1,172 @@
-import type { Control } from './controls.js';
+import { z } from 'zod';
+import { ControlViewSchema } from './controls.js';
+import {
+  EVENT_SOURCES,
+  ISOLATIONS,
+  LANGUAGES,
+  NODE_NAMES,
+  PIPELINE_MODES,
+  PROCESS_STATUSES,
+  TURN_STATUSES,
+} from './names.js';
 
 /**
- * The runtime's event log. Every session is an append-only sequence of these; history,
- * state, processes and the trace are projections of it. `seq` strictly increases per
- * session, so any reader can resume from the last `seq` it holds.
+ * The runtime's event log, as one zod definition: the server checks what it sends with it,
+ * the extension and tests parse with it, and every type below is inferred from it. Every
+ * session is an append-only sequence of these; history, state, processes and the trace are
+ * projections of it. `seq` strictly increases per session, so a reader resumes from the
+ * last `seq` it holds. Objects strip what they do not name: nothing leaves unlisted.
  */
 
-export const NODE_NAMES = ['input', 'thinker', 'output', 'memorizer'] as const;
-export type NodeName = (typeof NODE_NAMES)[number];
-/** Who emitted an event: a pipeline node, or one of the runtime's own parts. */
-export type EventSource = NodeName | 'sensor' | 'process' | 'runtime' | 'user';
+export * from './names.js';
 
-export type PipelineMode = 'fast' | 'faithful';
-export type ApprovalPolicy = 'ask' | 'auto' | 'deny';
-export type Language = 'python' | 'javascript' | 'sql';
-export const LANGUAGES: readonly Language[] = ['python', 'javascript', 'sql'];
+const Count = z.number().int().min(0);
+const Id = z.string().min(1).max(64);
 
-export type ProcessStatus =
-  | 'pending-approval'
-  | 'running'
-  | 'done'
-  | 'failed'
-  | 'cancelled'
-  | 'timed-out'
-  | 'denied'
-  | 'interrupted';
-
-export const FINAL_PROCESS_STATUSES: readonly ProcessStatus[] = [
-  'done',
-  'failed',
-  'cancelled',
-  'timed-out',
-  'denied',
-  'interrupted',
-];
-
-/**
- * How a child process is contained, strongest first; shown on every surface.
- * - `bubblewrap`: Linux, bwrap builds the sandbox (only system directories, the workspace,
- *   a private /tmp and /proc; no network; capabilities dropped).
- * - `namespaces`: Linux without bwrap, the same sandbox built from the kernel's user,
- *   mount, pid and network namespaces with util-linux's `unshare`.
- * - `wasm`: any OS, the code runs in a WebAssembly interpreter (Pyodide, QuickJS, sql.js)
- *   in a Node process that may read only its runtime files and the workspace.
- * - `none`: not contained; the code has the user's rights. Never chosen silently.
- */
-export type Isolation = 'bubblewrap' | 'namespaces' | 'wasm' | 'none';
-export const ISOLATIONS = ['bubblewrap', 'namespaces', 'wasm', 'none'] as const;
-
-/** The tier in words, for approval prompts and status lines on every surface. */
-export function describeIsolation(tier: Isolation): string {
-  switch (tier) {
-    case 'bubblewrap':
-      return 'sandboxed (bubblewrap: no network, sees only its workspace)';
-    case 'namespaces':
-      return 'sandboxed (Linux namespaces: no network, sees only its workspace)';
-    case 'wasm':
-      return 'sandboxed (WebAssembly: no network, sees only its workspace)';
-    case 'none':
-      return 'NOT sandboxed: it would run with your full rights';
-    default: {
-      const never: never = tier;
-      return String(never);
-    }
-  }
-}
-
-export interface ProcessInfo {
-  id: string;
-  session: string;
-  turn?: string;
-  language: Language;
-  code: string;
-  /** Hex SHA-256 of `code` (UTF-8): an approval names it, so it approves exactly this code. */
-  codeSha256: string;
-  status: ProcessStatus;
-  isolation: Isolation;
-  exitCode: number | null;
-  /** Why it ended the way it did, in words ("denied by policy", "exceeded 10 s"). */
-  reason?: string;
-  createdAt: string;
-  startedAt?: string;
-  endedAt?: string;
-  /** Bytes of output produced (stdout + stderr), including what the cap dropped. */
-  outputBytes: number;
-  truncated: boolean;
-}
+export const ProcessInfoSchema = z.object({
+  id: Id,
+  session: Id,
+  turn: z.string().optional(),
+  language: z.enum(LANGUAGES),
+  code: z.string(),
+  codeSha256: z.string().describe('SHA-256 of code; process-approve needs it to approve'),
+  status: z.enum(PROCESS_STATUSES),
+  isolation: z
+    .enum(ISOLATIONS)
+    .describe('how it is contained: bubblewrap, namespaces, wasm, or none (not sandboxed)'),
+  exitCode: z.number().int().nullable(),
+  reason: z.string().optional().describe('why it ended the way it did, in words'),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  outputBytes: Count.describe('bytes of output produced, including what the cap dropped'),
+  truncated: z.boolean(),
+});
+export type ProcessInfo = z.output<typeof ProcessInfoSchema>;
 
 /** Where replies come from: a configured endpoint, or the offline engine. */
-export interface ModelInfo {
-  offline: boolean;
-  /** Per node: the model name (or "offline"). */
-  models: Record<NodeName, string>;
-  baseUrl?: string;
-}
+export const ModelInfoSchema = z.object({
+  offline: z.boolean().describe('true when the offline engine answers (no model configured)'),
+  models: z.record(z.enum(NODE_NAMES), z.string()).describe('model per node, or "offline"'),
+  baseUrl: z.string().optional(),
+});
+export type ModelInfo = z.output<typeof ModelInfoSchema>;
 
-export interface MemoryState {
-  user_name: string | null;
-  user_mood: string;
-  topic: string | null;
-  topic_history: string[];
-  situation: string;
-  language: string;
-  style_hint: string;
-  facts: string[];
-}
+export const MemoryStateSchema = z.object({
+  user_name: z.string().nullable(),
+  user_mood: z.string(),
+  topic: z.string().nullable(),
+  topic_history: z.array(z.string()),
+  situation: z.string(),
+  language: z.string(),
+  style_hint: z.string(),
+  facts: z.array(z.string()),
+});
+export type MemoryState = z.output<typeof MemoryStateSchema>;
 
-export interface TurnTiming {
-  /** ms from the user message to the first output delta (null if none streamed). */
-  firstTokenMs: number | null;
-  totalMs: number;
-  /** Model calls made before the first output delta. */
-  callsBeforeFirstToken: number;
-  modelCalls: number;
-}
+export const TurnTimingSchema = z.object({
+  firstTokenMs: z.number().nullable().describe('ms to the first output delta, if any streamed'),
+  totalMs: z.number(),
+  callsBeforeFirstToken: Count,
+  modelCalls: Count,
+});
+export type TurnTiming = z.output<typeof TurnTimingSchema>;
 
-export type TurnStatus = 'ok' | 'error' | 'cancelled';
+/** What the provider says a call used, when it reports usage. */
+export const UsageSchema = z.object({
+  promptTokens: Count,
+  completionTokens: Count,
+  cachedTokens: Count.optional(),
+});
 
-interface Base {
-  seq: number;
-  /** ISO-8601 time the event was recorded. */
-  ts: string;
-  session: string;
-  node: EventSource;
-  /** The turn this event belongs to, when it belongs to one. */
-  turn?: string;
-}
+export const ActionRefSchema = z.object({ action: z.string(), data: z.unknown().optional() });
 
-export type RuntimeEventBody =
-  | { type: 'session.created'; owner: string; title?: string }
-  | { type: 'session.cleared' }
-  | { type: 'turn.queued'; position: number }
-  | { type: 'turn.started'; mode: PipelineMode }
-  | { type: 'turn.done'; status: TurnStatus; timing: TurnTiming; error?: string }
-  | { type: 'user.message'; text: string; action?: { action: string; data?: unknown } }
-  | {
-      type: 'assistant.message';
-      text: string;
-      controls: Control[];
-      processes: string[];
-      model: ModelInfo;
-    }
-  | { type: 'output.delta'; text: string }
-  | { type: 'node.thinking'; detail: string }
-  | {
-      type: 'node.context';
-      /** Cog's own count (o200k) of what it sends: messages and tool schemas. */
-      tokens: number;
-      budget: number;
-      fillPct: number;
-      messages: number;
-      trimmed: number;
-      /** Of `tokens`, the tool schemas sent with the call. */
-      toolTokens?: number;
-      /** After the call: what the provider says it used, when it reports usage. */
-      usage?: { promptTokens: number; completionTokens: number; cachedTokens?: number };
-    }
-  | { type: 'node.perceived'; perception: string }
-  | { type: 'node.decided'; decision: 'direct' | 'tool' | 'controls'; summary: string }
-  | { type: 'node.streaming' }
-  | { type: 'node.done'; ms: number; model: string }
-  | { type: 'node.error'; code: string; message: string }
-  | { type: 'controls'; controls: Control[] }
-  | { type: 'process.updated'; process: ProcessInfo }
-  | { type: 'process.output'; process: string; stream: 'stdout' | 'stderr'; text: string }
-  | { type: 'memory.updated'; state: MemoryState; version: number; changes: string[] }
-  | {
-      type: 'sensor.tick';
-      readings: Record<string, string>;
-      deltas: Record<string, string>;
-    };
+export const EventEnvelopeSchema = z.object({
+  seq: z.number().int().min(1),
+  ts: z.string().describe('ISO-8601 time the event was recorded'),
+  session: Id,
+  node: z.enum(EVENT_SOURCES),
+  turn: z.string().optional().describe('the turn this event belongs to, when it belongs to one'),
+});
 
-export type RuntimeEventType = RuntimeEventBody['type'];
+/** An event type: the envelope, its `type`, and its own members. */
+const body = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ ...EventEnvelopeSchema.shape, type: z.literal(type), ...shape });
 
-/** Distributes the envelope over each member so narrowing on `type` keeps working. */
-type WithBase<T> = T extends unknown ? Base & T : never;
-export type RuntimeEvent = WithBase<RuntimeEventBody>;
+const EVENT_SCHEMAS = [
+  body('session.created', { owner: z.string(), title: z.string().optional() }),
+  body('session.cleared', {}),
+  body('turn.queued', { position: Count }),
+  body('turn.started', { mode: z.enum(PIPELINE_MODES) }),
+  body('turn.done', {
+    status: z.enum(TURN_STATUSES),
+    timing: TurnTimingSchema,
+    error: z.string().optional(),
+  }),
+  body('user.message', { text: z.string(), action: ActionRefSchema.optional() }),
+  body('assistant.message', {
+    text: z.string(),
+    controls: z.array(ControlViewSchema),
+    processes: z.array(z.string()),
+    model: ModelInfoSchema,
+  }),
+  body('output.delta', { text: z.string() }),
+  body('node.thinking', { detail: z.string() }),
+  body('node.context', {
+    tokens: Count.describe('Cog’s own count (o200k) of what it sends: messages and tool schemas'),
+    budget: Count,
+    fillPct: z.number(),
+    messages: Count,
+    trimmed: Count,
+    toolTokens: Count.optional().describe('of `tokens`, the tool schemas sent with the call'),
+    usage: UsageSchema.optional().describe('after the call: what the provider reported'),
+  }),
+  body('node.perceived', { perception: z.string() }),
+  body('node.decided', {
+    decision: z.enum(['direct', 'tool', 'controls']),
+    summary: z.string(),
+  }),
+  body('node.streaming', {}),
+  body('node.done', { ms: z.number(), model: z.string() }),
+  body('node.error', { code: z.string(), message: z.string() }),
+  body('controls', { controls: z.array(ControlViewSchema) }),
+  body('process.updated', { process: ProcessInfoSchema }),
+  body('process.output', {
+    process: z.string(),
+    stream: z.enum(['stdout', 'stderr']),
+    text: z.string(),
+  }),
+  body('memory.updated', {
+    state: MemoryStateSchema,
+    version: Count,
+    changes: z.array(z.string()),
+  }),
+  body('sensor.tick', {
+    readings: z.record(z.string(), z.string()),
+    deltas: z.record(z.string(), z.string()),
+  }),
+] as const;
+
+export const RuntimeEventSchema = z.discriminatedUnion('type', EVENT_SCHEMAS);
+
+export type RuntimeEvent = z.output<typeof RuntimeEventSchema>;
+export type RuntimeEventType = RuntimeEvent['type'];
 export type EventOf<T extends RuntimeEventType> = Extract<RuntimeEvent, { type: T }>;
+export const EVENT_TYPES = EVENT_SCHEMAS.map((b) => b.shape.type.value);
+
+/** Omit over each member, so narrowing on `type` keeps working. */
+type OmitEach<E, K extends PropertyKey> = E extends unknown ? Omit<E, K> : never;
 
 /** An event before the log stamps it with `seq`, `ts` and `session`. */
-export type EventDraft =
-  WithBase<RuntimeEventBody> extends infer E
-    ? E extends Base
-      ? Omit<E, 'seq' | 'ts' | 'session'>
-      : never
-    : never;
+export type EventDraft = OmitEach<RuntimeEvent, 'seq' | 'ts' | 'session'>;
+/** What a node emits: the event without its envelope (the pipeline adds node and turn). */
+export type RuntimeEventBody = OmitEach<RuntimeEvent, keyof typeof EventEnvelopeSchema.shape>;
+
+/**
+ * One event as a reader got it off the wire, or undefined when it is not one this build
+ * knows (a newer runtime's type, or a malformed one): a stream skips it and goes on.
+ */
+export function parseEvent(value: unknown): RuntimeEvent | undefined {
+  const parsed = RuntimeEventSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,4 +1,4 @@
-import { ISOLATIONS, describeIsolation, type Isolation } from './events.js';
+import { ISOLATIONS, describeIsolation, type Isolation } from './names.js';
 
 // Apart from protocol/webview.ts because the webview imports this, and its bundle carries
 // no validator (zod probes for eval, which the webview's CSP refuses).

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { MemoryState, ModelInfo, ProcessInfo, RuntimeEvent } from './events.js';
+import { LIMITS } from './mcp.js';
+import type { SessionSummary } from './results.js';
 
 /**
  * Messages between the chat webview and its extension host. The host owns state and
@@ -9,13 +11,6 @@ import type { MemoryState, ModelInfo, ProcessInfo, RuntimeEvent } from './events
  */
 
 export type ConnectionStatus = 'starting' | 'connected' | 'reconnecting' | 'error' | 'stopped';
-
-export interface SessionListItem {
-  id: string;
-  title?: string;
-  createdAt: string;
-  turns: number;
-}
 
 /**
  * What a snapshot that starts partway leaves out and the webview still needs. Such a
@@ -38,7 +33,7 @@ export type HostToWebview =
   | {
       type: 'snapshot';
       session: string;
-      sessions: SessionListItem[];
+      sessions: SessionSummary[];
       /**
        * Resumed: every event after the `lastSeq` the webview reported. Otherwise the whole
        * session, or (with `base`) the newest page of it: seqs then increase but skip.
@@ -54,12 +49,9 @@ export type HostToWebview =
   /** New events of the shown session, in seq order; the webview drops seqs it has. */
   | { type: 'events'; session: string; events: RuntimeEvent[] }
   | { type: 'connection'; status: ConnectionStatus; detail?: string; model?: ModelInfo }
-  | { type: 'sessions'; sessions: SessionListItem[] }
+  | { type: 'sessions'; sessions: SessionSummary[] }
   /** A problem the user should see (failed send, lost connection), in plain words. */
   | { type: 'notice'; level: 'info' | 'error'; message: string };
-
-/** The most code an approval can carry back; a card shows all of it. */
-export const MAX_APPROVAL_CODE = 1_000_000;
 
 const Id = z
   .string()
@@ -93,7 +85,7 @@ export const WebviewToHostSchema = z.discriminatedUnion('type', [
       type: z.literal('approve'),
       process: Id,
       decision: z.enum(['approve', 'deny']),
-      code: z.string().max(MAX_APPROVAL_CODE),
+      code: z.string().max(LIMITS.approvalCode),
       /** As the runtime named it: a tier this build does not know still has a card. */
       isolation: z.string().min(1).max(64),
     })

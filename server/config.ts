@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { ApprovalPolicy, NodeName, PipelineMode } from '../protocol/events.js';
+import {
+  BUSY_POLICIES,
+  type ApprovalPolicy,
+  type BusyPolicy,
+  type NodeName,
+  type PipelineMode,
+} from '../protocol/names.js';
 import { SANDBOX_SETTINGS, type SandboxSetting } from './processes/tiers.js';
 import { DEFAULT_LIMITS, type ProcessLimits } from './processes/types.js';
 
@@ -34,13 +40,6 @@ export interface CogConfig {
   sensorIntervalMs: number;
   llm: { idleTimeoutMs: number; totalTimeoutMs: number };
 }
-
-/**
- * What a message does when its session is busy (double-texting): `queue` waits its turn
- * (the default), `interrupt` cancels the running and queued turns first, `reject` refuses it.
- */
-export const BUSY_POLICIES = ['queue', 'interrupt', 'reject'] as const;
-export type BusyPolicy = (typeof BUSY_POLICIES)[number];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

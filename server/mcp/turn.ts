@@ -1,11 +1,10 @@
 import { describeIsolation, type ProcessInfo } from '../../protocol/events.js';
-import type { Runtime, SendOptions, TurnResult } from '../runtime/runtime.js';
+import type { TurnResult } from '../../protocol/results.js';
+import type { Runtime, SendOptions } from '../runtime/runtime.js';
 import type { Session } from '../runtime/session.js';
 import type { McpContext, RequestExtra } from './context.js';
 import { createApprovals } from './live/approvals.js';
-import type { TurnOutput } from './schemas.js';
 import type { ToolReply } from './tool-kit.js';
-import { turnView } from './views.js';
 
 /**
  * Turns that answered "awaiting_approval" and go on: `process-approve` waits on them for
@@ -41,7 +40,7 @@ export async function runTurn(
   extra: RequestExtra,
   start: (opts: SendOptions) => Promise<TurnResult>,
   opts: { holdForApproval?: boolean } = {},
-): Promise<ToolReply<TurnOutput>> {
+): Promise<ToolReply<TurnResult>> {
   const s = await ctx.session(sessionId);
   const answerEarly = !approvalsAskable(ctx) && !opts.holdForApproval;
   const progressToken = extra._meta?.progressToken;
@@ -80,7 +79,7 @@ export async function runTurn(
       running.then((done) => ({ done })),
       new Promise<Outcome>((resolve) => (onPending = (pending) => resolve({ pending }))),
     ]);
-    if ('done' in outcome) return turnReply(outcome.done, s);
+    if ('done' in outcome) return turnReply(outcome.done);
     extra.signal.removeEventListener('abort', onAbort);
     return awaitingReply(ctx.runtime, s, outcome.pending, running);
   } finally {
@@ -98,7 +97,7 @@ export async function runTurn(
 export async function continueTurn(
   ctx: McpContext,
   p: ProcessInfo,
-): Promise<ToolReply<TurnOutput> | undefined> {
+): Promise<ToolReply<TurnResult> | undefined> {
   if (!p.turn) return undefined;
   const map = awaitingOf(ctx.runtime);
   const key = keyOf(p.session, p.turn);
@@ -121,7 +120,7 @@ export async function continueTurn(
       new Promise<Outcome>((resolve) => (onPending = (pending) => resolve({ pending }))),
     ]);
     return 'done' in outcome
-      ? turnReply(outcome.done, s)
+      ? turnReply(outcome.done)
       : awaitingReply(ctx.runtime, s, outcome.pending, running);
   } finally {
     stop();
@@ -133,7 +132,7 @@ function awaitingReply(
   s: Session,
   p: ProcessInfo,
   running: Promise<TurnResult>,
-): ToolReply<TurnOutput> {
+): ToolReply<TurnResult> {
   const turn = p.turn ?? '';
   const map = awaitingOf(runtime);
   const key = keyOf(s.id, turn);
@@ -165,8 +164,8 @@ function awaitingReply(
   };
 }
 
-function turnReply(result: TurnResult, s: Session): ToolReply<TurnOutput> {
-  const data = turnView(result, s);
+function turnReply(result: TurnResult): ToolReply<TurnResult> {
+  const data = result;
   const label = result.model.offline ? ' · offline engine' : '';
   const where = `(session ${result.session}, turn ${result.turn}${label})`;
   if (result.status === 'error') {

@@ -1,20 +1,14 @@
 import type { RuntimeEvent } from '../../protocol/events.js';
-import type { Runtime, SessionSummary, TurnResult } from '../runtime/runtime.js';
+import type { HistoryPage, SessionSummary, StateView, TracePage } from '../../protocol/results.js';
+import type { Runtime, SessionSummary as OwnedSession } from '../runtime/runtime.js';
 import type { Session } from '../runtime/session.js';
-import type {
-  HistoryOutput,
-  SessionOutput,
-  StateOutput,
-  TraceOutput,
-  TurnOutput,
-} from './schemas.js';
 
 /**
  * Projections of a session's event log as the MCP tools and resources show them. Pure
  * functions of the session, shared by both so a tool and its resource never disagree.
  */
 
-export function sessionView(s: SessionSummary): SessionOutput {
+export function sessionView(s: OwnedSession): SessionSummary {
   return {
     id: s.id,
     ...(s.title ? { title: s.title } : {}),
@@ -25,25 +19,8 @@ export function sessionView(s: SessionSummary): SessionOutput {
   };
 }
 
-export function turnView(r: TurnResult, s: Session): TurnOutput {
-  return {
-    session: r.session,
-    turn: r.turn,
-    status: r.status,
-    text: r.text,
-    controls: r.controls,
-    processes: r.processes.map((id) => ({
-      id,
-      status: s.processes.get(id)?.status ?? 'interrupted',
-    })),
-    model: r.model,
-    timing: r.timing,
-    ...(r.error ? { error: r.error } : {}),
-  };
-}
-
-export function stateView(runtime: Runtime, s: Session): StateOutput {
-  const sensor: StateOutput['sensor'] = s.lastSensor ? { ...s.lastSensor } : null;
+export function stateView(runtime: Runtime, s: Session): StateView {
+  const sensor: StateView['sensor'] = s.lastSensor ? { ...s.lastSensor } : null;
   return {
     session: s.id,
     ...(s.title ? { title: s.title } : {}),
@@ -69,13 +46,13 @@ export interface HistoryQuery {
  * The conversation since the last clear: the newest `last` messages in the seq window,
  * read from the store's index of messages (the cost is the page, not the log).
  */
-export async function historyView(s: Session, q: HistoryQuery): Promise<HistoryOutput> {
+export async function historyView(s: Session, q: HistoryQuery): Promise<HistoryPage> {
   const page = await s.messages({
     limit: q.last,
     ...(q.beforeSeq !== undefined ? { beforeSeq: q.beforeSeq } : {}),
     ...(q.afterSeq !== undefined ? { afterSeq: q.afterSeq } : {}),
   });
-  const messages: HistoryOutput['messages'] = [];
+  const messages: HistoryPage['messages'] = [];
   for (const e of page.events) {
     const base = { seq: e.seq, ts: e.ts, ...(e.turn ? { turn: e.turn } : {}) };
     if (e.type === 'user.message') {
@@ -114,7 +91,7 @@ const TRACE_READ_CHUNK = 500;
  * looked at, so filtered paging never rescans what it has passed. A page reads what it
  * returns (and, when filtered, at most TRACE_SCAN_LIMIT events more).
  */
-export async function traceView(s: Session, q: TraceQuery): Promise<TraceOutput> {
+export async function traceView(s: Session, q: TraceQuery): Promise<TracePage> {
   const events: RuntimeEvent[] = [];
   let next = Math.max(q.sinceSeq, 0);
   const filtered = Boolean(q.node || q.type);

@@ -1,10 +1,8 @@
 import type { Control } from '../../protocol/controls.js';
 import type {
-  ModelInfo,
   NodeName,
   PipelineMode,
   RuntimeEventBody,
-  TurnStatus,
   TurnTiming,
 } from '../../protocol/events.js';
 import type { ModelClient } from '../llm/types.js';
@@ -29,18 +27,6 @@ export interface PipelineInput {
   emit(node: NodeName, body: RuntimeEventBody): void;
   runCode: ThinkInput['runCode'];
   now(): number;
-}
-
-export interface TurnResult {
-  session: string;
-  turn: string;
-  status: TurnStatus;
-  text: string;
-  controls: Control[];
-  processes: string[];
-  model: ModelInfo;
-  timing: TurnTiming;
-  error?: string;
 }
 
 export interface PipelineOutput {

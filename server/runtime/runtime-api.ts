@@ -5,7 +5,7 @@ import type { ModelClient } from '../llm/types.js';
 import type { EventStore } from '../store/types.js';
 import type { SandboxSetting } from '../processes/tiers.js';
 import type { ApprovalDecision } from '../processes/types.js';
-import type { TurnResult } from './pipeline.js';
+import type { SessionSummary as SessionListing, TurnResult } from '../../protocol/results.js';
 import type { Listener, Session } from './session.js';
 import type { SendOptions } from './turns.js';
 
@@ -22,15 +22,8 @@ export interface RuntimeDeps {
   secrets?: () => readonly string[];
 }
 
-export interface SessionSummary {
-  id: string;
-  owner: string;
-  title?: string;
-  createdAt: string;
-  lastSeq: number;
-  turns: number;
-  busy: boolean;
-}
+/** A session as the wire lists it, and whose it is. */
+export type SessionSummary = SessionListing & { owner: string };
 
 export interface Runtime {
   readonly config: CogConfig;

@@ -18,7 +18,7 @@ import type { Runtime, RuntimeDeps, SessionSummary } from './runtime-api.js';
 import { Session, SESSION_ID, type Listener } from './session.js';
 import { createTurns } from './turns.js';
 
-export type { TurnResult } from './pipeline.js';
+export type { TurnResult } from '../../protocol/results.js';
 export type { SendOptions } from './turns.js';
 
 export type { Runtime, RuntimeDeps, SessionSummary } from './runtime-api.js';

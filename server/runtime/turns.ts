@@ -1,13 +1,15 @@
 import type { Action } from '../../protocol/controls.js';
-import type { EventDraft, ModelInfo, NodeName } from '../../protocol/events.js';
-import type { BusyPolicy, CogConfig } from '../config.js';
+import type { EventDraft, ModelInfo, NodeName, TurnStatus } from '../../protocol/events.js';
+import type { CogConfig } from '../config.js';
+import type { BusyPolicy } from '../../protocol/names.js';
 import type { ModelClient } from '../llm/types.js';
 import type { EventStore } from '../store/types.js';
 import type { ProcessManager } from '../processes/types.js';
 import { StoreError } from '../store/errors.js';
 import { RuntimeError, isCoded } from './errors.js';
 import { diffMemory, distill, MemoryParseError, renderMemory } from './nodes/memorizer.js';
-import { causeOf, codeOf, messageOf, runPipeline, type TurnResult } from './pipeline.js';
+import { causeOf, codeOf, messageOf, runPipeline } from './pipeline.js';
+import type { TurnResult } from '../../protocol/results.js';
 import type { Sensor } from './sensor.js';
 import type { Session } from './session.js';
 
@@ -139,7 +141,7 @@ export function createTurns(deps: TurnDeps) {
     });
     emit({ type: 'turn.started', node: 'runtime', mode: config.pipeline });
     const started = now();
-    let status: TurnResult['status'] = 'ok';
+    let status: TurnStatus = 'ok';
     let error: string | undefined;
     let output = {
       text: '',
@@ -229,7 +231,10 @@ export function createTurns(deps: TurnDeps) {
       status,
       text: output.text,
       controls: output.controls,
-      processes: output.processes,
+      processes: output.processes.map((id) => ({
+        id,
+        status: s.processes.get(id)?.status ?? 'interrupted',
+      })),
       model: modelInfo,
       timing: output.timing,
       ...(error ? { error } : {}),

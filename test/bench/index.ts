@@ -105,7 +105,7 @@ async function measure(fixture: FixtureProcess, mode: PipelineMode, path: Path):
     await runtime.settled(id);
     const first = firstDelta;
     const proc = [...(await runtime.session(id, OWNER)).processes.values()].find((p) =>
-      result.processes.includes(p.id),
+      result.processes.some((q) => q.id === p.id),
     );
     const processMs =
       proc?.startedAt && proc.endedAt ? Date.parse(proc.endedAt) - Date.parse(proc.startedAt) : 0;

@@ -18,8 +18,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { HUD_LOGGER } from '../../server/mcp/live/hud.js';
-import type { TraceOutput, TurnOutput } from '../../server/mcp/schemas.js';
+import { HUD_LOGGER } from '../../protocol/mcp.js';
+import type { TracePage, TurnResult } from '../../protocol/results.js';
 import {
   FIXTURE_MODEL,
   reply,
@@ -74,14 +74,14 @@ async function connect(h: ServeHandle, onEvent: (e: unknown) => void): Promise<C
   return client;
 }
 
-async function tracePage(client: Client, since: number): Promise<TraceOutput> {
+async function tracePage(client: Client, since: number): Promise<TracePage> {
   const r = await client.callTool(
     { name: 'trace', arguments: { session: SESSION, since_seq: since, limit: 1000 } },
     undefined,
     { timeout: REQUEST_MS },
   );
   if (r.isError) throw new Error(`trace failed: ${JSON.stringify(r.content)}`);
-  return r.structuredContent as TraceOutput;
+  return r.structuredContent as TracePage;
 }
 
 /** The log after `since`, page by page to its end. */
@@ -204,7 +204,7 @@ class Lane {
       })
       .then(
         (r) => {
-          ledger.results.push({ life, result: r.structuredContent as TurnOutput });
+          ledger.results.push({ life, result: r.structuredContent as TurnResult });
           this.report.resultsReceived++;
           this.trigger?.onResult();
         },

@@ -12,7 +12,7 @@
  * Nothing here does I/O: the driver reads the log and hands it in.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { TurnOutput } from '../../server/mcp/schemas.js';
+import type { TurnResult } from '../../protocol/results.js';
 
 /** What a crash run saw, checked and found missing, summed over its lanes. */
 export interface CrashReport {
@@ -115,7 +115,7 @@ export class Ledger {
   readonly firstSeen = new Map<number, Sighting>();
   /** Sightings not yet held against the log. */
   pending: Sighting[] = [];
-  results: { life: number; result: TurnOutput }[] = [];
+  results: { life: number; result: TurnResult }[] = [];
   progress: { life: number; text: string; messages: string[] }[] = [];
   kills: { life: number; text: string }[] = [];
   readonly turns = new Map<string, TurnFacts>();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { McpError, type ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { TurnOutput } from '../../server/mcp/schemas.js';
+import type { TurnResult } from '../../protocol/results.js';
 import {
   cleanupHomes,
   connect,
@@ -40,7 +40,7 @@ test('elicitation: the client’s human approves, declines, or cannot be asked',
     },
   });
 
-  const approved = data<TurnOutput>(await c.call('send', { text: SUM }));
+  const approved = data<TurnResult>(await c.call('send', { text: SUM }));
   assert.match(approved.text, /391/);
   assert.equal(approved.processes[0].status, 'done');
   assert.equal(asked.length, 1);
@@ -52,14 +52,14 @@ test('elicitation: the client’s human approves, declines, or cannot be asked',
 
   for (const how of ['decline', 'cancel'] as const) {
     answer = how;
-    const denied = data<TurnOutput>(await c.call('send', { text: SUM, session: approved.session }));
+    const denied = data<TurnResult>(await c.call('send', { text: SUM, session: approved.session }));
     assert.equal(denied.status, 'ok');
     assert.equal(denied.processes[0].status, 'denied', how);
     assert.match(denied.text, /did not finish \(denied\)/);
   }
 
   answer = 'throw';
-  const failed = data<TurnOutput>(await c.call('send', { text: SUM, session: approved.session }));
+  const failed = data<TurnResult>(await c.call('send', { text: SUM, session: approved.session }));
   assert.equal(failed.processes[0].status, 'denied', 'a failed question denies, never hangs');
   const errors = data<{ events: { code: string; message: string }[] }>(
     await c.call('trace', { session: approved.session, type: 'node.error' }),
@@ -82,7 +82,7 @@ test('without elicitation send answers awaiting_approval at once; process-approv
   const asked = Date.now();
   const first = await c.call('send', { text: SUM, session: id });
   assert.ok(Date.now() - asked < 1000, 'answered within a second, not when the human decides');
-  const waiting = data<TurnOutput>(first);
+  const waiting = data<TurnResult>(first);
   assert.equal(waiting.status, 'awaiting_approval');
   const pending = waiting.pending!;
   assert.equal(pending.status, 'pending-approval');
@@ -99,7 +99,7 @@ test('without elicitation send answers awaiting_approval at once; process-approv
   const unbound = await c.call('process-approve', { process: pending.id, decision: 'approve' });
   assert.equal(unbound.isError, true, 'an approval must name the code it was shown for');
   assert.match(textOf(unbound), /codeSha256/);
-  const decided = data<{ process: { status: string }; turn?: TurnOutput }>(
+  const decided = data<{ process: { status: string }; turn?: TurnResult }>(
     await c.call('process-approve', {
       process: pending.id,
       decision: 'approve',
@@ -118,14 +118,14 @@ test('without elicitation send answers awaiting_approval at once; process-approv
   assert.equal(again.isError, true, 'a second decision is reported, not ignored');
 
   // The session is not blocked: the next send is served, and a deny finishes its turn.
-  const second = data<TurnOutput>(await c.call('send', { text: SUM, session: id }));
+  const second = data<TurnResult>(await c.call('send', { text: SUM, session: id }));
   assert.equal(second.status, 'awaiting_approval');
-  const denied = data<{ turn?: TurnOutput }>(
+  const denied = data<{ turn?: TurnResult }>(
     await c.call('process-approve', { process: second.pending!.id, decision: 'deny' }),
   );
   assert.equal(denied.turn?.processes[0]?.status, 'denied');
 
-  const third = data<TurnOutput>(await c.call('send', { text: SUM, session: id }));
+  const third = data<TurnResult>(await c.call('send', { text: SUM, session: id }));
   const withdrawn = data<{ process: { status: string } }>(
     await c.call('process-cancel', { process: third.pending!.id }),
   );
@@ -188,8 +188,8 @@ test('two principals on one runtime: the other’s sessions and processes are "n
   // Alice's run is untouched by all that, and decides as usual.
   assert.equal(runtime.listProcesses('oidc:alice', id)[0].status, 'pending-approval');
   const sha = runtime.listProcesses('oidc:alice', id)[0]?.codeSha256;
-  assert.equal(data<TurnOutput>(await pending).status, 'awaiting_approval');
-  const rest = data<{ turn?: TurnOutput }>(
+  assert.equal(data<TurnResult>(await pending).status, 'awaiting_approval');
+  const rest = data<{ turn?: TurnResult }>(
     await alice.call('process-approve', { process: pid, decision: 'approve', codeSha256: sha }),
   );
   assert.match(rest.turn?.text ?? '', /391/);

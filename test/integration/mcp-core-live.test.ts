@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { EmptyResultSchema, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { createCoalescer } from '../../server/mcp/live/coalescer.js';
-import type { TurnOutput } from '../../server/mcp/schemas.js';
+import type { TurnResult } from '../../protocol/results.js';
 import { reply, startFixtureServer, type FixtureServer } from '../fixtures/openai-server.js';
 import {
   cleanupHomes,
@@ -29,14 +29,14 @@ beforeEach(() => fixture.reset());
 test('HUD events arrive as cog.hud logging messages at the level asked; by default failures only', async () => {
   const { runtime, live } = await fixtureRuntime(fixture);
   const c = await connect(runtime, 'local:alice', { defaultLevel: true });
-  const quiet = data<TurnOutput>(await c.call('send', { text: 'hi' }));
+  const quiet = data<TurnResult>(await c.call('send', { text: 'hi' }));
   assert.deepEqual(
     c.logs.filter((l) => (l.data as { turn?: string }).turn === quiet.turn),
     [],
     'a client that never set a level gets no HUD for a turn that went well',
   );
   await c.client.setLoggingLevel('info');
-  const first = data<TurnOutput>(await c.call('send', { text: 'hi', session: quiet.session }));
+  const first = data<TurnResult>(await c.call('send', { text: 'hi', session: quiet.session }));
   const hud = hudEvents(c).filter((e) => e.turn === first.turn);
   const types = new Set(hud.map((e) => e.type));
   for (const t of ['turn.started', 'node.thinking', 'node.done', 'turn.done']) {
@@ -51,7 +51,7 @@ test('HUD events arrive as cog.hud logging messages at the level asked; by defau
   // At debug the whole event log arrives, seq by seq: what the VS Code panel mirrors.
   await c.client.setLoggingLevel('debug');
   const mark = c.logs.length;
-  const second = data<TurnOutput>(await c.call('send', { text: 'hello', session: first.session }));
+  const second = data<TurnResult>(await c.call('send', { text: 'hello', session: first.session }));
   const all = c.logs.slice(mark).map((l) => l.data as { type: string; seq: number; turn?: string });
   const ofTurn = all.filter((e) => e.turn === second.turn);
   for (const t of ['user.message', 'output.delta', 'node.context', 'assistant.message']) {
@@ -71,7 +71,7 @@ test('HUD events arrive as cog.hud logging messages at the level asked; by defau
   fixture.script('thinker', [reply.error(401, { message: 'bad key' })]);
   const failed = await c.call('send', { text: 'hi again', session: first.session });
   assert.equal(failed.isError, true, 'a turn that errors is an isError result');
-  assert.equal((failed.structuredContent as TurnOutput).status, 'error');
+  assert.equal((failed.structuredContent as TurnResult).status, 'error');
   const later = c.logs.slice(seen);
   assert.ok(later.length > 0, 'error events still arrive');
   assert.ok(
@@ -88,7 +88,7 @@ test('HUD events arrive as cog.hud logging messages at the level asked; by defau
 test('resources: list, templates, read, complete, and not-found errors', async () => {
   const { runtime } = await offlineRuntime();
   const c = await connect(runtime, 'local:alice');
-  const turn = data<TurnOutput>(await c.call('send', { text: 'what is 2+3?' }));
+  const turn = data<TurnResult>(await c.call('send', { text: 'what is 2+3?' }));
   const id = turn.session;
   await runtime.settled(id);
 
@@ -318,7 +318,7 @@ test('send with if_busy "reject" on a busy session is an isError that says what 
   const refused = await c.call('send', { text: 'hello?', session: id, if_busy: 'reject' });
   assert.equal(refused.isError, true);
   assert.match(textOf(refused), /is busy.*if_busy/s);
-  assert.equal(data<TurnOutput>(await running).status, 'ok');
+  assert.equal(data<TurnResult>(await running).status, 'ok');
   await runtime.settled(id);
   await c.close();
   await runtime.close();

@@ -11,7 +11,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { createContext } from '../../server/mcp/context.js';
-import type { TurnOutput } from '../../server/mcp/schemas.js';
+import type { TurnResult } from '../../protocol/results.js';
 import { defineTool, installTools } from '../../server/mcp/tool-kit.js';
 import type { Runtime } from '../../server/runtime/runtime.js';
 import {
@@ -82,7 +82,7 @@ test('send streams the offline reply as progress notifications that add up to th
       onprogress: (p) => progress.push(p),
     },
   )) as CallToolResult;
-  const turn = data<TurnOutput>(result);
+  const turn = data<TurnResult>(result);
   assert.equal(turn.status, 'ok');
   assert.equal(turn.model.offline, true);
   assert.match(turn.session, /^s-/);
@@ -100,19 +100,19 @@ test('every tool answers with structured content that matches its output schema'
   assert.equal(created.id, 'tour-1');
   const id = created.id;
 
-  const sum = data<TurnOutput>(await c.call('send', { text: 'what is 17*23?', session: id }));
+  const sum = data<TurnResult>(await c.call('send', { text: 'what is 17*23?', session: id }));
   assert.equal(sum.session, id);
   assert.match(sum.text, /391/);
   assert.equal(sum.processes.length, 1);
   assert.equal(sum.processes[0].status, 'done');
 
-  const table = data<TurnOutput>(await c.call('send', { text: 'show me a table', session: id }));
+  const table = data<TurnResult>(await c.call('send', { text: 'show me a table', session: id }));
   const button = table.controls.find((x) => x.type === 'button') as unknown as {
     action: string;
     data: object;
   };
   assert.equal(button.action, 'more');
-  const clicked = data<TurnOutput>(
+  const clicked = data<TurnResult>(
     await c.call('action', { session: id, action: button.action, data: button.data }),
   );
   assert.match(clicked.text, /Input \(perception\)/);

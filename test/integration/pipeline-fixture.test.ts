@@ -286,7 +286,7 @@ test('cancel during a code run kills the process and ends the turn', async () =>
   const result = await pending;
   assert.equal(result.status, 'cancelled');
   const procs = (await runtime.session(id, OWNER)).processes;
-  const p = procs.get(result.processes[0] ?? [...procs.keys()][0]!);
+  const p = procs.get(result.processes[0]?.id ?? [...procs.keys()][0]!);
   assert.equal(p?.status, 'cancelled');
   await runtime.close();
 });

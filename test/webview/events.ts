@@ -60,7 +60,14 @@ export class Events {
       type: 'snapshot',
       session: this.session,
       sessions: [
-        { id: this.session, title: 'Test session', createdAt: new Date().toISOString(), turns: 1 },
+        {
+          id: this.session,
+          title: 'Test session',
+          createdAt: new Date().toISOString(),
+          turns: 1,
+          lastSeq: 1,
+          busy: false,
+        },
       ],
       events,
       resumed,

@@ -240,8 +240,15 @@ describe('HUD, banners and sessions', () => {
     await host.push({
       type: 'sessions',
       sessions: [
-        { id: ev.session, title: 'Test session', createdAt: '2025-01-01T00:00:00Z', turns: 1 },
-        { id: 'other_2', createdAt: '2025-01-02T00:00:00Z', turns: 3 },
+        {
+          id: ev.session,
+          title: 'Test session',
+          createdAt: '2025-01-01T00:00:00Z',
+          turns: 1,
+          lastSeq: 1,
+          busy: false,
+        },
+        { id: 'other_2', createdAt: '2025-01-02T00:00:00Z', turns: 3, lastSeq: 9, busy: false },
       ],
     });
     const select = page.locator('.session-select');

@@ -37,7 +37,14 @@ describe('security', () => {
     await host.push(ev.snapshot(hostileEvents(ev)));
     await host.push({
       type: 'sessions',
-      sessions: XSS_PAYLOADS.map((x, i) => ({ id: `s${i}`, title: x, createdAt: x, turns: i })),
+      sessions: XSS_PAYLOADS.map((x, i) => ({
+        id: `s${i}`,
+        title: x,
+        createdAt: x,
+        turns: i,
+        lastSeq: i,
+        busy: false,
+      })),
     });
     for (const x of XSS_PAYLOADS.slice(0, 8)) {
       await host.push({ type: 'notice', level: 'error', message: x });

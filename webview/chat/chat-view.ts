@@ -183,23 +183,9 @@ export class ChatView {
         return this.turn(e.turn).final(e, this.batching ? this.deferRender : undefined);
       case 'controls':
         return this.turn(e.turn).controls(e.controls);
-      case 'session.created':
-      case 'node.thinking':
-      case 'node.context':
-      case 'node.perceived':
-      case 'node.decided':
-      case 'node.streaming':
-      case 'node.done':
-      case 'node.error':
-      case 'process.updated':
-      case 'process.output':
-      case 'memory.updated':
-      case 'sensor.tick':
+      default:
+        // The HUD, the process cards and the trace show the rest.
         return;
-      default: {
-        const unknown: never = e;
-        return void unknown;
-      }
     }
   }
 

@@ -1,4 +1,5 @@
-import { NODE_NAMES, type NodeName, type RuntimeEvent } from '../../protocol/events.js';
+import type { RuntimeEvent } from '../../protocol/events.js';
+import { NODE_NAMES, type NodeName } from '../../protocol/names.js';
 import { h } from '../dom.js';
 import { MemoryPanel } from './memory-panel.js';
 import { PipelineStrip } from './pipeline-strip.js';

@@ -1,4 +1,4 @@
-import { NODE_NAMES, type NodeName } from '../../protocol/events.js';
+import { NODE_NAMES, type NodeName } from '../../protocol/names.js';
 import { h } from '../dom.js';
 import { formatCount, formatMs } from '../format.js';
 

@@ -1,7 +1,7 @@
 import type { RuntimeEvent } from '../../protocol/events.js';
 import { h } from '../dom.js';
 import { compact, formatClock } from '../format.js';
-import { summarize } from './trace-summary.js';
+import { summarize } from '../../protocol/event-table.js';
 
 const KEEP = 3000;
 const SHOW = 500;

@@ -1,5 +1,6 @@
-import { NODE_NAMES, type ApprovalPolicy, type ModelInfo } from '../../protocol/events.js';
-import type { SessionListItem } from '../../protocol/webview.js';
+import { NODE_NAMES, type ApprovalPolicy } from '../../protocol/names.js';
+import type { ModelInfo } from '../../protocol/events.js';
+import type { SessionSummary } from '../../protocol/results.js';
 import type { Host } from '../host.js';
 import { button, h } from '../dom.js';
 
@@ -12,7 +13,7 @@ export class SessionBar {
   });
   private readonly model = h('span', { class: 'model-badge', attrs: { hidden: true } });
   private readonly approval = h('span', { class: 'approval-badge', attrs: { hidden: true } });
-  private sessions: SessionListItem[] = [];
+  private sessions: SessionSummary[] = [];
   private current: string | undefined;
 
   constructor(host: Host) {
@@ -40,7 +41,7 @@ export class SessionBar {
     );
   }
 
-  setSessions(sessions: readonly SessionListItem[]): void {
+  setSessions(sessions: readonly SessionSummary[]): void {
     this.sessions = [...sessions];
     this.render();
   }
@@ -76,7 +77,7 @@ export class SessionBar {
   private render(): void {
     const items = [...this.sessions];
     if (this.current && !items.some((s) => s.id === this.current)) {
-      items.unshift({ id: this.current, createdAt: '', turns: 0 });
+      items.unshift({ id: this.current, createdAt: '', turns: 0, lastSeq: 0, busy: false });
     }
     this.select.replaceChildren(
       ...items.map((s) => {

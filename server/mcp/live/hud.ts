@@ -1,48 +1,8 @@
 import { SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { RuntimeEvent } from '../../../protocol/events.js';
+import { hudLevel } from '../../../protocol/event-table.js';
+import { HUD_LOGGER } from '../../../protocol/mcp.js';
 import type { McpContext } from '../context.js';
-
-export const HUD_LOGGER = 'cog.hud';
-
-/**
- * The logging level a runtime event goes out at. Every event of the principal's sessions
- * is on this logger, so a client at `debug` (the VS Code panel) can mirror the whole log,
- * seq by seq. Messages, deltas and controls also travel as tool results and progress, and
- * high-volume events are `debug` too, so a client at `info` sees a readable HUD.
- */
-export function hudLevel(e: RuntimeEvent): LoggingLevel {
-  switch (e.type) {
-    case 'node.error':
-      return 'error';
-    case 'turn.done':
-      return e.status === 'error' ? 'error' : 'info';
-    case 'process.updated':
-      return e.process.status === 'failed' || e.process.status === 'timed-out' ? 'warning' : 'info';
-    case 'turn.queued':
-    case 'turn.started':
-    case 'node.thinking':
-    case 'node.perceived':
-    case 'node.decided':
-    case 'node.streaming':
-    case 'node.done':
-    case 'memory.updated':
-      return 'info';
-    case 'node.context':
-    case 'process.output':
-    case 'sensor.tick':
-    case 'session.created':
-    case 'session.cleared':
-    case 'user.message':
-    case 'assistant.message':
-    case 'output.delta':
-    case 'controls':
-      return 'debug';
-    default: {
-      const unknown: never = e;
-      throw new Error(`no HUD level for ${(unknown as RuntimeEvent).type}`);
-    }
-  }
-}
 
 const SEVERITY: LoggingLevel[] = [
   'debug',

@@ -3,66 +3,24 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { changesOf } from '../../../protocol/event-table.js';
 import type { RuntimeEvent } from '../../../protocol/events.js';
 import type { McpContext } from '../context.js';
 import { RESOURCE_NOT_FOUND } from '../errors.js';
 import { setStrictHandler } from '../requests.js';
-import { parseUri, SESSIONS_URI, viewUri } from '../resources/uris.js';
+import { parseUri, SESSIONS_URI, viewUri } from '../../../protocol/mcp.js';
 import { createCoalescer } from './coalescer.js';
 
 /** At most one `notifications/resources/updated` per URI per this many ms. */
 export const UPDATE_INTERVAL_MS = 100;
 const LIST_CHANGED = 'list_changed';
 
-/**
- * The resources an event changes. `lastSeq` moves with every event; it is part of the
- * state and session list but not a reason to announce them (trace subscribers see it).
- */
+/** The resources an event changes: its session's trace, and what the event table says. */
 export function urisFor(e: RuntimeEvent): string[] {
-  const id = e.session;
-  const uris = [viewUri(id, 'trace')];
-  switch (e.type) {
-    case 'user.message':
-    case 'assistant.message':
-      uris.push(viewUri(id, 'history'));
-      break;
-    case 'session.cleared':
-      uris.push(viewUri(id, 'history'), viewUri(id, 'state'), SESSIONS_URI);
-      break;
-    case 'memory.updated':
-    case 'sensor.tick':
-      uris.push(viewUri(id, 'state'));
-      break;
-    case 'turn.queued':
-    case 'turn.started':
-    case 'turn.done':
-      // busy and the turn count change
-      uris.push(viewUri(id, 'state'), SESSIONS_URI);
-      break;
-    case 'process.updated':
-      uris.push(viewUri(id, 'processes'));
-      break;
-    case 'session.created':
-      uris.push(SESSIONS_URI);
-      break;
-    case 'output.delta':
-    case 'node.thinking':
-    case 'node.context':
-    case 'node.perceived':
-    case 'node.decided':
-    case 'node.streaming':
-    case 'node.done':
-    case 'node.error':
-    case 'controls':
-    case 'process.output':
-      break;
-    default: {
-      const unknown: never = e;
-      void unknown;
-      return uris;
-    }
-  }
-  return uris;
+  return [
+    viewUri(e.session, 'trace'),
+    ...changesOf(e).map((v) => (v === 'sessions' ? SESSIONS_URI : viewUri(e.session, v))),
+  ];
 }
 
 /**

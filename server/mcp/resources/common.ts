@@ -5,7 +5,7 @@ import type { Variables } from '@modelcontextprotocol/sdk/shared/uriTemplate.js'
 import type { McpContext } from '../context.js';
 import { RESOURCE_NOT_FOUND } from '../errors.js';
 import type { Session } from '../../runtime/session.js';
-import { viewTemplate, viewUri, type SessionView } from './uris.js';
+import { viewTemplate, viewUri, type SessionView } from '../../../protocol/mcp.js';
 
 export const JSON_MIME = 'application/json';
 

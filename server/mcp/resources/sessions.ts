@@ -1,7 +1,7 @@
 import type { McpContext } from '../context.js';
 import { sessionView } from '../views.js';
 import { JSON_MIME, jsonContents } from './common.js';
-import { SESSIONS_URI } from './uris.js';
+import { SESSIONS_URI } from '../../../protocol/mcp.js';
 
 export function registerSessionsResource(ctx: McpContext): void {
   ctx.mcp.registerResource(

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { ActionSchema } from '../../../protocol/controls.js';
 import { ToolFailure } from '../errors.js';
-import { AwaitApprovalSchema, IfBusySchema, SessionIdSchema, TurnOut } from '../schemas.js';
+import {
+  AwaitApprovalSchema,
+  IfBusySchema,
+  SessionIdSchema,
+  TurnResultSchema,
+} from '../../../protocol/results.js';
 import { defineTool } from '../tool-kit.js';
 import { runTurn } from '../turn.js';
 
@@ -18,7 +23,7 @@ export const actionTool = defineTool({
     await_approval: AwaitApprovalSchema,
     if_busy: IfBusySchema,
   }),
-  output: TurnOut,
+  output: TurnResultSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   async run({ session, action, data, await_approval: hold, if_busy: ifBusy }, ctx, extra) {
     const parsed = ActionSchema.safeParse({ action, ...(data ? { data } : {}) });

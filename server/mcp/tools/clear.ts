@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SessionIdSchema } from '../schemas.js';
+import { ClearResultSchema, SessionIdSchema } from '../../../protocol/results.js';
 import { defineTool } from '../tool-kit.js';
 
 export const clearTool = defineTool({
@@ -10,7 +10,7 @@ export const clearTool = defineTool({
     'What came before is deleted from the log too: the trace starts again at the ' +
     'session.cleared event (its `seq` is returned).',
   input: z.object({ session: SessionIdSchema }),
-  output: z.object({ session: z.string(), cleared: z.literal(true), seq: z.number() }),
+  output: ClearResultSchema,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
   async run({ session }, ctx) {
     const seq = await ctx.runtime.clear(session, ctx.principal);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { HistoryOut, SessionIdSchema } from '../schemas.js';
+import { HistoryPageSchema, SessionIdSchema } from '../../../protocol/results.js';
+import { LIMITS } from '../../../protocol/mcp.js';
 import { defineTool } from '../tool-kit.js';
 import { historyView } from '../views.js';
 
@@ -13,11 +14,17 @@ export const historyTool = defineTool({
     'those with seq before `before_seq` and after `after_seq`.',
   input: z.object({
     session: SessionIdSchema,
-    last: z.number().int().min(1).max(200).default(20).describe('how many messages (max 200)'),
+    last: z
+      .number()
+      .int()
+      .min(1)
+      .max(LIMITS.historyPageMax)
+      .default(LIMITS.historyPage)
+      .describe(`how many messages (max ${LIMITS.historyPageMax})`),
     before_seq: Seq.optional().describe('only messages with a smaller seq (page backwards)'),
     after_seq: Seq.optional().describe('only messages with a greater seq (catch up)'),
   }),
-  output: HistoryOut,
+  output: HistoryPageSchema,
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run(args, ctx) {
     const data = await historyView(await ctx.session(args.session), {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ProcessIdSchema, ProcessOut, TurnOut } from '../schemas.js';
+import { ApproveResultSchema, ProcessIdSchema } from '../../../protocol/results.js';
 import { defineTool } from '../tool-kit.js';
 import { continueTurn } from '../turn.js';
 
@@ -22,10 +22,7 @@ export const processApproveTool = defineTool({
       .optional()
       .describe('SHA-256 of the code shown to the human; required to approve'),
   }),
-  output: z.object({
-    process: ProcessOut,
-    turn: TurnOut.optional().describe('the rest of the turn that was awaiting this decision'),
-  }),
+  output: ApproveResultSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   async run({ process: id, decision, codeSha256 }, ctx) {
     const process = ctx.runtime.approve(id, ctx.principal, decision, codeSha256);

@@ -5,7 +5,7 @@ import {
   type RuntimeEvent,
 } from '../../../protocol/events.js';
 import type { McpContext } from '../context.js';
-import { ProcessIdSchema, ProcessOut } from '../schemas.js';
+import { ProcessIdSchema, ProcessResultSchema } from '../../../protocol/results.js';
 import { defineTool } from '../tool-kit.js';
 
 /** How long the tool waits for a killed process to be reported gone. */
@@ -47,7 +47,7 @@ export const processCancelTool = defineTool({
     'Stops a running process (its whole process group) or withdraws one waiting for ' +
     'approval. Cancelling a process that has ended changes nothing.',
   input: z.object({ process: ProcessIdSchema }),
-  output: z.object({ process: ProcessOut }),
+  output: ProcessResultSchema,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
   async run({ process: id }, ctx) {
     const process = await settled(ctx, ctx.runtime.cancelProcess(id, ctx.principal));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ProcessOut, SessionIdSchema } from '../schemas.js';
+import { ProcessListSchema, SessionIdSchema } from '../../../protocol/results.js';
 import { defineTool } from '../tool-kit.js';
 
 export const processListTool = defineTool({
@@ -9,7 +9,7 @@ export const processListTool = defineTool({
     'The code runs (processes) of one of your sessions, or of all of them, oldest first: ' +
     'status, exit code, timings, and why each ended.',
   input: z.object({ session: SessionIdSchema.optional().describe('omit for all your sessions') }),
-  output: z.object({ processes: z.array(ProcessOut) }),
+  output: ProcessListSchema,
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run({ session }, ctx) {
     const processes = ctx.runtime.listProcesses(ctx.principal, session);

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
-import { AwaitApprovalSchema, IfBusySchema, SessionIdSchema, TurnOut } from '../schemas.js';
+import {
+  AwaitApprovalSchema,
+  IfBusySchema,
+  SessionIdSchema,
+  TurnResultSchema,
+} from '../../../protocol/results.js';
 import { defineTool } from '../tool-kit.js';
 import type { SendOptions } from '../../runtime/runtime.js';
 import { runTurn } from '../turn.js';
@@ -24,7 +29,7 @@ export const sendTool = defineTool({
     await_approval: AwaitApprovalSchema,
     if_busy: IfBusySchema,
   }),
-  output: TurnOut,
+  output: TurnResultSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   async run({ text, session, await_approval: hold, if_busy: ifBusy }, ctx, extra) {
     // Checked before a session is created for it, so a bad call leaves nothing behind.

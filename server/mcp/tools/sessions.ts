@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ToolFailure } from '../errors.js';
-import { SessionOut } from '../schemas.js';
+import { SessionsResultSchema } from '../../../protocol/results.js';
 import { defineTool } from '../tool-kit.js';
 import { sessionView } from '../views.js';
 
@@ -22,11 +22,7 @@ export const sessionsTool = defineTool({
       .optional()
       .describe('for create (generated when left out) and delete (required)'),
   }),
-  output: z.object({
-    sessions: z.array(SessionOut),
-    created: SessionOut.optional(),
-    deleted: z.string().optional(),
-  }),
+  output: SessionsResultSchema,
   // Annotations are per tool, not per action: "delete" makes the whole tool destructive.
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
   async run({ action, title, id }, ctx) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SessionIdSchema, StateOut } from '../schemas.js';
+import { SessionIdSchema, StateViewSchema } from '../../../protocol/results.js';
 import { defineTool } from '../tool-kit.js';
 import { stateView } from '../views.js';
 
@@ -10,7 +10,7 @@ export const stateTool = defineTool({
     'The shared memory the memorizer keeps for a session (with its version), the latest ' +
     'sensor readings, whether a turn is running, the last event seq and the models in use.',
   input: z.object({ session: SessionIdSchema }),
-  output: StateOut,
+  output: StateViewSchema,
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run({ session }, ctx) {
     const data = stateView(ctx.runtime, await ctx.session(session));

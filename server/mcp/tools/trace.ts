@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { EVENT_SOURCES, EVENT_TYPES, SessionIdSchema, TraceOut } from '../schemas.js';
+import { EVENT_SOURCES, EVENT_TYPES, type RuntimeEventType } from '../../../protocol/events.js';
+import { LIMITS } from '../../../protocol/mcp.js';
+import { SessionIdSchema, TracePageSchema } from '../../../protocol/results.js';
 import { defineTool } from '../tool-kit.js';
 import { traceView } from '../views.js';
 
@@ -13,10 +15,19 @@ export const traceTool = defineTool({
     session: SessionIdSchema,
     since_seq: z.number().int().min(0).default(0).describe('only events with a greater seq'),
     node: z.enum(EVENT_SOURCES).optional().describe('only events from this node or part'),
-    type: z.enum(EVENT_TYPES).optional().describe('only events of this type'),
-    limit: z.number().int().min(1).max(1000).default(100).describe('page size (max 1000)'),
+    type: z
+      .enum(EVENT_TYPES as [RuntimeEventType, ...RuntimeEventType[]])
+      .optional()
+      .describe('only events of this type'),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(LIMITS.tracePageMax)
+      .default(LIMITS.tracePage)
+      .describe(`page size (max ${LIMITS.tracePageMax})`),
   }),
-  output: TraceOut,
+  output: TracePageSchema,
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run(args, ctx) {
     const data = await traceView(await ctx.session(args.session), {
