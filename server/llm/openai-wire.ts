@@ -1,24 +1,22 @@
-import type {
-  ChatCompletion,
-  ChatCompletionChunk,
-  ChatCompletionCreateParamsBase,
-  ChatCompletionMessageParam,
-  ChatCompletionTool,
-} from 'openai/resources/chat/completions';
-import type { ChatMessage, ChatRequest, ChatResult, ToolCall, ToolSpec } from './types.js';
+import type OpenAI from 'openai';
+import type { ChatMessage, ChatRequest, ChatResult, ToolCall } from './types.js';
 
 /**
  * Translation between Cog's model types and the OpenAI chat-completions wire format, in
  * both directions. Pure functions and one accumulator; no I/O.
  */
 
+type ChatParams = Omit<OpenAI.ChatCompletionCreateParamsNonStreaming, 'stream'>;
+
 /** The request body, minus `stream`, which the caller decides. */
-export function toChatParams(req: ChatRequest): ChatCompletionCreateParamsBase {
-  const params: ChatCompletionCreateParamsBase = {
-    model: req.model,
-    messages: req.messages.map(toWireMessage),
-  };
-  if (req.tools?.length) params.tools = req.tools.map(toWireTool);
+export function toChatParams(req: ChatRequest): ChatParams {
+  const params: ChatParams = { model: req.model, messages: req.messages.map(toWireMessage) };
+  if (req.tools?.length) {
+    params.tools = req.tools.map(({ name, description, parameters }) => ({
+      type: 'function',
+      function: { name, description, parameters },
+    }));
+  }
   if (req.json) params.response_format = { type: 'json_object' };
   // `max_tokens`, not `max_completion_tokens`: the one every compatible server knows.
   if (req.maxTokens !== undefined) params.max_tokens = req.maxTokens;
@@ -26,7 +24,7 @@ export function toChatParams(req: ChatRequest): ChatCompletionCreateParamsBase {
   return params;
 }
 
-export function toWireMessage(message: ChatMessage): ChatCompletionMessageParam {
+function toWireMessage(message: ChatMessage): OpenAI.ChatCompletionMessageParam {
   switch (message.role) {
     case 'system':
     case 'user':
@@ -52,60 +50,35 @@ export function toWireMessage(message: ChatMessage): ChatCompletionMessageParam 
   }
 }
 
-export function toWireTool(tool: ToolSpec): ChatCompletionTool {
-  return {
-    type: 'function',
-    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
-  };
-}
-
-type WireUsage =
-  | {
-      prompt_tokens: number;
-      completion_tokens: number;
-      prompt_tokens_details?: { cached_tokens?: number } | null;
-    }
-  | null
-  | undefined;
-
-function toUsage(usage: WireUsage): ChatResult['usage'] {
-  if (!usage) return undefined;
-  const cached = usage.prompt_tokens_details?.cached_tokens;
-  return {
-    promptTokens: usage.prompt_tokens,
-    completionTokens: usage.completion_tokens,
-    ...(typeof cached === 'number' ? { cachedTokens: cached } : {}),
-  };
-}
-
 /**
- * Reads a non-streamed reply. Returns undefined when the body is not a chat completion
- * at all (an HTML page, a bare string), which the caller reports as a bad response.
+ * Reads a non-streamed reply, as one chunk holding the whole message. Undefined when the
+ * body is not a chat completion at all (an HTML page, a bare string).
  */
 export function fromCompletion(body: unknown, fallbackModel: string): ChatResult | undefined {
   if (typeof body !== 'object' || body === null || !('choices' in body)) return undefined;
-  const completion = body as ChatCompletion;
+  const completion = body as OpenAI.ChatCompletion;
   const choice = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
   if (!choice?.message) return undefined;
-  const toolCalls: ToolCall[] = [];
-  for (const [i, call] of (choice.message.tool_calls ?? []).entries()) {
-    // Custom (free-text) tool calls are never requested, so only functions are expected.
-    if (call.type !== undefined && call.type !== 'function') continue;
-    toolCalls.push({
-      id: call.id || `call_${i}`,
-      name: call.function.name,
-      arguments: call.function.arguments ?? '',
-    });
-  }
-  const result: ChatResult = {
-    text: choice.message.content ?? '',
-    toolCalls,
-    model: completion.model || fallbackModel,
-    finishReason: choice.finish_reason ?? null,
-  };
-  const usage = toUsage(completion.usage);
-  if (usage) result.usage = usage;
-  return result;
+  const acc = new StreamAccumulator();
+  // Custom (free-text) tool calls are never requested, so only functions are read.
+  const calls = (choice.message.tool_calls ?? []).filter(
+    (call): call is OpenAI.ChatCompletionMessageFunctionToolCall => call.type !== 'custom',
+  );
+  acc.add({
+    ...completion,
+    object: 'chat.completion.chunk',
+    choices: [
+      {
+        index: 0,
+        finish_reason: choice.finish_reason,
+        delta: {
+          content: choice.message.content,
+          tool_calls: calls.map((call, index) => ({ index, ...call })),
+        },
+      },
+    ],
+  });
+  return acc.result(fallbackModel);
 }
 
 /**
@@ -113,6 +86,8 @@ export function fromCompletion(body: unknown, fallbackModel: string): ChatResult
  * the first names the call, the rest append to its arguments. Servers differ at the edges
  * (some repeat the id and name in every fragment, some omit `index`), so a fragment with a
  * new id at a known index starts a new call and a repeated name is not appended twice.
+ * (The package's `ChatCompletionStream` folds chunks too, but drops fragments without an
+ * `index` and rejects tool calls whose chunks lack `type`.)
  */
 export class StreamAccumulator {
   text = '';
@@ -125,11 +100,17 @@ export class StreamAccumulator {
   private readonly slotByIndex = new Map<number, number>();
 
   /** Takes one chunk; returns the content delta it carried, if any. */
-  add(chunk: ChatCompletionChunk): string | undefined {
+  add(chunk: OpenAI.ChatCompletionChunk): string | undefined {
     this.chunks++;
     if (!this.model && chunk.model) this.model = chunk.model;
-    const usage = toUsage(chunk.usage);
-    if (usage) this.usage = usage;
+    if (chunk.usage) {
+      const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
+      this.usage = {
+        promptTokens: chunk.usage.prompt_tokens,
+        completionTokens: chunk.usage.completion_tokens,
+        ...(typeof cached === 'number' && { cachedTokens: cached }),
+      };
+    }
     const choice = chunk.choices?.[0];
     if (!choice) return undefined;
     if (choice.finish_reason) this.finishReason = choice.finish_reason;
@@ -146,17 +127,16 @@ export class StreamAccumulator {
   }
 
   result(fallbackModel: string): ChatResult {
-    const result: ChatResult = {
+    return {
       text: this.text,
       toolCalls: this.calls.map((call, i) => ({ ...call, id: call.id || `call_${i}` })),
       model: this.model || fallbackModel,
       finishReason: this.finishReason,
+      ...(this.usage && { usage: this.usage }),
     };
-    if (this.usage) result.usage = this.usage;
-    return result;
   }
 
-  private addToolFragment(fragment: ChatCompletionChunk.Choice.Delta.ToolCall): void {
+  private addToolFragment(fragment: OpenAI.ChatCompletionChunk.Choice.Delta.ToolCall): void {
     const hasIndex = typeof fragment.index === 'number';
     // Without an index, a fragment continues the call being built.
     let slot = hasIndex ? this.slotByIndex.get(fragment.index) : this.calls.length - 1;

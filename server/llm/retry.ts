@@ -1,10 +1,76 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /**
- * When to try a model call again, and how long to wait first. Pure, except `pause`.
+ * Trying a model call again. The `openai` package has retries of its own, but its waits
+ * ignore the AbortSignal, follow `Retry-After` to the millisecond with no jitter and no
+ * cap, and know nothing of the call's overall deadline; so its retries are off and this
+ * loop decides instead.
  */
 
-/** Statuses worth another attempt: rate limits and server faults. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
+export interface RetryPolicy {
+  /** Attempts in all, counting the first. */
+  maxAttempts: number;
+  /** First backoff, doubled for each attempt after. */
+  baseMs: number;
+  /** Longest single wait; a server asking for more is not retried. */
+  maxDelayMs: number;
+}
+
+/** What a failed attempt says about another: `retry` false for never. */
+export interface Verdict {
+  retry: boolean;
+  /** The wait the server asked for (`Retry-After`), if it asked. */
+  retryAfterMs?: number | undefined;
+}
+
+/** How the retries ended: the last failure and the attempts made. */
+export interface GiveUp {
+  error: unknown;
+  attempts: number;
+  /** The wait the server asked for, when it was too long to honour. */
+  refusedWaitMs?: number;
+}
+
+/**
+ * Runs `attempt` until it succeeds, `judge` calls a failure final, the attempts run out,
+ * or the next wait would not fit before `deadline`; then throws what `giveUp` returns. A wait
+ * cut short by `signal` ends in one more attempt, which fails at once on the aborted signal.
+ */
+export async function withRetries<T>(
+  policy: RetryPolicy & { deadline: number; signal: AbortSignal },
+  attempt: () => Promise<T>,
+  judge: (err: unknown) => Verdict,
+  giveUp: (end: GiveUp) => unknown,
+): Promise<T> {
+  for (let attempts = 1; ; attempts++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const { retry, retryAfterMs: asked } = judge(error);
+      if (!retry || attempts >= policy.maxAttempts) throw giveUp({ error, attempts });
+      const wait = retryDelayMs(attempts, policy, asked);
+      if ((asked ?? 0) > policy.maxDelayMs || wait >= policy.deadline - Date.now()) {
+        throw giveUp({ error, attempts, ...(asked === undefined ? {} : { refusedWaitMs: asked }) });
+      }
+      await sleep(wait, undefined, { signal: policy.signal }).catch(() => {});
+    }
+  }
+}
+
+/**
+ * The wait before attempt `attempt + 1`. A server's wait is kept and stretched by up to a
+ * quarter, never shortened, so clients told the same instant do not all return at it;
+ * without one, exponential backoff from `baseMs`, capped, scaled into [½, 1) of the step.
+ */
+export function retryDelayMs(
+  attempt: number,
+  policy: RetryPolicy,
+  retryAfterMs: number | undefined,
+  random = Math.random,
+): number {
+  if (retryAfterMs !== undefined) return retryAfterMs * (1 + random() / 4);
+  const step = Math.min(policy.maxDelayMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
+  return step * (0.5 + random() / 2);
 }
 
 /**
@@ -19,32 +85,4 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-/**
- * Exponential backoff with jitter before attempt `attempt + 1`: base·2^(attempt-1), scaled
- * by a random factor in [0.5, 1) so that clients failing together do not retry together.
- */
-export function backoffMs(
-  attempt: number,
-  baseMs: number,
-  capMs: number,
-  random = Math.random,
-): number {
-  const exp = baseMs * 2 ** Math.max(0, attempt - 1);
-  return Math.min(capMs, exp) * (0.5 + random() / 2);
-}
-
-/** Waits `ms`, or less if `signal` fires first; never rejects. */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

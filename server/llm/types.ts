@@ -82,6 +82,8 @@ export class LlmError extends Error {
     readonly code: LlmErrorCode,
     message: string,
     readonly status?: number,
+    /** The text the caller had already received through `onDelta`, when a reply broke off. */
+    readonly partialText?: string,
   ) {
     super(message);
   }

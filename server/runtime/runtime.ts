@@ -6,7 +6,7 @@ import { FINAL_PROCESS_STATUSES, type ModelInfo, type ProcessInfo } from '../../
 import { localPrincipal } from '../auth/tokens.js';
 import type { CogConfig } from '../config.js';
 import { createOfflineEngine } from '../llm/offline.js';
-import { getOpenAiClient } from '../llm/openai-client.js';
+import { createOpenAiClient } from '../llm/openai-client.js';
 import { createFileStore } from '../store/file-store.js';
 import type { StoredSession } from '../store/types.js';
 import { createProcessManager } from '../processes/process-manager.js';
@@ -38,7 +38,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
   const model =
     deps.model ??
     (config.endpoint
-      ? getOpenAiClient({
+      ? createOpenAiClient({
           baseUrl: config.endpoint.baseUrl,
           apiKey: config.endpoint.apiKey,
           idleTimeoutMs: config.llm.idleTimeoutMs,

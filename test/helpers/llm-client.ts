@@ -52,10 +52,7 @@ export async function closedPort(): Promise<number> {
 }
 
 /** Awaits a rejection and returns it as an LlmError with the expected code. */
-export async function rejection(
-  promise: Promise<unknown>,
-  code: LlmErrorCode,
-): Promise<LlmError & { partialText?: string }> {
+export async function rejection(promise: Promise<unknown>, code: LlmErrorCode): Promise<LlmError> {
   try {
     await promise;
   } catch (err) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { getOpenAiClient, getOpenAiSdk } from '../../server/llm/openai-client.js';
+import { createOpenAiClient } from '../../server/llm/openai-client.js';
 import { reply } from '../fixtures/openai-server.js';
 import { API_KEY, clientFor, rejection, request, useFixtureServer } from '../helpers/llm-client.js';
 
@@ -148,33 +148,31 @@ describe('OpenAI client: replies', () => {
   });
 });
 
-describe('OpenAI client: instances and secrets', () => {
-  it('reuses one openai instance per endpoint and key', () => {
-    const a = client({ idleTimeoutMs: 1000 });
-    const b = client({ idleTimeoutMs: 2000 });
-    assert.notEqual(a, b);
-    assert.equal(a.sdk, b.sdk);
-    assert.equal(a.sdk, getOpenAiSdk({ baseUrl: `${fixture().url}/`, apiKey: API_KEY }));
-    assert.equal(a.sdk.maxRetries, 0, 'retries are ours, not the package’s');
-    assert.notEqual(client({ apiKey: 'sk-other' }).sdk, a.sdk);
+describe('OpenAI client: endpoints and secrets', () => {
+  it('sends no OpenAI account headers from the environment to the endpoint', async () => {
+    const saved = process.env;
+    process.env = { ...saved, OPENAI_ORG_ID: 'org-from-env', OPENAI_PROJECT_ID: 'proj-from-env' };
+    try {
+      await client().chat(request());
+    } finally {
+      process.env = saved;
+    }
+    const sent = fixture().requests[0]?.headers;
+    assert.equal(sent?.['openai-organization'], undefined);
+    assert.equal(sent?.['openai-project'], undefined);
+    assert.equal(sent?.['authorization'], `Bearer ${API_KEY}`);
+  });
 
-    const shared = getOpenAiClient({
-      baseUrl: fixture().url,
-      apiKey: API_KEY,
-      idleTimeoutMs: 1000,
-    });
-    assert.equal(
-      getOpenAiClient({ baseUrl: fixture().url, apiKey: API_KEY, idleTimeoutMs: 1000 }),
-      shared,
-    );
-    assert.equal(shared.sdk, a.sdk);
-    assert.equal(shared.offline, false);
-    assert.equal(shared.baseUrl, fixture().url);
-    shared.close();
-    assert.notEqual(
-      getOpenAiClient({ baseUrl: fixture().url, apiKey: API_KEY, idleTimeoutMs: 1000 }),
-      shared,
-    );
+  it('works without a key, and closing one client leaves another to the same endpoint alone', async () => {
+    const keyless = createOpenAiClient({ baseUrl: `${fixture().url}/`, apiKey: '' });
+    const other = client();
+    assert.equal(keyless.offline, false);
+    assert.equal(keyless.baseUrl, fixture().url);
+    assert.equal((await keyless.chat(request())).text, 'ok');
+    keyless.close();
+    await rejection(keyless.chat(request()), 'llm_aborted');
+    assert.equal((await other.chat(request())).text, 'ok');
+    assert.equal(fixture().requests.length, 2);
   });
 
   it('never puts the API key in an error message, even when the server echoes it', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { partialTextOf } from '../../server/llm/openai-errors.js';
 import { createOpenAiClient } from '../../server/llm/openai-client.js';
 import { reply } from '../fixtures/openai-server.js';
 import {
@@ -57,6 +58,16 @@ describe('OpenAI client: retries', () => {
     assert.equal(err.status, 500);
     assert.match(err.message, /500 Internal Server Error/);
     assert.match(err.message, /3 attempts/);
+  });
+
+  it('does not retry when the server asks to wait longer than maxRetryDelayMs', async () => {
+    fixture().script('thinker', [reply.error(503, { retryAfter: 3 }), reply.text('never')]);
+    const err = await rejection(
+      client({ maxRetryDelayMs: 1000 }).chat(request()),
+      'llm_retries_exhausted',
+    );
+    assert.match(err.message, /asked to wait 3 s/);
+    assert.equal(fixture().requests.length, 1);
   });
 
   it('does not retry a 401, and says which setting to check', async () => {
@@ -127,7 +138,7 @@ describe('OpenAI client: cancel and timeouts', () => {
       client().chat(request({ signal: AbortSignal.abort() })),
       'llm_aborted',
     );
-    assert.equal(partialTextOf(err), undefined);
+    assert.equal(err.partialText, undefined);
     assert.equal(fixture().requests.length, 0);
   });
 
@@ -140,8 +151,39 @@ describe('OpenAI client: cancel and timeouts', () => {
     );
     const took = Date.now() - started;
     assert.ok(took >= 300 && took < 1500, `idle after ${took} ms`);
-    assert.equal(partialTextOf(err), 'Hel');
+    assert.equal(err.partialText, 'Hel');
     assert.equal(fixture().requests.length, 1, 'an idle stream is not retried');
+  });
+
+  it('counts SSE keep-alive comments as life, so a slow first token is not idle', async () => {
+    const chunk = {
+      id: 'c',
+      object: 'chat.completion.chunk',
+      created: 0,
+      model: 'm',
+      choices: [{ index: 0, delta: { content: 'late' }, finish_reason: 'stop' }],
+    };
+    const slow = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const ping = setInterval(() => res.write(': keep-alive\n\n'), 100);
+      setTimeout(() => {
+        clearInterval(ping);
+        res.end(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`);
+      }, 800);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = slow.address() as AddressInfo;
+      const c = createOpenAiClient({
+        baseUrl: `http://127.0.0.1:${port}/v1`,
+        apiKey: API_KEY,
+        idleTimeoutMs: 300,
+      });
+      const result = await c.chat(request({ onDelta: () => {} }));
+      assert.equal(result.text, 'late');
+    } finally {
+      await new Promise((resolve) => slow.close(resolve));
+    }
   });
 
   it('fails a call over the total limit with llm_timeout', async () => {

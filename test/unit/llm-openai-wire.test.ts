@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type OpenAI from 'openai';
 import { endpointLabel, redact } from '../../server/llm/openai-errors.js';
 import { fromCompletion, StreamAccumulator } from '../../server/llm/openai-wire.js';
-import { backoffMs, retryAfterMs } from '../../server/llm/retry.js';
+import { retryAfterMs, retryDelayMs } from '../../server/llm/retry.js';
 
-type Fragment = ChatCompletionChunk.Choice.Delta.ToolCall;
+type ChatCompletionChunk = OpenAI.ChatCompletionChunk;
+type Fragment = OpenAI.ChatCompletionChunk.Choice.Delta.ToolCall;
 
-function chunk(delta: ChatCompletionChunk.Choice.Delta, finish: string | null = null) {
+function chunk(delta: OpenAI.ChatCompletionChunk.Choice.Delta, finish: string | null = null) {
   return {
     id: 'c',
     object: 'chat.completion.chunk',
@@ -109,19 +110,33 @@ describe('retry timing', () => {
     assert.equal(retryAfterMs(new Headers()), undefined);
   });
 
+  const policy = { maxAttempts: 3, baseMs: 100, maxDelayMs: 1000 };
+
   it('backs off exponentially within [half, full] of the step, capped', () => {
     assert.equal(
-      backoffMs(1, 100, 8000, () => 0),
+      retryDelayMs(1, policy, undefined, () => 0),
       50,
     );
     assert.equal(
-      backoffMs(3, 100, 8000, () => 0.5),
+      retryDelayMs(3, policy, undefined, () => 0.5),
       300,
     );
     assert.equal(
-      backoffMs(10, 100, 1000, () => 0),
+      retryDelayMs(10, policy, undefined, () => 0),
       500,
     );
+  });
+
+  it('keeps the wait a server asked for, adding up to a quarter of jitter, never less', () => {
+    assert.equal(
+      retryDelayMs(1, policy, 2000, () => 0),
+      2000,
+    );
+    assert.equal(
+      retryDelayMs(1, policy, 2000, () => 0.5),
+      2250,
+    );
+    assert.ok(retryDelayMs(2, policy, 2000, () => 0.999) < 2500);
   });
 });
 
