@@ -5,7 +5,8 @@ import type { CogClient } from './cog-client.js';
 import type { Disposable, Logger } from './emitter.js';
 import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
 import { RESTRICTED_TEXT, RunApprovals } from './run-approvals.js';
-import { SESSIONS_URI, viewUri } from '../protocol/mcp.js';
+import { SESSIONS_URI } from '../protocol/mcp.js';
+import { EventRelay } from './event-relay.js';
 import { listSessions, readTrace, sessionState } from './runtime-tools.js';
 import { readShown } from './session-page.js';
 import { ensureSession, startSession, type SessionMemory } from './shown-session.js';
@@ -34,29 +35,16 @@ const TURN_TIMEOUT_MS = 10 * 60_000;
  * The host side of the chat: owns which session is shown, relays the runtime's events to
  * the webview and turns the webview's intents into MCP tool calls.
  *
- * What must hold: the webview gets every event of the shown session exactly in `seq`
- * order with no gaps, because it drops any `seq` at or below the last one it applied.
- * So the host keeps `cursor`, the last `seq` the webview has, and everything it posts
- * goes through one serial queue (`jobs`): a snapshot, or a `trace` read from the cursor.
- * The live MCP notifications only say "there is more" (logging: HUD events; resource
- * updates: the trace changed; progress: our own turn streamed a delta). A HUD event that
- * directly follows the cursor is posted at once; anything else becomes a trace read.
- * After a reconnect or a re-shown view the same read resumes from the cursor (or from the
- * webview's own `lastSeq`), so nothing is missing and nothing is applied twice; a webview
- * further behind than a page's tail gets the newest page instead, so no snapshot costs
- * more than it shows.
+ * What reaches the webview, and in which order, is the relay's (`EventRelay`); snapshots
+ * go through its serial queue so that nothing is posted twice or out of order.
  */
 export class ChatController implements Disposable {
   private post: ((msg: HostToWebview) => void) | undefined;
-  /** The last seq the webview holds for the shown session; undefined before a snapshot. */
-  private cursor: number | undefined;
-  private jobs: Promise<void> = Promise.resolve();
-  private busy = 0;
-  private pumpQueued = false;
+  private readonly relay: EventRelay;
   /** The turns this window started; cancelling aborts their MCP requests. */
   private readonly inFlight = new Set<AbortController>();
   private readonly subscriptions: Disposable[] = [];
-  private subscribedUri: string | undefined;
+  private subscribed = false;
   /** A `ready` not yet answered with a snapshot (it failed): retried on the next connect. */
   private unanswered: { lastSeq?: number } | undefined;
   private snapshotsRunning = 0;
@@ -65,12 +53,20 @@ export class ChatController implements Disposable {
 
   constructor(private readonly opts: ChatControllerOptions) {
     const { connection } = opts;
+    this.relay = new EventRelay({
+      shown: () => this.session,
+      attached: () => this.post !== undefined,
+      post: (session, events) => this.send({ type: 'events', session, events }),
+      read: (session, since) =>
+        connection.client ? readTrace(connection.client, session, since) : undefined,
+      log: opts.log,
+    });
     this.approvals = new RunApprovals({
       connection,
       restricted: () => opts.restricted?.() ?? false,
     });
     this.subscriptions.push(
-      connection.onEvent((e) => this.onRuntimeEvent(e)),
+      connection.onEvent((e) => this.relay.onEvent(e)),
       connection.onResourceUpdated((uri) => this.onResourceUpdated(uri)),
       connection.onDidConnect((client) => this.onConnected(client)),
       connection.onDidChangeState((s) =>
@@ -91,7 +87,7 @@ export class ChatController implements Disposable {
 
   /** The last seq posted to the webview (for tests and the log). */
   get deliveredSeq(): number | undefined {
-    return this.cursor;
+    return this.relay.cursor;
   }
 
   /**
@@ -100,13 +96,13 @@ export class ChatController implements Disposable {
    */
   attach(post: (msg: HostToWebview) => void): Disposable {
     this.post = post;
-    this.cursor = undefined;
+    this.relay.cursor = undefined;
     this.unanswered = undefined;
     return {
       dispose: () => {
         if (this.post !== post) return;
         this.post = undefined;
-        this.cursor = undefined;
+        this.relay.cursor = undefined;
       },
     };
   }
@@ -116,7 +112,7 @@ export class ChatController implements Disposable {
    * on re-show says where it stands.
    */
   viewHidden(): void {
-    this.cursor = undefined;
+    this.relay.cursor = undefined;
   }
 
   /**
@@ -124,7 +120,7 @@ export class ChatController implements Disposable {
    * gets a fresh snapshot, continuing from what it holds, once it is back.
    */
   refreshOnReconnect(): void {
-    if (this.post) this.unanswered = { lastSeq: this.cursor };
+    if (this.post) this.unanswered = { lastSeq: this.relay.cursor };
   }
 
   /** Acts on one validated message from the webview. */
@@ -193,6 +189,7 @@ export class ChatController implements Disposable {
       throw new Error(`There is no session ${session}. Pick one with Cog: Switch Session.`);
     }
     this.opts.memory.set(session);
+    this.relay.reset();
     await this.snapshot();
   }
 
@@ -200,7 +197,6 @@ export class ChatController implements Disposable {
     const session = this.session;
     if (!session) return;
     await this.call('clear', { session }, ClearResultSchema);
-    this.pump();
   }
 
   /** A session's events after `sinceSeq`, oldest first. */
@@ -210,50 +206,13 @@ export class ChatController implements Disposable {
 
   /** Resolves once every queued post (snapshot, trace reads) has gone out. */
   async settled(): Promise<void> {
-    let last: Promise<void>;
-    do {
-      last = this.jobs;
-      await last;
-    } while (last !== this.jobs);
+    await this.relay.settled();
   }
 
   dispose(): void {
     this.cancelTurn();
     for (const s of this.subscriptions) s.dispose();
     this.post = undefined;
-  }
-
-  // --- the serial queue --------------------------------------------------------------
-
-  /** Runs `job` after every earlier one; the only place that posts events. */
-  private enqueue(job: () => Promise<void>): Promise<void> {
-    this.busy++;
-    const run = this.jobs.then(job).finally(() => this.busy--);
-    this.jobs = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Reads the trace from the cursor and posts what is new; at most one waits at a time. */
-  private pump(): void {
-    if (this.pumpQueued || !this.post || this.cursor === undefined) return;
-    this.pumpQueued = true;
-    void this.enqueue(async () => {
-      this.pumpQueued = false;
-      const session = this.session;
-      const from = this.cursor;
-      if (!session || from === undefined || !this.post || !this.opts.connection.client) return;
-      const events = await this.trace(session, from);
-      // A snapshot or a switch in between moved the cursor: this read is stale.
-      if (this.cursor !== from || session !== this.session) return this.pump();
-      this.deliver(session, events);
-    }).catch((err: unknown) => this.opts.log.debug(`trace read: ${errorMessage(err)}`));
-  }
-
-  private deliver(session: string, events: RuntimeEvent[]): void {
-    const last = events.at(-1);
-    if (!last || this.cursor === undefined) return;
-    this.cursor = last.seq;
-    this.send({ type: 'events', session, events });
   }
 
   /**
@@ -271,54 +230,43 @@ export class ChatController implements Disposable {
       });
     }
     this.snapshotsRunning++;
-    return this.enqueue(async () => {
-      const client = await connection.whenConnected(5 * 60_000);
-      const session = await ensureSession(client, this.opts);
-      const state = await sessionState(client, session);
-      const [sessions, shown] = await Promise.all([
-        this.listSessions(),
-        readShown(client, session, state, sinceSeq),
-      ]);
-      const model = state.model;
-      connection.setModel(model);
-      await this.watch(client, session);
-      if (!this.post) return;
-      this.unanswered = undefined;
-      this.cursor = shown.cursor;
-      this.send({
-        type: 'snapshot',
-        session,
-        sessions,
-        events: shown.events,
-        resumed: shown.resumed,
-        ...(shown.base ? { base: shown.base } : {}),
-        model,
-        approval: this.opts.approval(),
+    return this.relay
+      .enqueue(async () => {
+        const client = await connection.whenConnected(5 * 60_000);
+        const session = await ensureSession(client, this.opts);
+        const state = await sessionState(client, session);
+        const [sessions, shown] = await Promise.all([
+          this.listSessions(),
+          readShown(client, session, state, sinceSeq),
+        ]);
+        const model = state.model;
+        connection.setModel(model);
+        await this.watch(client);
+        if (!this.post) return;
+        this.unanswered = undefined;
+        this.relay.cursor = shown.cursor;
+        this.send({
+          type: 'snapshot',
+          session,
+          sessions,
+          events: shown.events,
+          resumed: shown.resumed,
+          ...(shown.base ? { base: shown.base } : {}),
+          model,
+          approval: this.opts.approval(),
+        });
+        if (this.opts.restricted?.())
+          this.send({ type: 'notice', level: 'info', message: RESTRICTED_TEXT });
+      })
+      .finally(() => {
+        this.snapshotsRunning--;
       });
-      if (this.opts.restricted?.())
-        this.send({ type: 'notice', level: 'info', message: RESTRICTED_TEXT });
-    }).finally(() => {
-      this.snapshotsRunning--;
-      this.pump();
-    });
   }
 
   // --- live notifications -------------------------------------------------------------
 
-  private onRuntimeEvent(e: RuntimeEvent): void {
-    if (e.session !== this.session || this.cursor === undefined || !this.post) return;
-    if (this.busy === 0 && e.seq === this.cursor + 1) {
-      this.cursor = e.seq;
-      this.send({ type: 'events', session: e.session, events: [e] });
-    } else if (e.seq > this.cursor) {
-      this.pump();
-    }
-  }
-
   private onResourceUpdated(uri: string): void {
-    const session = this.session;
-    if (session && uri === viewUri(session, 'trace')) this.pump();
-    else if (uri === SESSIONS_URI && this.post) {
+    if (uri === SESSIONS_URI && this.post) {
       this.listSessions().then(
         (sessions) => this.send({ type: 'sessions', sessions }),
         (err: unknown) => this.opts.log.debug(`session list: ${errorMessage(err)}`),
@@ -333,23 +281,20 @@ export class ChatController implements Disposable {
     }
     const session = this.session;
     if (!session || !this.post) return;
-    // A new MCP session has no subscriptions: watch again, then read what was missed.
-    this.subscribedUri = undefined;
-    this.watch(client, session).then(
-      () => this.pump(),
-      (err: unknown) => this.opts.log.warn(`after reconnecting: ${errorMessage(err)}`),
+    // A new MCP session: its stream starts now, so read what was missed, and watch the
+    // session list again (subscriptions are per MCP session).
+    this.subscribed = false;
+    this.relay.readGap();
+    this.watch(client).catch((err: unknown) =>
+      this.opts.log.warn(`after reconnecting: ${errorMessage(err)}`),
     );
   }
 
-  /** Subscribes to the shown session's trace (and the session list) on this connection. */
-  private async watch(client: CogClient, session: string): Promise<void> {
-    const uri = viewUri(session, 'trace');
-    if (this.subscribedUri === uri) return;
-    const previous = this.subscribedUri;
-    this.subscribedUri = uri;
-    if (previous) await client.unsubscribe(previous).catch(() => undefined);
-    else await client.subscribe(SESSIONS_URI).catch(() => undefined);
-    await client.subscribe(uri);
+  /** Subscribes to the session list on this connection (the events need no subscription). */
+  private async watch(client: CogClient): Promise<void> {
+    if (this.subscribed) return;
+    this.subscribed = true;
+    await client.subscribe(SESSIONS_URI).catch(() => undefined);
   }
 
   // --- intents ------------------------------------------------------------------------
@@ -389,7 +334,9 @@ export class ChatController implements Disposable {
     args: Record<string, unknown>,
   ): Promise<TurnResult> {
     const client = await this.opts.connection.whenConnected();
-    const session = await ensureSession(client, this.opts);
+    // A session the webview was shown exists; otherwise make sure there is one.
+    const shown = this.relay.cursor !== undefined ? this.session : undefined;
+    const session = shown ?? (await ensureSession(client, this.opts));
     const abort = new AbortController();
     this.inFlight.add(abort);
     try {
@@ -397,14 +344,14 @@ export class ChatController implements Disposable {
       const result = await client.call(tool, call, TurnResultSchema, {
         signal: abort.signal,
         timeoutMs: TURN_TIMEOUT_MS,
-        // A progress notification is one streamed delta: read it (with its seq) now.
-        onProgress: () => this.pump(),
+        // Each streamed delta restarts the timeout; the delta itself comes on the stream.
+        onProgress: () => undefined,
       });
       this.opts.connection.setModel(result.model);
+      this.relay.expectDone(session, result.turn);
       return result;
     } finally {
       this.inFlight.delete(abort);
-      this.pump();
     }
   }
 }

@@ -25,9 +25,18 @@ test('ChatController: snapshot, a streamed turn in seq order, resume after a run
   assert.equal(snap.model.offline, true);
   assert.equal(snap.session, memory.session);
 
+  // One ordered live stream: the turn's events come as notifications, none is read back.
+  const counted = recordCalls(await conn.whenConnected());
   const turn = await chat.sendText('hello');
   assert.equal(turn.status, 'ok');
   await chat.settled();
+  for (let i = 0; i < 100 && !view.applied.some((e) => e.type === 'memory.updated'); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // Besides the send, only the session list's refreshes (its turn count changed).
+  const turnCalls = counted.calls.filter((c) => c.tool !== 'sessions').map((c) => c.tool);
+  assert.deepEqual(turnCalls, ['send'], `no trace read, no state check: ${counted.names()}`);
+  counted.stop();
   const types = view.applied.map((e) => e.type);
   for (const t of [
     'user.message',
@@ -35,6 +44,7 @@ test('ChatController: snapshot, a streamed turn in seq order, resume after a run
     'output.delta',
     'assistant.message',
     'turn.done',
+    'memory.updated',
   ]) {
     assert.ok(types.includes(t as never), `the webview got ${t}: ${types.join(' ')}`);
   }
