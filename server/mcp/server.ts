@@ -4,6 +4,7 @@ import { createContext } from './context.js';
 import { createHud } from './live/hud.js';
 import { installSubscriptions } from './live/subscriptions.js';
 import { registerResources } from './resources/index.js';
+import { registerTasks, TASKS_CAPABILITY } from './tasks.js';
 import { registerTools } from './tools/index.js';
 
 /** Cog's version as MCP clients see it in `serverInfo`. */
@@ -22,7 +23,7 @@ export interface CogMcpServer {
   close(): Promise<void>;
 }
 
-const INSTRUCTIONS = `Cog is a cognitive agent runtime. Call \`send\` to talk to it (without \`session\` a new one starts; pass the returned id to continue). Replies can carry controls: click one with \`action\`. Read \`state\`, \`history\` and \`trace\` (or the cog://sessions resources) to see what it remembers and did. Code it runs is a process: see \`process-list\`; when approval is required, decide with \`process-approve\`. HUD events arrive as logging notifications from logger "cog.hud".`;
+const INSTRUCTIONS = `Cog is a cognitive agent runtime. Call \`send\` to talk to it (without \`session\` a new one starts; pass the returned id to continue). Replies can carry controls: click one with \`action\`. Read \`state\`, \`history\` and \`trace\` (or the cog://sessions resources) to see what it remembers and did. Code it runs is a process: see \`process-list\`; when approval is required, decide with \`process-approve\`. \`send\`, \`action\` and \`process-approve\` can run as MCP tasks (poll tasks/get, read tasks/result; a task waiting for approval is input_required). HUD events arrive as logging notifications from logger "cog.hud".`;
 
 /**
  * One MCP server for one client connection. All connections share the runtime; each is
@@ -37,12 +38,14 @@ export function createMcpServer(runtime: Runtime, opts: McpServerOptions): CogMc
         resources: { subscribe: true, listChanged: true },
         logging: {},
         completions: {},
+        tasks: TASKS_CAPABILITY,
       },
       instructions: INSTRUCTIONS,
     },
   );
   const ctx = createContext(runtime, server, opts.principal, opts.channel ?? 'mcp');
   registerTools(ctx);
+  registerTasks(ctx);
   registerResources(ctx);
 
   const hud = createHud(ctx);

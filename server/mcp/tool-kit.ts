@@ -6,9 +6,10 @@ import {
   type ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { McpContext, RequestExtra } from './context.js';
+import type { CallExtra, McpContext, RequestExtra } from './context.js';
 import { internalError, toolFailureText } from './errors.js';
 import { setStrictHandler } from './requests.js';
+import { startTask } from './tasks.js';
 
 /** A tool's answer: the structured result and a short text for readers of `content`. */
 export interface ToolReply<T> {
@@ -16,6 +17,8 @@ export interface ToolReply<T> {
   text: string;
   /** A result that is also a failure the caller should notice (a turn that errored). */
   isError?: boolean;
+  /** The turn it reports was cancelled: a task that ran it ends `cancelled`. */
+  cancelled?: boolean;
 }
 
 /** One Cog tool: schemas, honest annotations and the function behind it. */
@@ -26,7 +29,9 @@ export interface CogTool<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   input: I;
   output: O;
   annotations: ToolAnnotations;
-  run(args: z.output<I>, ctx: McpContext, extra: RequestExtra): Promise<ToolReply<z.output<O>>>;
+  /** 'optional': a client may call it as an MCP task (long turns). Default: it may not. */
+  taskSupport?: 'optional';
+  run(args: z.output<I>, ctx: McpContext, extra: CallExtra): Promise<ToolReply<z.output<O>>>;
 }
 
 /** Identity, for type inference of `run`'s arguments from the schemas. */
@@ -43,12 +48,13 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
  * output-validation failures as "invalid params"; here an unknown tool is -32602,
  * arguments that fail the input schema and other caller-fixable failures are `isError`
  * results the model can read and correct (as the 2025-11-25 spec asks), and our own
- * faults are -32603.
+ * faults are -32603. A task-augmented call (`params.task`) to a tool with `taskSupport`
+ * becomes an MCP task (tasks.ts); to any other tool it is -32601, as the spec says.
  */
 export function installTools(ctx: McpContext, tools: CogTool[]): void {
   const byName = new Map(tools.map((t) => [t.name, t]));
   for (const tool of tools) {
-    ctx.mcp.registerTool(
+    const registered = ctx.mcp.registerTool(
       tool.name,
       {
         title: tool.title,
@@ -57,10 +63,15 @@ export function installTools(ctx: McpContext, tools: CogTool[]): void {
         outputSchema: tool.output,
         annotations: { openWorldHint: false, ...tool.annotations },
       },
-      // Not reached while the handler below is installed; kept equivalent regardless.
-      ((args: unknown, extra: RequestExtra) => call(ctx, tool, args, extra)) as never,
+      // Not reached while the handler below is installed (which is also what runs tasks).
+      (async (args: unknown, extra: RequestExtra) =>
+        (await call(ctx, tool, args, extra)).result) as never,
     );
+    // For tools/list only: registerTool always says 'forbidden', and registerToolTask would
+    // have the SDK's handler run the task, which ours replaces.
+    if (tool.taskSupport) registered.execution = { taskSupport: tool.taskSupport };
   }
+  const taskTools = tools.filter((t) => t.taskSupport).map((t) => t.name);
   setStrictHandler(ctx.mcp, 'tools/call', CallToolRequestSchema, async ({ params }, extra) => {
     const tool = byName.get(params.name);
     if (!tool) {
@@ -69,20 +80,30 @@ export function installTools(ctx: McpContext, tools: CogTool[]): void {
         `Unknown tool "${params.name}". Cog's tools: ${[...byName.keys()].join(', ')}.`,
       );
     }
-    return call(ctx, tool, params.arguments ?? {}, extra);
+    const args = params.arguments ?? {};
+    if (!params.task) return (await call(ctx, tool, args, extra)).result;
+    if (!tool.taskSupport) {
+      throw new McpError(
+        ErrorCode.MethodNotFound,
+        `Tool ${tool.name} does not run as a task: call it without "task". ` +
+          `Tools that do: ${taskTools.join(', ') || 'none'}.`,
+      );
+    }
+    return startTask(ctx, params.task, extra, (taskExtra) => call(ctx, tool, args, taskExtra));
   });
 }
 
+/** A call's result, and whether the turn it reports was cancelled. */
 async function call(
   ctx: McpContext,
   tool: CogTool,
   raw: unknown,
-  extra: RequestExtra,
-): Promise<CallToolResult> {
+  extra: CallExtra,
+): Promise<{ result: CallToolResult; cancelled: boolean }> {
   const args = tool.input.safeParse(raw);
   if (!args.success) {
     const text = `Invalid arguments for tool ${tool.name}: ${z.prettifyError(args.error)}`;
-    return { isError: true, content: [{ type: 'text', text }] };
+    return { result: { isError: true, content: [{ type: 'text', text }] }, cancelled: false };
   }
   let reply: ToolReply<unknown>;
   try {
@@ -91,7 +112,7 @@ async function call(
     if (err instanceof McpError) throw err;
     const text = toolFailureText(err);
     if (text === undefined) throw internalError(`Tool ${tool.name}`, err);
-    return { isError: true, content: [{ type: 'text', text }] };
+    return { result: { isError: true, content: [{ type: 'text', text }] }, cancelled: false };
   }
   const out = tool.output.safeParse(reply.data);
   if (!out.success) throw internalError(`Tool ${tool.name}`, out.error);
@@ -99,7 +120,7 @@ async function call(
   const structuredContent = JSON.parse(JSON.stringify(out.data)) as Record<string, unknown>;
   // The spec's SHOULD: the structured result serialized in a text block too, for clients
   // (and agent frameworks) that hand the model only `content`.
-  return {
+  const result: CallToolResult = {
     content: [
       { type: 'text', text: reply.text },
       { type: 'text', text: JSON.stringify(structuredContent) },
@@ -107,4 +128,5 @@ async function call(
     structuredContent,
     ...(reply.isError ? { isError: true } : {}),
   };
+  return { result, cancelled: reply.cancelled === true };
 }

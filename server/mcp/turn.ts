@@ -2,19 +2,25 @@ import { describeIsolation, type ProcessInfo } from '../../protocol/events.js';
 import type { TurnResult } from '../../protocol/results.js';
 import type { Runtime, SendOptions } from '../runtime/runtime.js';
 import type { Session } from '../runtime/session.js';
-import type { McpContext, RequestExtra } from './context.js';
+import type { CallExtra, McpContext, TaskHooks } from './context.js';
 import { createApprovals } from './live/approvals.js';
 import type { ToolReply } from './tool-kit.js';
+
+/** A turn that answered "awaiting_approval" and goes on, with what cancels it. */
+interface Awaited {
+  running: Promise<TurnResult>;
+  cancel: AbortController;
+}
 
 /**
  * Turns that answered "awaiting_approval" and go on: `process-approve` waits on them for
  * the rest of the turn. Per runtime, since the approving call may come on another
  * connection of the same principal.
  */
-const awaiting = new WeakMap<Runtime, Map<string, Promise<TurnResult>>>();
+const awaiting = new WeakMap<Runtime, Map<string, Awaited>>();
 const keyOf = (session: string, turn: string) => `${session}\u0000${turn}`;
 
-function awaitingOf(runtime: Runtime): Map<string, Promise<TurnResult>> {
+function awaitingOf(runtime: Runtime): Map<string, Awaited> {
   let map = awaiting.get(runtime);
   if (!map) awaiting.set(runtime, (map = new Map()));
   return map;
@@ -25,6 +31,12 @@ type Outcome = { done: TurnResult } | { pending: ProcessInfo };
 const approvalsAskable = (ctx: McpContext) =>
   Boolean(ctx.mcp.server.getClientCapabilities()?.elicitation?.form);
 
+/** Tells a task how a run of its turn stands: waiting for approval, or not (any more). */
+function follow(task: TaskHooks, p: ProcessInfo): void {
+  if (p.status === 'pending-approval') task.pending(p);
+  else task.decided(p);
+}
+
 /**
  * Runs one turn for a tool call (`send` or `action`) and follows it while it runs: output
  * deltas become progress notifications when the request carries a progress token, and
@@ -33,18 +45,23 @@ const approvalsAskable = (ctx: McpContext) =>
  * status `awaiting_approval` with the run, and the turn goes on once `process-approve`
  * decides it. The request's signal is the turn's while the call is open, so
  * `notifications/cancelled` stops the model stream and any child process.
+ *
+ * As an MCP task (`extra.task`) the call holds until the turn ends, whatever the client
+ * can do: a pending run makes the task `input_required` and waits for process-approve,
+ * and the signal is the task's (tasks/cancel).
  */
 export async function runTurn(
   ctx: McpContext,
   sessionId: string,
-  extra: RequestExtra,
+  extra: CallExtra,
   start: (opts: SendOptions) => Promise<TurnResult>,
   opts: { holdForApproval?: boolean } = {},
 ): Promise<ToolReply<TurnResult>> {
   const s = await ctx.session(sessionId);
-  const answerEarly = !approvalsAskable(ctx) && !opts.holdForApproval;
+  const task = extra.task;
+  const answerEarly = !task && !approvalsAskable(ctx) && !opts.holdForApproval;
   const progressToken = extra._meta?.progressToken;
-  const approvals = createApprovals(ctx, extra);
+  const approvals = task ? undefined : createApprovals(ctx, extra);
   // The turn outlives this call when it answers awaiting_approval: cut the tie then.
   const cancel = new AbortController();
   const onAbort = () => cancel.abort();
@@ -52,23 +69,24 @@ export async function runTurn(
   let turn: string | undefined;
   let progress = 0;
   let onPending: ((p: ProcessInfo) => void) | undefined;
-  const stop = ctx.own(
-    await ctx.runtime.subscribe(sessionId, ctx.principal, (e) => {
-      if (turn === undefined || e.turn !== turn) return;
-      if (e.type === 'output.delta' && progressToken !== undefined) {
-        progress += 1;
-        extra
-          .sendNotification({
-            method: 'notifications/progress',
-            params: { progressToken, progress, message: e.text },
-          })
-          .catch(() => undefined); // the client left; the turn ends with its signal
-      } else if (e.type === 'process.updated') {
-        approvals.onProcess(e.process);
-        if (answerEarly && e.process.status === 'pending-approval') onPending?.(e.process);
-      }
-    }),
-  );
+  const unsubscribe = await ctx.runtime.subscribe(sessionId, ctx.principal, (e) => {
+    if (turn === undefined || e.turn !== turn) return;
+    if (e.type === 'output.delta' && progressToken !== undefined) {
+      progress += 1;
+      extra
+        .sendNotification({
+          method: 'notifications/progress',
+          params: { progressToken, progress, message: e.text },
+        })
+        .catch(() => undefined); // the client left; the turn ends with its signal
+    } else if (e.type === 'process.updated') {
+      if (task) follow(task, e.process);
+      else approvals?.onProcess(e.process);
+      if (answerEarly && e.process.status === 'pending-approval') onPending?.(e.process);
+    }
+  });
+  // A task's turn outlives the connection that started it; its subscription ends with it.
+  const stop = task ? unsubscribe : ctx.own(unsubscribe);
   try {
     const running = start({
       channel: ctx.channel,
@@ -81,48 +99,54 @@ export async function runTurn(
     ]);
     if ('done' in outcome) return turnReply(outcome.done);
     extra.signal.removeEventListener('abort', onAbort);
-    return awaitingReply(ctx.runtime, s, outcome.pending, running);
+    return awaitingReply(ctx.runtime, s, outcome.pending, { running, cancel });
   } finally {
     extra.signal.removeEventListener('abort', onAbort);
-    approvals.close();
+    approvals?.close();
     stop();
   }
 }
 
 /**
  * After `process-approve` decided a run of a turn that answered awaiting_approval: the
- * rest of that turn, or awaiting_approval again for its next run. Undefined when no call
- * is waiting on the turn (it was asked through elicitation, or has ended).
+ * rest of that turn, or awaiting_approval again for its next run (as a task: the task is
+ * input_required meanwhile, and the call holds to the end). The call's signal is the
+ * turn's while it waits. Undefined when no call is waiting on the turn (it was asked
+ * through elicitation, runs as a task, or has ended).
  */
 export async function continueTurn(
   ctx: McpContext,
   p: ProcessInfo,
+  extra: CallExtra,
 ): Promise<ToolReply<TurnResult> | undefined> {
   if (!p.turn) return undefined;
   const map = awaitingOf(ctx.runtime);
   const key = keyOf(p.session, p.turn);
-  const running = map.get(key);
-  if (!running) return undefined;
+  const awaited = map.get(key);
+  if (!awaited) return undefined;
   map.delete(key);
+  const { running, cancel } = awaited;
   const s = await ctx.session(p.session);
+  const task = extra.task;
+  const onAbort = () => cancel.abort();
+  extra.signal.addEventListener('abort', onAbort, { once: true });
   let onPending: ((q: ProcessInfo) => void) | undefined;
-  const stop = await ctx.runtime.subscribe(p.session, ctx.principal, (e) => {
-    if (
-      e.type === 'process.updated' &&
-      e.turn === p.turn &&
-      e.process.status === 'pending-approval'
-    )
-      onPending?.(e.process);
+  const unsubscribe = await ctx.runtime.subscribe(p.session, ctx.principal, (e) => {
+    if (e.type !== 'process.updated' || e.turn !== p.turn) return;
+    if (task) follow(task, e.process);
+    else if (e.process.status === 'pending-approval') onPending?.(e.process);
   });
+  const stop = task ? unsubscribe : ctx.own(unsubscribe);
   try {
     const outcome = await Promise.race<Outcome>([
       running.then((done) => ({ done })),
       new Promise<Outcome>((resolve) => (onPending = (pending) => resolve({ pending }))),
     ]);
-    return 'done' in outcome
-      ? turnReply(outcome.done)
-      : awaitingReply(ctx.runtime, s, outcome.pending, running);
+    if ('done' in outcome) return turnReply(outcome.done);
+    extra.signal.removeEventListener('abort', onAbort);
+    return awaitingReply(ctx.runtime, s, outcome.pending, awaited);
   } finally {
+    extra.signal.removeEventListener('abort', onAbort);
     stop();
   }
 }
@@ -131,17 +155,17 @@ function awaitingReply(
   runtime: Runtime,
   s: Session,
   p: ProcessInfo,
-  running: Promise<TurnResult>,
+  awaited: Awaited,
 ): ToolReply<TurnResult> {
   const turn = p.turn ?? '';
   const map = awaitingOf(runtime);
   const key = keyOf(s.id, turn);
-  map.set(key, running);
+  map.set(key, awaited);
   // Once the turn ends nobody needs to wait on it; a later approve just reports the run.
   const forget = () => {
-    setTimeout(() => map.get(key) === running && map.delete(key), 60_000).unref();
+    setTimeout(() => map.get(key) === awaited && map.delete(key), 60_000).unref();
   };
-  running.then(forget, forget);
+  awaited.running.then(forget, forget);
   const call = JSON.stringify({ process: p.id, decision: 'approve', codeSha256: p.codeSha256 });
   return {
     data: {
@@ -175,6 +199,8 @@ function turnReply(result: TurnResult): ToolReply<TurnResult> {
       isError: true,
     };
   }
-  const status = result.status === 'cancelled' ? '[cancelled] ' : '';
-  return { data, text: `${status}${result.text}\n\n${where}` };
+  if (result.status === 'cancelled') {
+    return { data, text: `[cancelled] ${result.text}\n\n${where}`, cancelled: true };
+  }
+  return { data, text: `${result.text}\n\n${where}` };
 }

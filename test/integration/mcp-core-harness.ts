@@ -2,14 +2,19 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import {
+  CallToolResultSchema,
+  CreateTaskResultSchema,
   ElicitRequestSchema,
   LoggingMessageNotificationSchema,
+  McpError,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
+  TaskStatusNotificationSchema,
   type CallToolResult,
   type ElicitRequest,
   type ElicitResult,
   type LoggingMessageNotification,
+  type Task,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { RuntimeEvent } from '../../protocol/events.js';
 import type { CogConfig } from '../../server/config.js';
@@ -17,6 +22,9 @@ import { createOpenAiClient } from '../../server/llm/openai-client.js';
 import { createMcpServer, type CogMcpServer } from '../../server/mcp/server.js';
 import { createRuntime, type Runtime } from '../../server/runtime/runtime.js';
 import type { FixtureServer } from '../fixtures/openai-server.js';
+import { cogEnv, spawnCog } from '../helpers/cog-process.js';
+import { JsonLines, type Wire } from '../helpers/json-lines.js';
+import { initializeRequest } from '../helpers/mcp-raw.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
 
 /**
@@ -192,4 +200,111 @@ export async function readJson(client: Client, uri: string): Promise<Record<stri
   if (!first || !('text' in first)) throw new Error(`${uri}: no text content`);
   if (first.mimeType !== 'application/json') throw new Error(`${uri}: ${first.mimeType}`);
   return JSON.parse(first.text) as Record<string, unknown>;
+}
+
+export interface TaskWatch {
+  /** Every notifications/tasks/status the client got, in order. */
+  seen: Task[];
+  /** Statuses notified for one task, in order. */
+  statuses(taskId: string): Task['status'][];
+  /** Resolves with the task once a notification says it reached `status`. */
+  until(taskId: string, status: Task['status'], timeoutMs?: number): Promise<Task>;
+}
+
+/** Follows the task status notifications a client gets. */
+export function watchTasks(client: Client): TaskWatch {
+  const seen: Task[] = [];
+  const waiters = new Set<() => void>();
+  client.setNotificationHandler(TaskStatusNotificationSchema, (n) => {
+    seen.push(n.params);
+    waiters.forEach((w) => w());
+  });
+  const find = (taskId: string, status: string) =>
+    seen.find((t) => t.taskId === taskId && t.status === status);
+  return {
+    seen,
+    statuses: (taskId) => seen.filter((t) => t.taskId === taskId).map((t) => t.status),
+    until(taskId, status, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const waiter = () => {
+          const task = find(taskId, status);
+          if (!task) return;
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          resolve(task);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`timed out waiting for task ${taskId} to be ${status}`));
+        }, timeoutMs);
+        waiters.add(waiter);
+        waiter();
+      });
+    },
+  };
+}
+
+/** Calls a tool as an MCP task (tools/call with `task`); resolves with the new task's id. */
+export async function createTask(
+  c: Connected,
+  name: string,
+  args: Record<string, unknown>,
+  task: { ttl?: number } = {},
+): Promise<string> {
+  const created = await c.client.request(
+    { method: 'tools/call', params: { name, arguments: args, task } },
+    CreateTaskResultSchema,
+  );
+  assert.equal(created.task.status, 'working');
+  return created.task.taskId;
+}
+
+/** tasks/result of a task that wraps a tools/call (blocks until the task ends). */
+export const taskResult = (c: Connected, taskId: string) =>
+  c.client.experimental.tasks.getTaskResult(
+    taskId,
+    CallToolResultSchema,
+  ) as Promise<CallToolResult>;
+
+/** For assert.rejects: an McpError with this code (and a message matching `message`). */
+export const mcpError = (code: number, message?: RegExp) => (err: unknown) =>
+  err instanceof McpError && err.code === code && (!message || message.test(err.message));
+
+export interface RawStdio {
+  /** Sends a request and resolves with its response. */
+  request(method: string, params: object): Promise<Wire>;
+  /** The server's answer to `initialize`. */
+  init: Wire;
+  /** The first notification (already received or still to come) that passes `test`. */
+  notified(method: string, test: (params: Record<string, unknown>) => boolean): Promise<Wire>;
+  out: JsonLines;
+  close(): Promise<void>;
+}
+
+/** `cog mcp` as a child process spoken to in raw JSON-RPC lines, already initialized. */
+export async function rawStdio(env: NodeJS.ProcessEnv = {}): Promise<RawStdio> {
+  const home = tempHome('cog-mcp-raw-');
+  homes.push(home);
+  const cog = spawnCog(['mcp'], cogEnv(home.home, env));
+  const out = new JsonLines(cog.child.stdout);
+  const write = (m: object) => cog.child.stdin.write(`${JSON.stringify(m)}\n`);
+  let next = 1;
+  const request = (method: string, params: object) => {
+    const id = next++;
+    write({ jsonrpc: '2.0', id, method, params });
+    return out.next((m) => m.id === id);
+  };
+  const init = await request('initialize', initializeRequest().params);
+  if (!init.result) throw new Error(`initialize failed: ${JSON.stringify(init.error)}`);
+  write({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  return {
+    init,
+    request,
+    notified: (method, test) => out.next((m) => m.method === method && test(m.params ?? {})),
+    out,
+    async close() {
+      cog.child.stdin.end();
+      await cog.stop();
+    },
+  };
 }

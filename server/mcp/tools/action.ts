@@ -15,7 +15,7 @@ export const actionTool = defineTool({
   title: 'Click a control',
   description:
     'Sends a click on a control (a button from an earlier reply) back into its session and ' +
-    'waits for the reply. `action` and `data` are the control\u2019s own.',
+    'waits for the reply. `action` and `data` are the control\u2019s own. Can run as an MCP task.',
   input: z.object({
     session: SessionIdSchema,
     action: z.string().describe('the control\u2019s action name, e.g. "more"'),
@@ -25,6 +25,7 @@ export const actionTool = defineTool({
   }),
   output: TurnResultSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  taskSupport: 'optional',
   async run({ session, action, data, await_approval: hold, if_busy: ifBusy }, ctx, extra) {
     const parsed = ActionSchema.safeParse({ action, ...(data ? { data } : {}) });
     if (!parsed.success) {

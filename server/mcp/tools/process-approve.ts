@@ -12,7 +12,9 @@ export const processApproveTool = defineTool({
     'awaiting_approval, this call waits for the rest of that turn and returns it as `turn`. ' +
     'Approving needs ' +
     'codeSha256, the hex SHA-256 of the exact code the human was shown (and its isolation ' +
-    'tier: "none" means no sandbox), so an approval is for that code and nothing else.',
+    'tier: "none" means no sandbox), so an approval is for that code and nothing else. ' +
+    'A run of a turn that runs as an MCP task is decided here too; the task then goes on. ' +
+    'This call can itself run as a task (the rest of the turn can be long).',
   input: z.object({
     process: ProcessIdSchema,
     decision: z.enum(['approve', 'deny']),
@@ -24,15 +26,17 @@ export const processApproveTool = defineTool({
   }),
   output: ApproveResultSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-  async run({ process: id, decision, codeSha256 }, ctx) {
+  taskSupport: 'optional',
+  async run({ process: id, decision, codeSha256 }, ctx, extra) {
     const process = ctx.runtime.approve(id, ctx.principal, decision, codeSha256);
     const decided = `Process ${id} is ${process.status}.`;
-    const rest = await continueTurn(ctx, process);
+    const rest = await continueTurn(ctx, process, extra);
     if (!rest) return { data: { process }, text: decided };
     return {
       data: { process, turn: rest.data },
       text: `${decided}\n\n${rest.text}`,
       ...(rest.isError ? { isError: true } : {}),
+      ...(rest.cancelled ? { cancelled: true } : {}),
     };
   },
 });

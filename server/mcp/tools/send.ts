@@ -22,7 +22,8 @@ export const sendTool = defineTool({
   description:
     'Sends a message to Cog and waits for the reply. Without `session` a new session is ' +
     'started; its id comes back in the result. Call with a progress token to receive the ' +
-    'reply as it streams (notifications/progress, `message` = the next piece of text).',
+    'reply as it streams (notifications/progress, `message` = the next piece of text). ' +
+    'A long turn can run as an MCP task (call with `task`): poll tasks/get, read tasks/result.',
   input: z.object({
     text: z.string().describe('the message'),
     session: SessionIdSchema.optional().describe('the session to continue; omit to start one'),
@@ -31,6 +32,7 @@ export const sendTool = defineTool({
   }),
   output: TurnResultSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  taskSupport: 'optional',
   async run({ text, session, await_approval: hold, if_busy: ifBusy }, ctx, extra) {
     // Checked before a session is created for it, so a bad call leaves nothing behind.
     if (!text.trim()) throw new ToolFailure('The message is empty: call `send` with some text.');
