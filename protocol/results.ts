@@ -150,7 +150,21 @@ export const TracePageSchema = z.object({
 });
 export type TracePage = z.output<typeof TracePageSchema>;
 
-export const ProcessListSchema = z.object({ processes: z.array(ProcessInfoSchema) });
+/** The most of a run's output `process-list` shows: its end, where a traceback is. */
+export const OUTPUT_TAIL_CHARS = 2000;
+
+/** A run as `process-list` shows it: its state and the end of what it wrote. */
+export const ProcessViewSchema = ProcessInfoSchema.extend({
+  output: z
+    .string()
+    .optional()
+    .describe(
+      `the end of its output (stdout and stderr, at most ${OUTPUT_TAIL_CHARS} characters); all of it is in trace as process.output events`,
+    ),
+});
+export type ProcessView = z.output<typeof ProcessViewSchema>;
+
+export const ProcessListSchema = z.object({ processes: z.array(ProcessViewSchema) });
 export const ProcessResultSchema = z.object({ process: ProcessInfoSchema });
 
 /** `process-approve`: the decided run and, when a turn waited on it, the rest of that turn. */

@@ -199,8 +199,29 @@ function turnReply(result: TurnResult): ToolReply<TurnResult> {
       isError: true,
     };
   }
+  const shown = [result.text, ...extrasOf(result)].filter(Boolean).join('\n\n');
   if (result.status === 'cancelled') {
-    return { data, text: `[cancelled] ${result.text}\n\n${where}`, cancelled: true };
+    return { data, text: `[cancelled] ${shown}\n\n${where}`, cancelled: true };
   }
-  return { data, text: `${result.text}\n\n${where}` };
+  return { data, text: `${shown}\n\n${where}` };
+}
+
+/** The reply's controls and runs in words, so a reader of `content` alone knows of them. */
+function extrasOf(r: TurnResult): string[] {
+  const lines = r.controls.map((c) => {
+    switch (c.type) {
+      case 'table':
+        return `Table${c.title ? ` "${c.title}"` : ''}: ${c.rows.length} row(s) of ${c.columns.join(', ')}.`;
+      case 'button': {
+        const press = { session: r.session, action: c.action, ...(c.data ? { data: c.data } : {}) };
+        return `Button "${c.label}": to press it, call \`action\` with ${JSON.stringify(press)}.`;
+      }
+      case 'process':
+        return `Process card: ${c.processId}.`;
+    }
+  });
+  if (r.processes.length) {
+    lines.push(`Code runs: ${r.processes.map((p) => `${p.id} ${p.status}`).join(', ')}.`);
+  }
+  return lines;
 }

@@ -239,7 +239,7 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
   return {
     run,
     cancel,
-    approve(id, decision, sha) {
+    approve(id, decision, sha, reason) {
       const e = entries.get(id);
       if (!e) throw new ProcessError('process_not_found', `No process ${id}.`);
       if (e.info.status !== 'pending-approval') {
@@ -256,7 +256,7 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
             : `codeSha256 does not match ${id}'s code: approve only the code you were shown.`,
         );
       }
-      settleApproval(e, decision);
+      settleApproval(e, decision, reason);
       return snapshot(e);
     },
     list: (session) =>

@@ -94,7 +94,13 @@ export interface ProcessManager {
    * `process_not_pending` when it is not waiting (a late or duplicate click is reported
    * rather than ignored), or `approval_mismatch` when the hash is missing or differs.
    */
-  approve(id: string, decision: ApprovalDecision, codeSha256?: string): ProcessInfo;
+  /** `reason`: why it was denied, in words (default "denied by the user"). */
+  approve(
+    id: string,
+    decision: ApprovalDecision,
+    codeSha256?: string,
+    reason?: string,
+  ): ProcessInfo;
   /**
    * Cancels a process in any non-final state; one pending approval never starts. Returns
    * false for unknown or finished processes. A running one turns `cancelled` once its

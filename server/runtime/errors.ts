@@ -8,6 +8,7 @@ export type RuntimeErrorCode =
   | 'invalid_input'
   | 'runtime_closed'
   | 'session_busy'
+  | 'turn_cancelled'
   | 'home_locked';
 
 export class RuntimeError extends Error {

@@ -49,7 +49,11 @@ export interface Runtime {
     owner: string,
     decision: ApprovalDecision,
     codeSha256?: string,
+    /** Why it was denied, in words, when not by the person (the run shows it). */
+    reason?: string,
   ): ProcessInfo;
+  /** What a run of `owner`'s wrote (stdout and stderr, redacted), while Cog holds it. */
+  processOutput(processId: string, owner: string): string | undefined;
   cancelProcess(processId: string, owner: string): ProcessInfo;
   /** Ends its turns, resets history and memory, and frees the events before the clear. */
   clear(id: string, owner: string): Promise<number>;

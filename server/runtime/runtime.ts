@@ -15,7 +15,8 @@ import { lockHome } from './home-lock.js';
 import { restoreSession } from './restore.js';
 import { createSensor } from './sensor.js';
 import type { Runtime, RuntimeDeps, SessionSummary } from './runtime-api.js';
-import { Session, SESSION_ID, type Listener } from './session.js';
+import { ID_PATTERN } from '../../protocol/mcp.js';
+import { Session, type Listener } from './session.js';
 import { createTurns } from './turns.js';
 
 export type { TurnResult } from '../../protocol/results.js';
@@ -151,7 +152,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
   async function create(owner: string, opts: { id?: string; title?: string } = {}) {
     assertOpen();
     const id = opts.id ?? `s-${randomBytes(6).toString('hex')}`;
-    if (!SESSION_ID.test(id)) {
+    if (!ID_PATTERN.test(id)) {
       throw new RuntimeError(
         'invalid_session_id',
         `Session id "${id.slice(0, 80)}" is invalid: use 1-64 letters, digits, _ or -.`,
@@ -194,15 +195,15 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       createdAt: stored.meta.createdAt,
       lastSeq: s?.seq ?? stored.lastSeq,
       turns: s?.userMessages ?? stored.turns,
-      busy: (s?.queueLength ?? 0) > 0,
+      busy: s?.work.busy ?? false,
     };
   }
 
   /** A session nothing is using: no turn, update, listener or unfinished process. */
   function idle(s: Session): boolean {
     return (
-      s.queueLength === 0 &&
-      !s.memorizing &&
+      !s.work.busy &&
+      !s.work.following &&
       !s.listening &&
       [...s.processes.values()].every((p) => FINAL_PROCESS_STATUSES.includes(p.status))
     );
@@ -280,12 +281,12 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     async deleteSession(id, owner) {
       assertOpen();
       const s = await get(id, owner);
-      for (const c of s.turns.values()) c.abort();
+      s.work.cancel();
       for (const p of s.processes.values()) {
         if (!FINAL_PROCESS_STATUSES.includes(p.status)) processes.cancel(p.id);
       }
       catalog.delete(id);
-      await Promise.allSettled([s.queue, s.memorizer]);
+      await s.work.settled();
       sessions.delete(id);
       sensor.untrack(id);
       await store.delete(id);
@@ -302,10 +303,9 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     cancelTurn(id, owner) {
       const s = sessions.get(id);
       if (!s || s.owner !== owner) throw notFound(id);
-      for (const c of s.turns.values()) c.abort();
-      return s.turns.size > 0;
+      return s.work.cancel();
     },
-    approve(processId, owner, decision, codeSha256) {
+    approve(processId, owner, decision, codeSha256, reason) {
       const p = ownedProcess(processId, owner);
       if (p.status !== 'pending-approval') {
         throw new RuntimeError(
@@ -313,7 +313,11 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
           `Process ${processId} is ${p.status}, not waiting for approval.`,
         );
       }
-      return processes.approve(processId, decision, codeSha256);
+      return processes.approve(processId, decision, codeSha256, reason);
+    },
+    processOutput(processId, owner) {
+      ownedProcess(processId, owner);
+      return processes.output(processId);
     },
     cancelProcess(processId, owner) {
       const p = ownedProcess(processId, owner);
@@ -322,7 +326,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     },
     async clear(id, owner) {
       const s = await get(id, owner);
-      for (const c of s.turns.values()) c.abort();
+      s.work.cancel();
       const cleared = s.record({ type: 'session.cleared', node: 'runtime' });
       // The snapshot is taken at the clear itself: it replaces everything before it.
       await store.dropBeforeClear(id, s.snapshot());
@@ -348,10 +352,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     },
     async settled(id) {
       const s = sessions.get(id);
-      if (s) {
-        await s.queue;
-        await s.memorizer;
-      }
+      await s?.work.settled();
     },
     setApproval: (policy) => processes.setPolicy(policy),
     async close(opts = {}) {
@@ -359,7 +360,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       closed = true;
       clearInterval(sweeper);
       if (opts.drainMs) {
-        const memorizers = [...sessions.values()].map((s) => s.memorizer);
+        const memorizers = [...sessions.values()].map((s) => s.work.followed());
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           Promise.allSettled(memorizers),
@@ -370,7 +371,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       closing.abort();
       sensor.close();
       await processes.close();
-      await Promise.allSettled([...sessions.values()].flatMap((s) => [s.queue, s.memorizer]));
+      await Promise.allSettled([...sessions.values()].map((s) => s.work.settled()));
       await Promise.allSettled([...sessions.values()].map(persist));
       await store.close();
       model.close?.();

@@ -5,7 +5,9 @@ import {
   type ProcessInfo,
   type RuntimeEvent,
 } from '../../protocol/events.js';
+import type { ContextFill, SensorReading } from '../../protocol/results.js';
 import type { EventStore, OpenedSession, SessionMeta, Snapshot } from '../store/types.js';
+import { SessionWork } from './session-work.js';
 import { codeSha256 } from '../processes/code-hash.js';
 import { INITIAL_MEMORY } from './nodes/memorizer.js';
 import type { Turn } from './nodes/node-env.js';
@@ -19,8 +21,6 @@ const TAIL_EVENTS = 256;
 /** Finished processes kept in the projection; older ones are in the log only. */
 const MAX_FINISHED_PROCESSES = 100;
 
-export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
 /** The projections a snapshot carries: everything `apply` maintains. */
 interface ProjectionState {
   history: Turn[];
@@ -32,23 +32,7 @@ interface ProjectionState {
   lastActivity: number;
   lastSensor: SensorReading | null;
   openTurns: string[];
-  context?: Record<string, ContextReading>;
-}
-
-/** A node's latest context fill: Cog's count, and the provider's when it reported one. */
-export interface ContextReading {
-  seq: number;
-  tokens: number;
-  budget: number;
-  fillPct: number;
-  toolTokens?: number;
-  usage?: { promptTokens: number; completionTokens: number; cachedTokens?: number };
-}
-
-export interface SensorReading {
-  seq: number;
-  ts: string;
-  readings: Record<string, string>;
+  context?: Record<string, ContextFill>;
 }
 
 /**
@@ -69,19 +53,11 @@ export class Session {
   lastActivity: number;
   lastSensor: SensorReading | null = null;
   /** Per node, its latest `node.context`. */
-  context: Record<string, ContextReading> = {};
+  context: Record<string, ContextFill> = {};
   /** Turns started and not yet done, as the log says. */
   readonly openTurns = new Set<string>();
-  /** The turn being run and those waiting, in order. */
-  queueLength = 0;
-  /** Turn id → controller of the running or queued turn, for cancel. */
-  readonly turns = new Map<string, AbortController>();
-  /** Memorizer updates run one after another, after the replies they distil. */
-  memorizer: Promise<void> = Promise.resolve();
-  /** Serialises turns: each waits for the one before it. */
-  queue: Promise<unknown> = Promise.resolve();
-  /** Memorizer updates scheduled and not yet done. */
-  memorizing = 0;
+  /** Its turns (one at a time) and the work after each, queued and cancelled here. */
+  readonly work = new SessionWork();
   /** ms timestamp of the last read or write through the runtime: eviction goes by it. */
   lastUsed: number;
   /** Told every event first; the runtime's relay to `subscribeAll` (not a listener). */

@@ -7,7 +7,7 @@ import type { EventStore } from '../store/types.js';
 import type { ProcessManager } from '../processes/types.js';
 import { StoreError } from '../store/errors.js';
 import { RuntimeError, isCoded } from './errors.js';
-import { diffMemory, distill, MemoryParseError, renderMemory } from './nodes/memorizer.js';
+import { diffMemory, distill, renderMemory } from './nodes/memorizer.js';
 import { causeOf, codeOf, messageOf, runPipeline } from './pipeline.js';
 import type { TurnResult } from '../../protocol/results.js';
 import type { Sensor } from './sensor.js';
@@ -84,33 +84,22 @@ export function createTurns(deps: TurnDeps) {
       );
     }
     const ifBusy = opts.ifBusy ?? config.ifBusy;
-    if (s.queueLength > 0 && ifBusy === 'reject') {
+    if (s.work.busy && ifBusy === 'reject') {
       throw new RuntimeError(
         'session_busy',
-        `Session ${s.id} is busy with a turn (${s.queueLength} running or queued).`,
+        `Session ${s.id} is busy with a turn (${s.work.queued} running or queued).`,
       );
     }
-    if (s.queueLength > 0 && ifBusy === 'interrupt') {
-      for (const c of s.turns.values()) c.abort();
-    }
+    if (s.work.busy && ifBusy === 'interrupt') s.work.cancel();
     sensor.wake(s.id);
     const turn = s.nextTurnId();
     opts.onTurn?.(turn);
-    const controller = new AbortController();
-    const signals = [controller.signal, closing, ...(opts.signal ? [opts.signal] : [])];
-    const signal = AbortSignal.any(signals);
-    s.turns.set(turn, controller);
-    const position = s.queueLength++;
+    const signals = [closing, ...(opts.signal ? [opts.signal] : [])];
+    const { position, done } = s.work.enqueue(turn, signals, (signal) =>
+      execute(s, owner, turn, text, signal, opts, action),
+    );
     if (position > 0) s.record({ type: 'turn.queued', node: 'runtime', turn, position });
-    const previous = s.queue;
-    const done = previous.then(() => execute(s, owner, turn, text, signal, opts, action));
-    s.queue = done.catch(() => undefined);
-    try {
-      return await done;
-    } finally {
-      s.queueLength--;
-      s.turns.delete(turn);
-    }
+    return done;
   }
 
   async function execute(
@@ -158,8 +147,7 @@ export function createTurns(deps: TurnDeps) {
     /** Set when the log itself failed: only the events that end the turn are tried. */
     let storeFailure: StoreError | undefined;
     try {
-      if (signal.aborted)
-        throw Object.assign(new Error('cancelled before it started'), { code: 'llm_aborted' });
+      if (signal.aborted) throw new RuntimeError('turn_cancelled', 'cancelled before it started');
       output = await runPipeline({
         turn,
         mode: config.pipeline,
@@ -247,42 +235,40 @@ export function createTurns(deps: TurnDeps) {
    * message never waits for this.
    */
   function afterTurn(s: Session, turn: string, pending: Promise<void>, memorize: boolean) {
-    s.memorizing++;
-    s.memorizer = s.memorizer
-      .then(() => pending)
-      .then(async () => {
-        if (!memorize || closing.aborted) return saveOrWarn(s, 'persist');
-        const node: NodeName = 'memorizer';
-        const emit = (body: Parameters<Parameters<typeof distill>[0]['emit']>[0]) =>
-          s.record({ ...body, node, turn } as EventDraft);
-        const prev = s.memory;
-        try {
-          const next = await distill(
-            {
-              node,
-              model,
-              modelName: modelInfo.models.memorizer,
-              budget: config.budgets.memorizer,
-              signal: closing,
-              emit,
-              now,
-            },
-            { history: s.history, state: prev },
-          );
-          const changes = diffMemory(prev, next);
-          emit({ type: 'memory.updated', state: next, version: s.memoryVersion + 1, changes });
-        } catch (err) {
-          const message =
-            err instanceof MemoryParseError
-              ? `${err.message} (kept the previous state)`
-              : messageOf(err);
-          s.tryRecord({ type: 'node.error', node, turn, code: codeOf(err), message });
-        }
-        await saveOrWarn(s, 'persist');
-      })
-      .finally(() => {
-        s.memorizing--;
-      });
+    s.work.after(async () => {
+      await pending;
+      if (memorize && !closing.aborted) await memorizeTurn(s, turn);
+      await saveOrWarn(s, 'persist');
+    });
+  }
+
+  /** The memorizer distils the conversation into the shared state; a failure keeps it. */
+  async function memorizeTurn(s: Session, turn: string) {
+    const node: NodeName = 'memorizer';
+    const emit = (body: Parameters<Parameters<typeof distill>[0]['emit']>[0]) =>
+      s.record({ ...body, node, turn } as EventDraft);
+    const prev = s.memory;
+    try {
+      const next = await distill(
+        {
+          node,
+          model,
+          modelName: modelInfo.models.memorizer,
+          budget: config.budgets.memorizer,
+          signal: closing,
+          emit,
+          now,
+        },
+        { history: s.history, state: prev },
+      );
+      const changes = diffMemory(prev, next);
+      emit({ type: 'memory.updated', state: next, version: s.memoryVersion + 1, changes });
+    } catch (err) {
+      const message = isCoded(err, 'memory_unparseable')
+        ? `${messageOf(err)} (kept the previous state)`
+        : messageOf(err);
+      s.tryRecord({ type: 'node.error', node, turn, code: codeOf(err), message });
+    }
   }
 
   /**

@@ -1,3 +1,4 @@
+import { ID_PATTERN } from '../../protocol/mcp.js';
 import { closeSync, fsyncSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from './errors.js';
@@ -20,10 +21,8 @@ import { StoreError } from './errors.js';
  * Session ids become directory names, so they are restricted to a charset with no path
  * separators, no dots and no empty string: `..`, `a/b` and `` can never escape `dir`.
  */
-export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
 export function isValidSessionId(id: unknown): id is string {
-  return typeof id === 'string' && SESSION_ID_PATTERN.test(id);
+  return typeof id === 'string' && ID_PATTERN.test(id);
 }
 
 /** Throws `store_invalid_session` unless `id` is safe to use as a directory name. */

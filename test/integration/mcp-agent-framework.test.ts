@@ -183,6 +183,14 @@ async function runAgent(client: MCPClient): Promise<void> {
   assert.equal(shownTable.rows.length, 4);
   assert.match(table.texts.join('\n'), /"rows":\[\["input","perceives each message"\]/);
   assert.match(table.texts.join('\n'), /"action":"more","data":\{"about":"nodes"\}/);
+  // The human line alone says how to press it, for a framework that keeps only that.
+  assert.match(
+    table.texts[0]!,
+    new RegExp(
+      `Button "Tell me more": to press it, call \`action\` with \\{"session":"${sid}","action":"more"`,
+    ),
+  );
+  assert.match(table.texts[0]!, /Table "Cog’s nodes": 4 row\(s\) of node, role\./);
 
   // send with code: the reply and the run it started.
   const second = jsonIn(code);
@@ -237,6 +245,8 @@ async function runAgent(client: MCPClient): Promise<void> {
   assert.equal(run.code, 'console.log(17*23)');
   assert.equal(run.exitCode, 0);
   assert.equal(run.outputBytes, 4);
+  assert.equal(run.output, '391\n', 'the end of what it printed');
+  assert.match(processes.texts[0]!, /output ends: 391/);
 
   // action: the click on the button read from the first reply, answered.
   assert.match(click.texts[0]!, /Each message goes through Input/);

@@ -51,18 +51,10 @@ export function createApprovals(ctx: McpContext, extra: RequestExtra) {
     }
     try {
       // The human saw exactly p.code (or its head, when it is longer than the message holds).
-      ctx.runtime.approve(p.id, ctx.principal, decision, p.codeSha256);
+      const why = failure === undefined ? undefined : `could not ask for approval (${failure})`;
+      ctx.runtime.approve(p.id, ctx.principal, decision, p.codeSha256, why);
     } catch {
       return; // decided in the meantime (process-approve, cancel, clear): that stands
-    }
-    if (failure !== undefined) {
-      (await ctx.session(p.session)).tryRecord({
-        type: 'node.error',
-        node: 'process',
-        ...(p.turn ? { turn: p.turn } : {}),
-        code: 'approval_failed',
-        message: `Could not ask for approval of process ${p.id} (${failure}), so it was denied.`,
-      });
     }
   }
 
