@@ -1,12 +1,12 @@
+import * as nodeModule from 'node:module';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfig } from './config.js';
-import { runChat } from './cli/chat.js';
-import { runDoctor } from './cli/doctor.js';
-import { helpText, VERSION } from './cli/help.js';
-import { runMcp } from './cli/mcp.js';
-import { parsePort, runServe } from './cli/serve.js';
-import { runSessions } from './cli/sessions.js';
-import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './mcp/http/server.js';
+import { VERSION } from './cli/version.js';
+
+// Everything else is imported by the command that needs it: the bundle is split into
+// chunks (esbuild.mjs), so `cog --version` compiles only this file and `cog mcp` never
+// the HTTP server.
+const loadConfig = async () => (await import('./config.js')).loadConfig();
+const helpText = async () => (await import('./cli/help.js')).helpText();
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values<O extends Options> = ReturnType<
@@ -14,7 +14,7 @@ type Values<O extends Options> = ReturnType<
 >['values'];
 
 /** Parses a subcommand's options strictly (plus -h/--help, which prints the help). */
-function subcommand<O extends Options>(
+async function subcommand<O extends Options>(
   args: string[],
   options: O,
   run: (values: Values<O>) => Promise<number>,
@@ -25,17 +25,20 @@ function subcommand<O extends Options>(
     strict: true,
   });
   if ((values as { help?: boolean }).help) {
-    process.stdout.write(helpText());
-    return Promise.resolve(0);
+    process.stdout.write(await helpText());
+    return 0;
   }
   return run(values as Values<O>);
 }
 
 /** The `cog` command. Only wiring: each subcommand lives in server/cli/. */
 async function main(argv: string[]): Promise<number> {
+  // Node ≥ 22.1 keeps the compiled code of the chunks imported below on disk between runs
+  // (in the OS temp folder; NODE_DISABLE_COMPILE_CACHE=1 turns it off). Older Node lacks it.
+  (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   const [command, ...rest] = argv;
   if (!command || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(helpText());
+    process.stdout.write(await helpText());
     return command ? 0 : 2;
   }
   if (command === '--version' || command === '-v') {
@@ -47,10 +50,16 @@ async function main(argv: string[]): Promise<number> {
       return subcommand(
         rest,
         { session: { type: 'string' }, json: { type: 'boolean', default: false } },
-        (v) => runChat(loadConfig(), { session: v.session, json: v.json }),
+        async (v) =>
+          (await import('./cli/chat.js')).runChat(await loadConfig(), {
+            session: v.session,
+            json: v.json,
+          }),
       );
     case 'mcp':
-      return subcommand(rest, {}, () => runMcp(loadConfig()));
+      return subcommand(rest, {}, async () =>
+        (await import('./cli/mcp.js')).runMcp(await loadConfig()),
+      );
     case 'sessions': {
       const [action = 'list', ...ids] = rest.filter((a) => !a.startsWith('-'));
       if (action !== 'list' && action !== 'delete') {
@@ -60,14 +69,22 @@ async function main(argv: string[]): Promise<number> {
       return subcommand(
         rest.filter((a) => a.startsWith('-')),
         { json: { type: 'boolean', default: false } },
-        (v) => runSessions(loadConfig(), { action, ids, json: v.json }),
+        async (v) =>
+          (await import('./cli/sessions.js')).runSessions(await loadConfig(), {
+            action,
+            ids,
+            json: v.json,
+          }),
       );
     }
     case 'doctor':
-      return subcommand(rest, { json: { type: 'boolean', default: false } }, (v) =>
-        runDoctor(loadConfig(), { json: v.json }),
+      return subcommand(rest, { json: { type: 'boolean', default: false } }, async (v) =>
+        (await import('./cli/doctor.js')).runDoctor(await loadConfig(), { json: v.json }),
       );
-    case 'serve':
+    case 'serve': {
+      const [{ parsePort, runServe }, { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT }] = await Promise.all(
+        [import('./cli/serve.js'), import('./mcp/http/server.js')],
+      );
       return subcommand(
         rest,
         {
@@ -76,14 +93,15 @@ async function main(argv: string[]): Promise<number> {
           'no-auth': { type: 'boolean', default: false },
           'exit-with-stdin': { type: 'boolean', default: false },
         },
-        (v) =>
-          runServe(loadConfig(), {
+        async (v) =>
+          runServe(await loadConfig(), {
             host: v.host,
             port: parsePort(v.port),
             auth: !v['no-auth'],
             exitWithStdin: v['exit-with-stdin'],
           }),
       );
+    }
   }
   process.stderr.write(`cog: unknown command "${command}". Run cog --help.\n`);
   return 2;

@@ -1,7 +1,6 @@
 import { ENV_DOCS } from '../config.js';
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from '../mcp/http/server.js';
-
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
 
 export function helpText(): string {
   const env = ENV_DOCS.map(([name, what]) => `  ${name.padEnd(20)} ${what}`).join('\n');

@@ -12,7 +12,7 @@ import type { SessionSummary } from '../../server/runtime/runtime.js';
 import { connectHttp, startServe } from '../helpers/cog-process.js';
 import { tempHome } from '../helpers/runtime.js';
 import { bytesUnder, seedHome } from './event-log-seed.js';
-import type { BenchTable } from './mcp.js';
+import type { BenchTable } from './report.js';
 import { MB, cpuSeconds, median, rssOf, verdict } from './proc-stats.js';
 
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);

@@ -23,7 +23,7 @@ import { ensureBuilt, root } from '../helpers/cog-process.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
 import { seedSession, turnDrafts } from './event-log-seed.js';
 import { idleTable, startupTable } from './event-log-serve.js';
-import type { BenchTable } from './mcp.js';
+import type { BenchTable } from './report.js';
 import { MB, median, p90, verdict } from './proc-stats.js';
 
 const TURNS_MAX = Number(process.env.BENCH_TURNS_MAX ?? 10_000);
@@ -260,31 +260,35 @@ async function appendTable(): Promise<BenchTable> {
   const totalAppend = appendMs.reduce((a, b) => a + b, 0);
   return {
     title: `append and fsync, file store, ${turns} turns of ${perTurn} events`,
-    head: ['measure', 'p50', 'p90', 'unit'],
+    head: ['measure', 'p50', 'p90', 'unit', 'target'],
     rows: [
       [
         'append throughput (record → store.append)',
         ((events / totalAppend) * 1000).toFixed(0),
         '-',
         'events/s',
+        'none set',
       ],
       [
         'append, one event',
         ((median(appendMs) / perTurn) * 1000).toFixed(1),
         ((p90(appendMs) / perTurn) * 1000).toFixed(1),
         'µs',
+        'none set',
       ],
       [
         `append, one turn (${perTurn} events)`,
         median(appendMs).toFixed(2),
         p90(appendMs).toFixed(2),
         'ms',
+        'none set',
       ],
       [
         'fsync at the end of a turn (store.flush)',
         median(flushMs).toFixed(2),
         p90(flushMs).toFixed(2),
         'ms',
+        'none set',
       ],
     ],
     notes: [
@@ -310,7 +314,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.argv[2] === '--turns-child') {
     process.stdout.write(`${JSON.stringify(await turnsChild())}\n`);
   } else {
-    const { formatTable } = await import('./mcp.js');
+    const { formatTable } = await import('./report.js');
     for (const t of await benchEventLog()) process.stdout.write(formatTable(t));
   }
 }

@@ -14,6 +14,7 @@ import {
   root,
 } from '../extension/build-suite.js';
 import { vscodeExtTest } from '../helpers/code-server.js';
+import { formatTable, type BenchTable } from './report.js';
 
 const RUNS = Number(process.env.BENCH_EXTENSION_RUNS ?? 3);
 
@@ -58,6 +59,16 @@ export async function benchExtension(): Promise<string[][]> {
   ];
 }
 
+/** The rows as a table; no targets were set for activation. */
+export async function extensionTable(): Promise<BenchTable> {
+  return {
+    title: 'Extension in VS Code 1.100.3 (code-server)',
+    head: ['extension', 'value', 'note', 'target'],
+    rows: (await benchExtension()).map((r) => [...r, 'none set']),
+    notes: [],
+  };
+}
+
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) {
-  for (const row of await benchExtension()) process.stdout.write(`${row.join(' | ')}\n`);
+  process.stdout.write(formatTable(await extensionTable()));
 }

@@ -1,24 +1,28 @@
 /**
- * Tool calls per second over Streamable HTTP at a fixed number of concurrent clients:
+ * Tool calls per second over Streamable HTTP at a fixed number of concurrent connections:
  * `cog serve`'s `state` beside the reference server's `echo`
- * (`@modelcontextprotocol/server-everything`), with the same client code, warm-up and
- * duration, loopback only.
+ * (`@modelcontextprotocol/server-everything`), loopback only, with each server's CPU time
+ * beside its rate. The load comes from light clients (./mcp-light-client.ts: JSON-RPC over
+ * one keep-alive socket each), not the SDK's Client, so that on a small machine the
+ * numbers are the servers' and not the load generator's; this process's own CPU per call
+ * is reported too, to show it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { cogEnv, firstJsonLine, spawnCog } from '../helpers/cog-process.js';
 import { tempHome } from '../helpers/runtime.js';
+import { LightClient } from './mcp-light-client.js';
+import { cpuSeconds } from './proc-stats.js';
 
 export interface ThroughputOptions {
   clients: number;
   warmupMs: number;
   measureMs: number;
+  /** Measured windows alternate between the servers, this long each. */
+  sliceMs: number;
   /** Upper bound on calls per client in one window, so a loop ends even if the clock stalls. */
   maxCallsPerClient: number;
 }
@@ -31,8 +35,12 @@ export interface Throughput {
   callsPerSecond: number;
   p50: number;
   p99: number;
-  /** CPU time the server process spent per call in the window (user + system), in µs. */
-  serverCpuUsPerCall: number | undefined;
+  /** CPU time the server process spent per call in its windows (user + system), in µs. */
+  serverCpuUsPerCall: number;
+  /** The server's CPU time over its windows' wall time: 1.00 is one core busy. */
+  serverCores: number;
+  /** CPU time this process (the clients) spent per call in those windows, in µs. */
+  clientCpuUsPerCall: number;
 }
 
 /** A running server under test and how to call its tool. */
@@ -41,26 +49,13 @@ interface Target {
   tool: string;
   url: string;
   headers: Record<string, string>;
-  pid: number | undefined;
+  pid: number;
   /** Arguments for one call by this client (after it set up whatever it needs). */
-  prepare(client: Client): Promise<Record<string, unknown>>;
+  prepare(client: LightClient): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
 const require = createRequire(import.meta.url);
-
-/** CPU seconds (user + system) the process has used, from /proc; undefined off Linux. */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return undefined;
-  }
-}
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -92,9 +87,9 @@ async function startCog(): Promise<Target> {
     tool: 'state',
     url,
     headers: { Authorization: `Bearer ${token}` },
-    pid: serve.child.pid,
+    pid: serve.child.pid!,
     async prepare(client) {
-      const created = await client.callTool({ name: 'sessions', arguments: { action: 'create' } });
+      const created = await client.callTool('sessions', { action: 'create' });
       const session = (created.structuredContent as { created: { id: string } }).created.id;
       return { session };
     },
@@ -135,26 +130,22 @@ async function startReference(): Promise<Target> {
     tool: 'echo',
     url: `http://127.0.0.1:${port}/mcp`,
     headers: {},
-    pid: child.pid,
+    pid: child.pid!,
     prepare: async () => ({ message: 'bench' }),
     stop: () => stopChild(child),
   };
 }
 
 interface Worker {
-  client: Client;
+  client: LightClient;
   args: Record<string, unknown>;
 }
 
 async function connectWorkers(target: Target, n: number): Promise<Worker[]> {
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
-      const client = new Client({ name: `cog-bench-${i}`, version: '0.0.0' });
-      await client.connect(
-        new StreamableHTTPClientTransport(new URL(target.url), {
-          requestInit: { headers: target.headers },
-        }),
-      );
+      const client = new LightClient(target.url, target.headers, `cog-bench-${i}`);
+      await client.initialize();
       return { client, args: await target.prepare(client) };
     }),
   );
@@ -174,13 +165,9 @@ async function drive(
     workers.map(async ({ client, args }) => {
       for (let i = 0; i < maxCalls && performance.now() < end; i++) {
         const t = performance.now();
-        const result = (await client.callTool({
-          name: target.tool,
-          arguments: args,
-        })) as CallToolResult;
+        const result = await client.callTool(target.tool, args);
         latencies.push(performance.now() - t);
-        if (result.isError)
-          throw new Error(`${target.tool} failed: ${JSON.stringify(result.content)}`);
+        if (result.isError) throw new Error(`${target.tool} failed: ${JSON.stringify(result)}`);
       }
     }),
   );
@@ -195,7 +182,8 @@ interface Tally {
   workers: Worker[];
   latencies: number[];
   seconds: number;
-  cpu: number | undefined;
+  serverCpu: number;
+  clientCpu: number;
 }
 
 /**
@@ -203,9 +191,7 @@ interface Tally {
  * `sliceMs` alternate between them until each has had `measureMs`, so that load from
  * elsewhere on the machine falls on both alike. Only the driven server's CPU is counted.
  */
-export async function benchHttpThroughput(
-  opts: ThroughputOptions & { sliceMs: number },
-): Promise<Throughput[]> {
+export async function benchHttpThroughput(opts: ThroughputOptions): Promise<Throughput[]> {
   const targets: Target[] = [];
   try {
     targets.push(await startCog(), await startReference());
@@ -213,24 +199,23 @@ export async function benchHttpThroughput(
     for (const target of targets) {
       const workers = await connectWorkers(target, opts.clients);
       await drive(target, workers, opts.warmupMs, opts.maxCallsPerClient);
-      tallies.push({ target, workers, latencies: [], seconds: 0, cpu: 0 });
+      tallies.push({ target, workers, latencies: [], seconds: 0, serverCpu: 0, clientCpu: 0 });
     }
     for (let done = 0; done < opts.measureMs; done += opts.sliceMs) {
       const ms = Math.min(opts.sliceMs, opts.measureMs - done);
       for (const t of tallies) {
-        const cpu0 = cpuSeconds(t.target.pid);
+        const server0 = cpuSeconds(t.target.pid);
+        const client0 = process.cpuUsage();
         const window = await drive(t.target, t.workers, ms, opts.maxCallsPerClient);
-        const cpu1 = cpuSeconds(t.target.pid);
+        const client = process.cpuUsage(client0);
+        t.serverCpu += cpuSeconds(t.target.pid) - server0;
+        t.clientCpu += (client.user + client.system) / 1e6;
         t.latencies.push(...window.latencies);
         t.seconds += window.seconds;
-        t.cpu =
-          t.cpu === undefined || cpu0 === undefined || cpu1 === undefined
-            ? undefined
-            : t.cpu + cpu1 - cpu0;
       }
     }
     await Promise.all(tallies.flatMap((t) => t.workers.map((w) => w.client.close())));
-    return tallies.map(({ target, latencies, seconds, cpu }) => {
+    return tallies.map(({ target, latencies, seconds, serverCpu, clientCpu }) => {
       const sorted = latencies.sort((a, b) => a - b);
       return {
         server: target.server,
@@ -240,7 +225,9 @@ export async function benchHttpThroughput(
         callsPerSecond: sorted.length / seconds,
         p50: percentile(sorted, 0.5),
         p99: percentile(sorted, 0.99),
-        serverCpuUsPerCall: cpu === undefined ? undefined : (cpu * 1e6) / sorted.length,
+        serverCpuUsPerCall: (serverCpu * 1e6) / sorted.length,
+        serverCores: serverCpu / seconds,
+        clientCpuUsPerCall: (clientCpu * 1e6) / sorted.length,
       };
     });
   } finally {

@@ -3,14 +3,12 @@
  * spawned against the fixture model (in its own process, a fixed latency before each
  * reply's first byte), in fast mode, timed by an SDK client in this process.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { RuntimeEvent } from '../../protocol/events.js';
 import { reply } from '../fixtures/openai-steps.js';
-import { startFixtureProcess, type FixtureProcess } from '../fixtures/openai-server-process.js';
-import { cogBin, cogEnv, root } from '../helpers/cog-process.js';
-import { tempHome } from '../helpers/runtime.js';
+import type { FixtureProcess } from '../fixtures/openai-server-process.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { startStdioCog } from './stdio-wire.js';
 
 export interface FirstProgressOptions {
   latencyMs: number;
@@ -26,34 +24,19 @@ export interface FirstProgress {
 }
 
 /** A direct reply: no tool run, the shortest way to the first token. */
-async function script(fixture: FixtureProcess) {
+export async function scriptDirect(fixture: FixtureProcess, text = 'Here is the answer: 42.') {
   await fixture.reset();
   await fixture.script('input', [reply.text('The user asks something.')]);
-  await fixture.script('thinker', [reply.text('The answer is 42.')]);
-  await fixture.script('output', [reply.text('Here is the answer: 42.')]);
+  await fixture.script('thinker', [reply.text(text)]);
+  await fixture.script('output', [reply.text(text)]);
   await fixture.script('memorizer', [reply.text('{"topic":"bench"}')]);
 }
 
-export async function benchFirstProgress(opts: FirstProgressOptions): Promise<FirstProgress> {
-  const fixture = await startFixtureProcess({ latencyMs: opts.latencyMs });
-  const home = tempHome('cog-bench-stdio-');
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [cogBin, 'mcp'],
-    cwd: root,
-    env: cogEnv(home.home, {
-      COG_LLM_BASE_URL: fixture.url,
-      COG_LLM_API_KEY: 'bench',
-      COG_MODEL: 'm',
-      COG_PIPELINE: 'fast',
-    }),
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const client = new Client({ name: 'cog-bench-stdio', version: '0.0.0' });
-  // The memorizer runs after the reply; waiting for it keeps one send's tail out of the
-  // next one's measurement. It is announced on the HUD logger at the default level.
+/**
+ * Resolves once the memorizer of a turn has ended, so that one send's tail stays out of
+ * the next one's measurement. Needs the HUD at `info` or below (node.done is info).
+ */
+export function memorizerWatch(client: Client): (turn: string) => Promise<void> {
   const memorized = new Set<string>();
   const waiters = new Map<string, () => void>();
   client.setNotificationHandler(LoggingMessageNotificationSchema, ({ params }) => {
@@ -63,7 +46,7 @@ export async function benchFirstProgress(opts: FirstProgressOptions): Promise<Fi
     memorized.add(e.turn);
     waiters.get(e.turn)?.();
   });
-  const memorizerDone = (turn: string) =>
+  return (turn) =>
     new Promise<void>((resolve, reject) => {
       if (memorized.has(turn)) return resolve();
       const timer = setTimeout(() => reject(new Error(`no memorizer for ${turn}`)), 10_000);
@@ -72,14 +55,19 @@ export async function benchFirstProgress(opts: FirstProgressOptions): Promise<Fi
         resolve();
       });
     });
+}
 
+export async function benchFirstProgress(opts: FirstProgressOptions): Promise<FirstProgress> {
+  const cog = await startStdioCog({ latencyMs: opts.latencyMs, name: 'cog-bench-stdio' });
+  const { client, fixture, transport } = cog;
   try {
-    await client.connect(transport);
+    await client.setLoggingLevel('info');
+    const memorizerDone = memorizerWatch(client);
     const samples: number[] = [];
     let session: string | undefined;
     let calls = 0;
     for (let i = 0; i <= opts.sends; i++) {
-      await script(fixture);
+      await scriptDirect(fixture);
       let first: number | undefined;
       const sent = performance.now();
       const result = await client.callTool(
@@ -97,7 +85,7 @@ export async function benchFirstProgress(opts: FirstProgressOptions): Promise<Fi
         timing: { callsBeforeFirstToken: number };
       };
       if (out?.status !== 'ok' || first === undefined) {
-        throw new Error(`send ${i} did not stream: ${JSON.stringify(result)}\n${stderr}`);
+        throw new Error(`send ${i} did not stream: ${JSON.stringify(result)}\n${transport.stderr}`);
       }
       session = out.session;
       calls = out.timing.callsBeforeFirstToken;
@@ -106,8 +94,6 @@ export async function benchFirstProgress(opts: FirstProgressOptions): Promise<Fi
     }
     return { samples, callsBeforeFirstToken: calls };
   } finally {
-    await client.close();
-    await fixture.close();
-    home.cleanup();
+    await cog.close();
   }
 }

@@ -27,6 +27,4 @@ export const p90 = (xs: number[]) =>
   [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.9) - 1] ?? NaN;
 
 /** "ok" when `value` is within `limit`, else MISSED and by how much. */
-export function verdict(value: number, limit: number): string {
-  return value <= limit ? 'ok' : `MISSED by ${((value / limit - 1) * 100).toFixed(0)} %`;
-}
+export { atMost as verdict } from './report.js';

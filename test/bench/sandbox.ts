@@ -13,7 +13,7 @@ import { createProcessManager } from '../../server/processes/process-manager.js'
 import { prepareRun } from '../../server/processes/prepare.js';
 import { createTiers } from '../../server/processes/tiers.js';
 import { DEFAULT_LIMITS } from '../../server/processes/types.js';
-import type { BenchTable } from './mcp.js';
+import type { BenchTable } from './report.js';
 
 const RUNS = Number(process.env.BENCH_SANDBOX_RUNS ?? 20);
 const TIERS: Isolation[] = ['none', 'bubblewrap', 'namespaces', 'wasm'];
@@ -102,19 +102,36 @@ export async function benchSandbox(): Promise<BenchTable[]> {
     const j = median(js.get(tier)!);
     const base = median(py.get('none')!);
     const rss = await peakRssMiB(tier, 'python', 'print(1)');
-    rows.push([tier, p.toFixed(1), (p - base).toFixed(1), j.toFixed(1), `${rss.toFixed(1)} MiB`]);
+    rows.push([
+      tier,
+      p.toFixed(1),
+      (p - base).toFixed(1),
+      j.toFixed(1),
+      `${rss.toFixed(1)} MiB`,
+      'none set',
+    ]);
   }
   return [
     {
       title: `Isolation tiers: one run, median of ${RUNS} (python print(1), javascript console.log(1))`,
-      head: ['tier', 'python ms', 'python overhead vs none', 'javascript ms', 'peak RSS (python)'],
+      head: [
+        'tier',
+        'python ms',
+        'python overhead vs none',
+        'javascript ms',
+        'peak RSS (python)',
+        'target',
+      ],
       rows,
-      notes: [`limits: ${JSON.stringify(DEFAULT_LIMITS)}`],
+      notes: [
+        `limits: ${JSON.stringify(DEFAULT_LIMITS)}`,
+        'No targets in the issue for the tiers: these say what each costs.',
+      ],
     },
   ];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { formatTable } = await import('./mcp.js');
+  const { formatTable } = await import('./report.js');
   for (const t of await benchSandbox()) process.stdout.write(formatTable(t));
 }

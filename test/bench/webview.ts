@@ -19,8 +19,19 @@ import {
   type Browser,
   type Served,
 } from '../webview/harness.js';
+import { formatTable, MISSED, type BenchTable } from './report.js';
 
-export const WEBVIEW_BENCH_HEAD = ['webview', 'value', 'target', 'ok'];
+export const WEBVIEW_BENCH_HEAD = ['webview', 'value', 'target', 'result'];
+
+/** The webview's rows as a table. */
+export async function webviewTable(): Promise<BenchTable> {
+  return {
+    title: 'Chat webview, headless Chromium',
+    head: WEBVIEW_BENCH_HEAD,
+    rows: await benchWebview(),
+    notes: [],
+  };
+}
 
 const MESSAGES = 1000;
 const RENDER_RUNS = 5;
@@ -166,7 +177,7 @@ export async function benchWebview(): Promise<string[][]> {
     const js = readFileSync(join(ROOT, 'dist/webview/main.js'));
     const css = readFileSync(join(ROOT, 'dist/webview/main.css'));
     const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-    const ok = (b: boolean) => (b ? 'yes' : 'NO');
+    const ok = (b: boolean) => (b ? 'ok' : MISSED);
     return [
       [
         `render ${MESSAGES}-message history (${events.length} events), median of ${RENDER_RUNS}`,
@@ -206,16 +217,6 @@ export async function benchWebview(): Promise<string[][]> {
   }
 }
 
-/** A Markdown table, as the other benches print. */
-export function formatTable(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return `${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.map(line).join('\n')}\n`;
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = await benchWebview();
-  process.stdout.write(
-    `\nChat webview, headless Chromium\n${formatTable(WEBVIEW_BENCH_HEAD, rows)}`,
-  );
+  process.stdout.write(formatTable(await webviewTable()));
 }
