@@ -45,12 +45,29 @@ test('the SDK client over stdio: tools, a send, progress while it streams', asyn
     const out = reply.structuredContent as { text: string; session: string };
     assert.match(out.text, /391/);
 
+    // Read off the wire, in arrival order: the SDK's Client dispatches notifications a
+    // microtask later than responses, so progress that arrives in the same read as the
+    // result is dropped before `onprogress` sees it (typescript-sdk#2580). What Cog controls
+    // is that every progress is written before the result.
     const progress: { progress: number; message?: string }[] = [];
+    let answered = false;
+    let late = 0;
+    const deliver = transport.onmessage;
+    transport.onmessage = (message) => {
+      const m = message as { method?: string; params?: { progress: number; message?: string } };
+      if (m.method === 'notifications/progress' && m.params) {
+        if (answered) late++;
+        progress.push(m.params);
+      } else if ('result' in message) answered = true;
+      deliver?.(message);
+    };
     const streamed = await client.callTool(
       { name: 'send', arguments: { text: 'tell me about yourself', session: out.session } },
       undefined,
-      { onprogress: (p) => void progress.push(p) },
+      { onprogress: () => undefined },
     );
+    transport.onmessage = deliver;
+    assert.equal(late, 0, 'every progress notification was written before the result');
     assert.notEqual(streamed.isError, true);
     assert.ok(progress.length > 0, 'progress notifications arrived');
     const text = (streamed.structuredContent as { text: string }).text;
