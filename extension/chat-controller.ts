@@ -28,8 +28,12 @@ export interface ChatControllerOptions {
   restricted?(): boolean;
 }
 
-/** A turn may wait on an approval or a slow model; each progress notification restarts this. */
-const TURN_TIMEOUT_MS = 10 * 60_000;
+/**
+ * A turn may wait on an approval (denied after 10 min by default) and on slow models. The
+ * call asks for no progress: the deltas come on the event stream, and twice would double
+ * the bytes of every turn.
+ */
+const TURN_TIMEOUT_MS = 60 * 60_000;
 
 /**
  * The host side of the chat: owns which session is shown, relays the runtime's events to
@@ -344,8 +348,6 @@ export class ChatController implements Disposable {
       const result = await client.call(tool, call, TurnResultSchema, {
         signal: abort.signal,
         timeoutMs: TURN_TIMEOUT_MS,
-        // Each streamed delta restarts the timeout; the delta itself comes on the stream.
-        onProgress: () => undefined,
       });
       this.opts.connection.setModel(result.model);
       this.relay.expectDone(session, result.turn);

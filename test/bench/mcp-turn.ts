@@ -4,8 +4,8 @@
  *
  * - notifications per turn, count and bytes beside the result's bytes, for a default
  *   client (no logging/setLevel, no progress token, no subscription) and for one that
- *   does what the extension does (HUD at debug, subscribed to the session list and the
- *   session's trace, a progress token on `send`);
+ *   does what the extension does (HUD at debug, subscribed to the session list, no
+ *   progress token: its deltas come on the event stream);
  * - end-to-end turn time at model latency L against the time of the last output token
  *   (the last progress notification): what the result waits for once the reply is out.
  *
@@ -14,7 +14,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SESSIONS_URI, viewUri } from '../../protocol/mcp.js';
+import { SESSIONS_URI } from '../../protocol/mcp.js';
 import { reply } from '../fixtures/openai-steps.js';
 import type { FixtureProcess } from '../fixtures/openai-server-process.js';
 import { memorizerWatch } from './mcp-stdio.js';
@@ -149,14 +149,13 @@ async function notificationsOf(kind: ClientKind): Promise<TurnTally[]> {
       // What extension/cog-client.ts and chat-controller.ts watch() do on connect.
       await client.setLoggingLevel('debug');
       await client.subscribeResource({ uri: SESSIONS_URI });
-      await client.subscribeResource({ uri: viewUri(session, 'trace') });
     }
     const tallies: TurnTally[] = [];
     for (let i = 0; i <= SENDS; i++) {
       await scriptTurn(fixture);
       current = { notifications: 0, notificationBytes: 0, resultBytes: 0, byKind: new Map() };
       if (i > 0) tallies.push(current); // the first turn warms up
-      await send(client, session, i, kind === 'extension' ? () => undefined : undefined);
+      await send(client, session, i);
       // The turn's window closes once its tail (perception, memorizer, trailing resource
       // updates) is over: the memorizer has been called and the wire has gone quiet.
       await memorizerCalls(fixture, 1);
@@ -212,7 +211,7 @@ export async function notificationTables(): Promise<BenchTable[]> {
       ],
       rows,
       notes: [
-        'default: never calls logging/setLevel, no progress token, no subscription. extension: logging/setLevel debug, subscribed to cog://sessions and the session’s trace (as extension/chat-controller.ts watch()), a progress token on send.',
+        'default: never calls logging/setLevel, no progress token, no subscription. extension: logging/setLevel debug, subscribed to cog://sessions (as extension/chat-controller.ts watch()), no progress token (the deltas come as HUD events).',
         'Bytes are the JSON-RPC lines as written to stdout, newline included. A turn’s window runs from its send to the end of its tail (memorizer done, 300 ms quiet); the send’s response is its result.',
         'No target in the issue for the extension: it asked for every event and token.',
       ],
