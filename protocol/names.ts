@@ -36,14 +36,10 @@ export const PROCESS_STATUSES = [
 ] as const;
 export type ProcessStatus = (typeof PROCESS_STATUSES)[number];
 
-export const FINAL_PROCESS_STATUSES: readonly ProcessStatus[] = [
-  'done',
-  'failed',
-  'cancelled',
-  'timed-out',
-  'denied',
-  'interrupted',
-];
+/** The statuses a run ends in: all but waiting for approval and running. */
+export const FINAL_PROCESS_STATUSES: readonly ProcessStatus[] = PROCESS_STATUSES.filter(
+  (s) => s !== 'pending-approval' && s !== 'running',
+);
 
 export const TURN_STATUSES = ['ok', 'error', 'cancelled'] as const;
 export type TurnStatus = (typeof TURN_STATUSES)[number];

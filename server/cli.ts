@@ -1,6 +1,7 @@
 import * as nodeModule from 'node:module';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { VERSION } from './cli/version.js';
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './mcp/http/defaults.js';
 
 // Everything else is imported by the command that needs it: the bundle is split into
 // chunks (esbuild.mjs), so `cog --version` compiles only this file and `cog mcp` never
@@ -82,9 +83,7 @@ async function main(argv: string[]): Promise<number> {
         (await import('./cli/doctor.js')).runDoctor(await loadConfig(), { json: v.json }),
       );
     case 'serve': {
-      const [{ parsePort, runServe }, { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT }] = await Promise.all(
-        [import('./cli/serve.js'), import('./mcp/http/server.js')],
-      );
+      const { parsePort, runServe } = await import('./cli/serve.js');
       return subcommand(
         rest,
         {

@@ -95,25 +95,6 @@ export const ConfigFileSchema = z
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 
-/** Every environment variable Cog reads, with what it does (for --help and the README). */
-export const ENV_DOCS: ReadonlyArray<[string, string]> = [
-  ['COG_LLM_BASE_URL', 'OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (Ollama)'],
-  ['COG_LLM_API_KEY', 'API key for that endpoint (optional for local servers)'],
-  ['COG_MODEL', 'model for every node'],
-  ['COG_MODEL_INPUT', 'model for the Input node (likewise _THINKER, _OUTPUT, _MEMORIZER)'],
-  ['OPENROUTER_API_KEY', 'alone: use OpenRouter with its default model'],
-  ['OPENAI_API_KEY', 'alone: use OpenAI with its default model'],
-  ['COG_PIPELINE', 'fast (default) or faithful: the prototype’s sequential order'],
-  ['COG_APPROVAL', 'ask (default), auto or deny: whether model-written code may run'],
-  ['COG_TOOLS', 'native (default) function calling, or fenced code blocks'],
-  [
-    'COG_SANDBOX',
-    'auto (default: the strongest isolation tier that works), bubblewrap, namespaces, wasm, or none (no sandbox, runs unasked under auto: only if you mean it)',
-  ],
-  ['COG_HOME', 'state directory: sessions, workspaces, config.json (default ~/.cog)'],
-  ['COG_OFFLINE', '1: ignore any configured model and use the offline engine'],
-];
-
 function pick<T extends string>(name: string, value: string | undefined, allowed: readonly T[]) {
   if (value === undefined || value === '') return undefined;
   if ((allowed as readonly string[]).includes(value)) return value as T;

@@ -1,5 +1,5 @@
-import { ENV_DOCS } from '../config.js';
-import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from '../mcp/http/server.js';
+import { ENV_DOCS } from '../config-docs.js';
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from '../mcp/http/defaults.js';
 import { VERSION } from './version.js';
 
 export function helpText(): string {

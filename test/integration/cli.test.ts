@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RuntimeEvent } from '../../protocol/events.js';
-import { ENV_DOCS } from '../../server/config.js';
+import { ENV_DOCS } from '../../server/config-docs.js';
 import { tempHome } from '../helpers/runtime.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -15,11 +15,8 @@ import {
   sendJsonError,
   urlHost,
 } from './guards.js';
+import { DEFAULT_HTTP_HOST } from './defaults.js';
 import { SessionRegistry, type HttpSession } from './sessions.js';
-
-export const DEFAULT_HTTP_HOST = '127.0.0.1';
-/** `cog serve`'s port when none is given: stable, so a pasted client config keeps working. */
-export const DEFAULT_HTTP_PORT = 7411;
 
 export type HttpAuth =
   /** Bearer tokens, each mapped to the principal it authenticates. */
