@@ -18,7 +18,9 @@ interface Awaited {
  * connection of the same principal.
  */
 const awaiting = new WeakMap<Runtime, Map<string, Awaited>>();
-const keyOf = (session: string, turn: string) => `${session}\u0000${turn}`;
+/** Session ids are per principal, so the owner is part of the key. */
+const keyOf = (owner: string, session: string, turn: string) =>
+  `${owner}\u0000${session}\u0000${turn}`;
 
 function awaitingOf(runtime: Runtime): Map<string, Awaited> {
   let map = awaiting.get(runtime);
@@ -121,7 +123,7 @@ export async function continueTurn(
 ): Promise<ToolReply<TurnResult> | undefined> {
   if (!p.turn) return undefined;
   const map = awaitingOf(ctx.runtime);
-  const key = keyOf(p.session, p.turn);
+  const key = keyOf(ctx.principal, p.session, p.turn);
   const awaited = map.get(key);
   if (!awaited) return undefined;
   map.delete(key);
@@ -159,7 +161,7 @@ function awaitingReply(
 ): ToolReply<TurnResult> {
   const turn = p.turn ?? '';
   const map = awaitingOf(runtime);
-  const key = keyOf(s.id, turn);
+  const key = keyOf(s.owner, s.id, turn);
   map.set(key, awaited);
   // Once the turn ends nobody needs to wait on it; a later approve just reports the run.
   const forget = () => {

@@ -8,10 +8,13 @@ import type { CogConfig } from '../config.js';
 import { createOfflineEngine } from '../llm/offline.js';
 import { createOpenAiClient } from '../llm/openai-client.js';
 import { createFileStore } from '../store/file-store.js';
+import { storeKeyOf } from '../store/layout.js';
 import type { StoredSession } from '../store/types.js';
 import { createProcessManager } from '../processes/process-manager.js';
 import { RuntimeError, isCoded } from './errors.js';
 import { lockHome } from './home-lock.js';
+import { SessionCatalog } from './catalog.js';
+import { startEviction } from './eviction.js';
 import { restoreSession } from './restore.js';
 import { createSensor } from './sensor.js';
 import type { Runtime, RuntimeDeps, SessionSummary } from './runtime-api.js';
@@ -23,11 +26,6 @@ export type { TurnResult } from '../../protocol/results.js';
 export type { SendOptions } from './turns.js';
 
 export type { Runtime, RuntimeDeps, SessionSummary } from './runtime-api.js';
-
-/** Sessions kept in memory at most; the least recently used idle one makes room. */
-const MAX_LOADED_SESSIONS = 200;
-/** An idle session (no turn, no listener, no process) leaves memory after this long. */
-const EVICT_AFTER_MS = 5 * 60_000;
 
 /** Creates a runtime: the session catalog from the store, one process manager, one sensor. */
 export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): Promise<Runtime> {
@@ -54,8 +52,8 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     ...(model.baseUrl ? { baseUrl: model.baseUrl } : {}),
   };
   /** Every stored session: identity and listing counters. Cheap; all of them. */
-  const catalog = new Map<string, StoredSession>();
-  /** Sessions in memory: projections, tail, listeners. */
+  const catalog = new SessionCatalog();
+  /** Sessions in memory, by store key: projections, tail, listeners. */
   const sessions = new Map<string, Session>();
   const loading = new Map<string, Promise<Session>>();
   const sensor = createSensor({ intervalMs: config.sensorIntervalMs, now });
@@ -70,10 +68,12 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     stateDir: join(config.home, 'run'),
     secrets: () => [...ownSecrets, ...(deps.secrets?.() ?? [])],
     events: {
-      onUpdate: (p) =>
-        sessions
-          .get(p.session)
-          ?.tryRecord({ type: 'process.updated', node: 'process', turn: p.turn, process: p }),
+      // A run's `session` is its session's store key here; the log says the session's id.
+      onUpdate: (p) => {
+        const s = sessions.get(p.session);
+        const process = s ? { ...p, session: s.id } : p;
+        s?.tryRecord({ type: 'process.updated', node: 'process', turn: p.turn, process });
+      },
       onOutput: (id, stream, text) => {
         const p = processes.get(id);
         if (p) {
@@ -96,16 +96,16 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
   for (const stored of await store.listSessions()) {
     // A log from before meta.json whose first line is lost: the home's own user has it.
     if (!stored.meta.owner) stored.meta.owner = localOwner;
-    catalog.set(stored.meta.id, stored);
+    catalog.add(stored);
   }
 
   function track(s: Session) {
-    sessions.set(s.id, s);
+    sessions.set(s.key, s);
     s.observer = (e) => {
       for (const w of watchers) if (w.owner === s.owner) w.listener(e);
     };
     sensor.track({
-      id: s.id,
+      id: s.key,
       lastActivity: () => s.lastActivity,
       memory: () => s.memory,
       memoryVersion: () => s.memoryVersion,
@@ -123,28 +123,29 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
   }
 
   /** Loads a catalogued session once, however many callers ask at the same time. */
-  function load(id: string): Promise<Session> {
-    const loaded = sessions.get(id);
+  function load(stored: StoredSession): Promise<Session> {
+    const key = storeKeyOf(stored.meta);
+    const loaded = sessions.get(key);
     if (loaded) return Promise.resolve(loaded);
-    let pending = loading.get(id);
+    let pending = loading.get(key);
     if (!pending) {
       pending = (async () => {
-        const opened = await store.open(id);
-        const stored = catalog.get(id);
-        if (stored) opened.meta.owner = stored.meta.owner;
+        const opened = await store.open(key);
+        opened.meta.owner = stored.meta.owner;
         const s = restoreSession(opened, store, now);
         track(s);
         return s;
-      })().finally(() => loading.delete(id));
-      loading.set(id, pending);
+      })().finally(() => loading.delete(key));
+      loading.set(key, pending);
     }
     return pending;
   }
 
   async function get(id: string, owner: string): Promise<Session> {
-    // Another principal's session is indistinguishable from a missing one.
-    if (typeof id !== 'string' || catalog.get(id)?.meta.owner !== owner) throw notFound(id);
-    const s = await load(id);
+    // Ids are per owner: another principal's session is not there to be found.
+    const stored = typeof id === 'string' ? catalog.get(owner, id) : undefined;
+    if (!stored) throw notFound(id);
+    const s = await load(stored);
     s.lastUsed = now();
     return s;
   }
@@ -158,9 +159,12 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
         `Session id "${id.slice(0, 80)}" is invalid: use 1-64 letters, digits, _ or -.`,
       );
     }
-    if (catalog.has(id)) throw new RuntimeError('session_exists', `Session ${id} already exists.`);
+    if (catalog.has(owner, id)) {
+      throw new RuntimeError('session_exists', `Session ${id} already exists.`);
+    }
     const meta = {
       id,
+      key: SessionCatalog.keyFor(owner, id),
       owner,
       ...(opts.title ? { title: opts.title } : {}),
       createdAt: new Date(now()).toISOString(),
@@ -173,7 +177,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       }
       throw err;
     }
-    catalog.set(id, { meta, lastSeq: 0, turns: 0 });
+    catalog.add({ meta, lastSeq: 0, turns: 0 });
     const s = new Session(meta, store, now);
     track(s);
     s.record({
@@ -187,7 +191,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
 
   function summary(stored: StoredSession): SessionSummary {
     const { id } = stored.meta;
-    const s = sessions.get(id);
+    const s = sessions.get(storeKeyOf(stored.meta));
     return {
       id,
       owner: stored.meta.owner,
@@ -199,48 +203,23 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     };
   }
 
-  /** A session nothing is using: no turn, update, listener or unfinished process. */
-  function idle(s: Session): boolean {
-    return (
-      !s.work.busy &&
-      !s.work.following &&
-      !s.listening &&
-      [...s.processes.values()].every((p) => FINAL_PROCESS_STATUSES.includes(p.status))
-    );
-  }
-
   async function persist(s: Session): Promise<void> {
     await s.flush();
-    await store.saveSnapshot(s.id, s.snapshot());
+    await store.saveSnapshot(s.key, s.snapshot());
   }
 
-  /** Writes the session's snapshot and lets it go from memory; it stays in the catalog. */
-  async function evict(s: Session): Promise<void> {
-    sessions.delete(s.id);
-    sensor.untrack(s.id);
-    const stored = catalog.get(s.id);
-    if (stored) Object.assign(stored, { lastSeq: s.seq, turns: s.userMessages });
-    try {
-      await persist(s);
-    } finally {
-      await store.unload(s.id);
-    }
-  }
-
-  async function sweep(): Promise<void> {
-    const t = now();
-    const candidates = [...sessions.values()].filter(idle).sort((a, b) => a.lastUsed - b.lastUsed);
-    let excess = sessions.size - MAX_LOADED_SESSIONS;
-    for (const s of candidates) {
-      if (excess <= 0 && t - s.lastUsed < EVICT_AFTER_MS) break;
-      excess--;
-      await evict(s).catch((err: unknown) =>
-        process.stderr.write(`cog: could not set session ${s.id} aside: ${String(err)}\n`),
-      );
-    }
-  }
-  const sweeper = setInterval(() => void sweep(), 30_000);
-  sweeper.unref();
+  const sweeper = startEviction({
+    loaded: sessions,
+    now,
+    persist,
+    // Written back so the session list stays right while the session is out of memory.
+    onEvict(s) {
+      sensor.untrack(s.key);
+      const stored = catalog.get(s.owner, s.id);
+      if (stored) Object.assign(stored, { lastSeq: s.seq, turns: s.userMessages });
+    },
+    unload: (s) => store.unload(s.key),
+  });
 
   /** A process as the owner's session last recorded it; others' are "not found". */
   function ownedProcess(processId: string, owner: string): ProcessInfo {
@@ -260,7 +239,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     store,
     closing: closing.signal,
     now,
-    workspace: (id) => join(config.home, 'workspaces', id),
+    workspace: (key) => join(config.home, 'workspaces', key),
     assertOpen,
     persist,
   });
@@ -274,10 +253,9 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     },
     session: get,
     async openSession(id, owner) {
-      return catalog.has(id) ? get(id, owner) : create(owner, { id });
+      return catalog.has(owner, id) ? get(id, owner) : create(owner, { id });
     },
-    listSessions: (owner) =>
-      [...catalog.values()].filter((c) => c.meta.owner === owner).map(summary),
+    listSessions: (owner) => catalog.of(owner).map(summary),
     async deleteSession(id, owner) {
       assertOpen();
       const s = await get(id, owner);
@@ -285,12 +263,12 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       for (const p of s.processes.values()) {
         if (!FINAL_PROCESS_STATUSES.includes(p.status)) processes.cancel(p.id);
       }
-      catalog.delete(id);
+      catalog.delete(s.meta);
       await s.work.settled();
-      sessions.delete(id);
-      sensor.untrack(id);
-      await store.delete(id);
-      await rm(join(config.home, 'workspaces', id), { recursive: true, force: true });
+      sessions.delete(s.key);
+      sensor.untrack(s.key);
+      await store.delete(s.key);
+      await rm(join(config.home, 'workspaces', s.key), { recursive: true, force: true });
     },
     send: async (id, owner, text, opts = {}) =>
       turns.submit(await get(id, owner), owner, text, opts),
@@ -301,9 +279,9 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       return turns.submit(s, owner, `[action: ${action.action}]${data}`, opts, action);
     },
     cancelTurn(id, owner) {
-      const s = sessions.get(id);
-      if (!s || s.owner !== owner) throw notFound(id);
-      return s.work.cancel();
+      const stored = catalog.get(owner, id);
+      if (!stored) throw notFound(id);
+      return sessions.get(storeKeyOf(stored.meta))?.work.cancel() ?? false;
     },
     approve(processId, owner, decision, codeSha256, reason) {
       const p = ownedProcess(processId, owner);
@@ -313,7 +291,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
           `Process ${processId} is ${p.status}, not waiting for approval.`,
         );
       }
-      return processes.approve(processId, decision, codeSha256, reason);
+      return { ...processes.approve(processId, decision, codeSha256, reason), session: p.session };
     },
     processOutput(processId, owner) {
       ownedProcess(processId, owner);
@@ -322,14 +300,15 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     cancelProcess(processId, owner) {
       const p = ownedProcess(processId, owner);
       processes.cancel(processId);
-      return processes.get(processId) ?? p;
+      const now = processes.get(processId);
+      return now ? { ...now, session: p.session } : p;
     },
     async clear(id, owner) {
       const s = await get(id, owner);
       s.work.cancel();
       const cleared = s.record({ type: 'session.cleared', node: 'runtime' });
       // The snapshot is taken at the clear itself: it replaces everything before it.
-      await store.dropBeforeClear(id, s.snapshot());
+      await store.dropBeforeClear(s.key, s.snapshot());
       return cleared.seq;
     },
     async subscribe(id, owner, listener, afterSeq) {
@@ -342,23 +321,24 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       return () => watchers.delete(watcher);
     },
     listProcesses(owner, id) {
-      const list = id
-        ? [sessions.get(id)].filter((s): s is Session => s?.owner === owner)
-        : [...sessions.values()].filter((s) => s.owner === owner);
-      if (id && catalog.get(id)?.meta.owner !== owner) throw notFound(id);
+      if (id && !catalog.has(owner, id)) throw notFound(id);
+      const list = [...sessions.values()].filter(
+        (s) => s.owner === owner && (id === undefined || s.id === id),
+      );
       return list
         .flatMap((s) => [...s.processes.values()])
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     },
     async settled(id) {
-      const s = sessions.get(id);
-      await s?.work.settled();
+      await Promise.all(
+        [...sessions.values()].filter((s) => s.id === id).map((s) => s.work.settled()),
+      );
     },
     setApproval: (policy) => processes.setPolicy(policy),
     async close(opts = {}) {
       if (closed) return;
       closed = true;
-      clearInterval(sweeper);
+      sweeper.stop();
       if (opts.drainMs) {
         const memorizers = [...sessions.values()].map((s) => s.work.followed());
         let timer: NodeJS.Timeout | undefined;

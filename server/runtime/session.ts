@@ -88,6 +88,10 @@ export class Session {
   get id(): string {
     return this.meta.id;
   }
+  /** The store's name for it: ids are per owner, keys are unique. */
+  get key(): string {
+    return this.meta.key ?? this.meta.id;
+  }
   get owner(): string {
     return this.meta.owner;
   }
@@ -121,7 +125,7 @@ export class Session {
       ts: new Date(this.now()).toISOString(),
       session: this.id,
     }) as RuntimeEvent;
-    this.store.append(event, opts);
+    this.store.append(event, { ...opts, key: this.key });
     this.seqValue = event.seq;
     this.apply(event);
     this.tail.push(event);
@@ -264,7 +268,7 @@ export class Session {
     }
     this.lastUsed = this.now();
     // The log may hold events of an older Cog: readers get today's shape.
-    return (await this.store.read(this.id, after, limit)).map((e) =>
+    return (await this.store.read(this.key, after, limit)).map((e) =>
       e.type === 'process.updated' ? { ...e, process: upgradeProcess(e.process) } : e,
     );
   }
@@ -272,11 +276,11 @@ export class Session {
   /** The newest `limit` messages in the window since the latest clear, from the store. */
   messages(q: { beforeSeq?: number; afterSeq?: number; limit: number }) {
     this.lastUsed = this.now();
-    return this.store.messages(this.id, q);
+    return this.store.messages(this.key, q);
   }
 
   flush(): Promise<void> {
-    return this.store.flush(this.id);
+    return this.store.flush(this.key);
   }
 
   private restore(snapshot: Snapshot): void {

@@ -91,7 +91,7 @@ export function createTurns(deps: TurnDeps) {
       );
     }
     if (s.work.busy && ifBusy === 'interrupt') s.work.cancel();
-    sensor.wake(s.id);
+    sensor.wake(s.key);
     const turn = s.nextTurnId();
     opts.onTurn?.(turn);
     const signals = [closing, ...(opts.signal ? [opts.signal] : [])];
@@ -119,7 +119,7 @@ export function createTurns(deps: TurnDeps) {
     };
     // The digest covers what happened while the user was away, so it is read before
     // the new message resets the idle clock.
-    const digest = sensor.digest(s.id);
+    const digest = sensor.digest(s.key);
     emit({
       type: 'user.message',
       node: 'user',
@@ -163,11 +163,11 @@ export function createTurns(deps: TurnDeps) {
         emit: (node, body) => emit({ ...body, node } as EventDraft),
         runCode: (language, code, onCreated) =>
           processes.run({
-            session: s.id,
+            session: s.key,
             turn,
             language,
             code,
-            workspace: workspace(s.id),
+            workspace: workspace(s.key),
             signal,
             onCreated,
           }),

@@ -27,6 +27,8 @@ import {
   fsyncDir,
   isErrno,
   isValidSessionId,
+  sessionIdOf,
+  storeKeyOf,
   sessionPath,
 } from './layout.js';
 import { parseMeta, writeAtomically } from './files.js';
@@ -122,7 +124,7 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
     if (!log) {
       const sdir = sessionPath(dir, session);
       if (!existsSync(sdir)) throw new StoreError('store_not_found', `No session ${session}.`);
-      log = SessionLog.open(sdir, session, segmentBytes, warn);
+      log = SessionLog.open(sdir, sessionIdOf(dir, session), segmentBytes, warn);
       logs.set(session, log);
     }
     return log;
@@ -143,7 +145,8 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
     const meta: SessionMeta =
       created?.type === 'session.created'
         ? {
-            id: session,
+            id: created.session,
+            ...(created.session !== session ? { key: session } : {}),
             owner: created.owner,
             ...(created.title ? { title: created.title } : {}),
             createdAt: created.ts,
@@ -231,7 +234,9 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
 
     async create(meta: SessionMeta): Promise<void> {
       assertOpen();
-      const sdir = sessionPath(dir, meta.id);
+      const key = storeKeyOf(meta);
+      assertSessionId(key);
+      const sdir = sessionPath(dir, key);
       try {
         mkdirSync(sdir, { mode: 0o700 });
       } catch (err) {
@@ -244,7 +249,7 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
         if (full) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
         writeAtomically(sdir, META_FILE, JSON.stringify(meta), true);
         fsyncDir(dir);
-        openLog(meta.id);
+        openLog(key);
       } catch (err) {
         rmSync(sdir, { recursive: true, force: true });
         throw err instanceof StoreError ? err : writeError(err, `session ${meta.id}`);
@@ -264,11 +269,11 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
       return { meta, lastSeq: log.lastSeq, snapshot, events, quarantined: log.quarantined };
     },
 
-    append(event: RuntimeEvent, options = {}): void {
+    append(event: RuntimeEvent, options: { critical?: boolean; key?: string } = {}): void {
       if (typeof event !== 'object' || event === null) {
         throw new StoreError('store_unserializable', `Cannot append ${String(event)}.`);
       }
-      const log = logOf(event.session);
+      const log = logOf(options.key ?? event.session);
       if (full && !options.critical) {
         throw new StoreError(
           'store_disk_full',

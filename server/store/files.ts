@@ -91,11 +91,18 @@ export function writeAtomically(sdir: string, name: string, body: string, durabl
 
 export function parseMeta(text: string, session: string): SessionMeta {
   const v = JSON.parse(text) as Partial<SessionMeta>;
-  if (v.id !== session || typeof v.owner !== 'string' || typeof v.createdAt !== 'string') {
+  const key = typeof v.key === 'string' ? v.key : v.id;
+  if (
+    typeof v.id !== 'string' ||
+    key !== session ||
+    typeof v.owner !== 'string' ||
+    typeof v.createdAt !== 'string'
+  ) {
     throw new Error(`${META_FILE} does not describe session ${session}`);
   }
   return {
-    id: session,
+    id: v.id,
+    ...(key !== v.id ? { key } : {}),
     owner: v.owner,
     ...(typeof v.title === 'string' ? { title: v.title } : {}),
     createdAt: v.createdAt,

@@ -1,5 +1,5 @@
-import { ID_PATTERN } from '../../protocol/mcp.js';
-import { closeSync, fsyncSync, openSync, readdirSync } from 'node:fs';
+import type { SessionMeta } from './types.js';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from './errors.js';
 
@@ -18,11 +18,34 @@ import { StoreError } from './errors.js';
  */
 
 /**
- * Session ids become directory names, so they are restricted to a charset with no path
+ * Session keys become directory names, so they are restricted to a charset with no path
  * separators, no dots and no empty string: `..`, `a/b` and `` can never escape `dir`.
+ * A key is an id (1-64 of these) or an owner tag, a dash and an id.
  */
+const STORE_KEY = /^[A-Za-z0-9_-]{1,96}$/;
+
 export function isValidSessionId(id: unknown): id is string {
-  return typeof id === 'string' && ID_PATTERN.test(id);
+  return typeof id === 'string' && STORE_KEY.test(id);
+}
+
+/** The folder a session's files live in. */
+export function storeKeyOf(meta: SessionMeta): string {
+  return meta.key ?? meta.id;
+}
+
+/**
+ * The id a session's events carry: its key, or the id after its owner's tag (see
+ * SessionMeta.key), as meta.json says, or as the key shows when meta.json is lost.
+ */
+export function sessionIdOf(dir: string, key: string): string {
+  try {
+    const meta: unknown = JSON.parse(readFileSync(join(sessionPath(dir, key), META_FILE), 'utf8'));
+    const id = (meta as { id?: unknown } | null)?.id;
+    if (typeof id === 'string') return id;
+  } catch {
+    // no meta.json (a log from before it, or lost): the key says
+  }
+  return /^[0-9a-f]{16}-([A-Za-z0-9_-]{1,64})$/.exec(key)?.[1] ?? key;
 }
 
 /** Throws `store_invalid_session` unless `id` is safe to use as a directory name. */
@@ -31,7 +54,7 @@ export function assertSessionId(id: unknown): asserts id is string {
     const shown = typeof id === 'string' ? JSON.stringify(id.slice(0, 80)) : typeof id;
     throw new StoreError(
       'store_invalid_session',
-      `Invalid session id ${shown}: use 1-64 characters from A-Z, a-z, 0-9, "_" and "-".`,
+      `Invalid session key ${shown}: use 1-96 characters from A-Z, a-z, 0-9, "_" and "-".`,
     );
   }
 }

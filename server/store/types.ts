@@ -23,9 +23,10 @@ export interface EventStore {
   /**
    * Appends one event to an open session; returns once a crash cannot lose it. Throws a
    * StoreError (`store_disk_full`, `store_write_failed`, `store_out_of_order`, …) having
-   * kept nothing. While the disk is full only `critical` appends are tried.
+   * kept nothing. While the disk is full only `critical` appends are tried. `key` is the
+   * session's store key when it is not the event's `session` (see SessionMeta).
    */
-  append(event: RuntimeEvent, opts?: { critical?: boolean }): void;
+  append(event: RuntimeEvent, opts?: { critical?: boolean; key?: string }): void;
   /** fsyncs what was appended (to one session, or all): power loss keeps it too. */
   flush(session?: string): Promise<void>;
   /** Up to `limit` events with seq greater than `afterSeq`, in order. */
@@ -58,8 +59,14 @@ export interface EventStore {
 }
 
 export interface SessionMeta {
+  /** The id its owner knows it by; another principal's session may have the same one. */
   id: string;
   owner: string;
+  /**
+   * The store's name for it (its folder): the id behind a tag of the owner, so ids are per
+   * principal. Absent in sessions from before that, whose key is their id.
+   */
+  key?: string;
   title?: string;
   createdAt: string;
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { RuntimeEvent } from '../../protocol/events.js';
 import { DEFAULT_BUDGETS, type CogConfig } from '../../server/config.js';
 import { DEFAULT_LIMITS } from '../../server/processes/types.js';
+import { SessionCatalog } from '../../server/runtime/catalog.js';
 
 /** A fresh COG_HOME under the system temp dir; removed by the returned cleanup. */
 export function tempHome(prefix = 'cog-test-'): { home: string; cleanup(): void } {
@@ -60,4 +61,14 @@ export async function eventsOf(
     out.push(...page);
     after = page.at(-1)!.seq;
   }
+}
+
+/** Where the store keeps `owner`'s session `id` (ids are per principal; see catalog.ts). */
+export function sessionDir(home: string, owner: string, id: string): string {
+  return join(home, 'sessions', SessionCatalog.keyFor(owner, id));
+}
+
+/** The working directory of `owner`'s session `id`. */
+export function workspaceDir(home: string, owner: string, id: string): string {
+  return join(home, 'workspaces', SessionCatalog.keyFor(owner, id));
 }

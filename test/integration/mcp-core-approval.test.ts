@@ -159,7 +159,6 @@ test('two principals on one runtime: the other’s sessions and processes are "n
     ['process-list', { session: id }, /No session alice-1/],
     ['process-approve', { process: pid, decision: 'approve' }, new RegExp(`No process ${pid}`)],
     ['process-cancel', { process: pid }, new RegExp(`No process ${pid}`)],
-    ['sessions', { action: 'create', id }, /already exists/],
   ];
   for (const [name, args, expected] of notFound) {
     const result = await bob.call(name, args);
@@ -196,6 +195,23 @@ test('two principals on one runtime: the other’s sessions and processes are "n
   await runtime.settled(id);
   assert.equal(hudEvents(bob).length, 0, 'bob’s HUD saw nothing of alice’s session');
   assert.equal(bob.listChanged(), 0);
+
+  // Ids are per principal: bob's "alice-1" is his own, new and empty; no "already exists"
+  // tells him that alice has one.
+  const own = await bob.call('sessions', { action: 'create', id });
+  assert.notEqual(own.isError, true, textOf(own));
+  const bobs = data<TurnResult>(await bob.call('send', { text: 'hi', session: id }));
+  assert.equal(bobs.session, id);
+  const bobState = data<{ turns: number }>(await bob.call('state', { session: id }));
+  assert.equal(bobState.turns, 1, 'his own first turn, not alice’s two');
+  const aliceState = data<{ turns: number }>(await alice.call('state', { session: id }));
+  assert.equal(aliceState.turns, 1, 'hers unchanged');
+  assert.deepEqual(
+    runtime.listProcesses('oidc:bob', id).map((p) => p.id),
+    [],
+    'alice’s run is not in bob’s session of the same id',
+  );
+  await runtime.settled(id);
 
   await alice.close();
   await bob.close();

@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { createRuntime } from '../../server/runtime/runtime.js';
 import { createFileStore } from '../../server/store/file-store.js';
 import type { EventStore } from '../../server/store/types.js';
-import { eventsOf, tempHome, testConfig } from '../helpers/runtime.js';
+import { eventsOf, sessionDir, tempHome, testConfig, workspaceDir } from '../helpers/runtime.js';
 import { connect, data } from './mcp-core-harness.js';
 
 const OWNER = 'local:test';
@@ -29,9 +29,11 @@ function countingStore(dir: string): { store: EventStore; opened: string[] } {
       get full() {
         return store.full;
       },
-      open: (id) => {
-        opened.push(id);
-        return store.open(id);
+      // The store is asked by key; the test counts the session ids they stand for.
+      open: async (key) => {
+        const session = await store.open(key);
+        opened.push(session.meta.id);
+        return session;
       },
     },
   };
@@ -67,7 +69,7 @@ test('delete removes the log, the snapshot and the workspace; another principal 
   const runtime = await createRuntime(testConfig(dir), { sandbox: 'none' });
   const { id } = await runtime.createSession(OWNER);
   await runtime.send(id, OWNER, 'what is 6*7?'); // a code run: makes the workspace
-  assert.ok(existsSync(join(dir, 'workspaces', id)));
+  assert.ok(existsSync(workspaceDir(dir, OWNER, id)));
   const c = await connect(runtime, 'local:mallory');
   const refused = await c.call('sessions', { action: 'delete', id });
   assert.equal(refused.isError, true);
@@ -80,8 +82,8 @@ test('delete removes the log, the snapshot and the workspace; another principal 
   );
   assert.equal(deleted.deleted, id);
   assert.deepEqual(deleted.sessions, []);
-  assert.equal(existsSync(join(dir, 'sessions', id)), false);
-  assert.equal(existsSync(join(dir, 'workspaces', id)), false);
+  assert.equal(existsSync(sessionDir(dir, OWNER, id)), false);
+  assert.equal(existsSync(workspaceDir(dir, OWNER, id)), false);
   const after = await mine.call('state', { session: id });
   assert.equal(after.isError, true, 'gone: not found');
   await mine.close();
@@ -97,7 +99,7 @@ test('clear frees what it clears: the log before it is deleted, the trace starts
   const { id } = await runtime.createSession(OWNER);
   for (let i = 0; i < 5; i++) await runtime.send(id, OWNER, `hello ${i}`);
   await runtime.settled(id);
-  const sdir = join(dir, 'sessions', id);
+  const sdir = sessionDir(dir, OWNER, id);
   const bytes = () =>
     readdirSync(sdir)
       .filter((n) => n.endsWith('.jsonl'))
@@ -129,7 +131,7 @@ test('idle is idle: sensor ticks with nothing changed write nothing', async () =
   await runtime.settled(id);
   const s = await runtime.session(id, OWNER);
   const seq = s.seq;
-  const log = join(dir, 'sessions', id, '000001.jsonl');
+  const log = join(sessionDir(dir, OWNER, id), '000001.jsonl');
   const size = statSync(log).size;
   await new Promise((r) => setTimeout(r, 300)); // ~30 ticks, the clock may even turn a minute
   assert.equal(s.seq, seq, 'no event recorded');
@@ -143,10 +145,10 @@ test('a session whose first line is torn is kept, with its owner and the rest of
   const { id } = await first.createSession(OWNER);
   await first.send(id, OWNER, 'hello');
   await first.close();
-  const log = join(dir, 'sessions', id, '000001.jsonl');
+  const log = join(sessionDir(dir, OWNER, id), '000001.jsonl');
   const text = readFileSync(log, 'utf8');
   writeFileSync(log, '{"seq":1,"ts":"2026-' + text.slice(text.indexOf('\n')));
-  writeFileSync(join(dir, 'sessions', id, 'snapshot.json'), 'torn');
+  writeFileSync(join(sessionDir(dir, OWNER, id), 'snapshot.json'), 'torn');
   const second = await createRuntime(testConfig(dir), { sandbox: 'none' });
   assert.deepEqual(
     second.listSessions(OWNER).map((s) => s.id),
@@ -156,7 +158,7 @@ test('a session whose first line is torn is kept, with its owner and the rest of
   assert.equal(events[0]?.seq, 2, 'the first line is set aside; the rest is there');
   const s = await second.session(id, OWNER);
   assert.equal(s.history.length, 2, 'replayed from the log when the snapshot is unreadable');
-  assert.ok(readdirSync(join(dir, 'sessions', id)).some((n) => n.startsWith('quarantine-')));
+  assert.ok(readdirSync(sessionDir(dir, OWNER, id)).some((n) => n.startsWith('quarantine-')));
   assert.equal((await second.send(id, OWNER, 'still here?')).status, 'ok');
   await second.close();
 });

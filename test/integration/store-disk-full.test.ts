@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RuntimeEvent } from '../../protocol/events.js';
 import { createRuntime } from '../../server/runtime/runtime.js';
-import { eventsOf, testConfig } from '../helpers/runtime.js';
+import { eventsOf, sessionDir, testConfig } from '../helpers/runtime.js';
 import { connect, textOf } from './mcp-core-harness.js';
 
 const OWNER = 'local:test';
@@ -101,7 +101,7 @@ test(
       'seen ⇒ durable, with the same seqs',
     );
     stored.forEach((e, i) => assert.equal(e.seq, i + 1));
-    const dir = join(home, 'sessions', id);
+    const dir = sessionDir(home, OWNER, id);
     assert.ok(!readdirSync(dir).some((n) => n.startsWith('quarantine')), 'nothing torn');
     for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl'))) {
       const text = readFileSync(join(dir, name), 'utf8');

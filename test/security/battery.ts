@@ -20,7 +20,7 @@ import { startHttpServer, type HttpServerHandle } from '../../server/mcp/http/se
 import { createRuntime, type Runtime } from '../../server/runtime/runtime.js';
 import { DEFAULT_LIMITS } from '../../server/processes/types.js';
 import { reply, startFixtureServer, type FixtureServer } from '../fixtures/openai-server.js';
-import { tempHome, testConfig } from '../helpers/runtime.js';
+import { sessionDir, tempHome, testConfig, workspaceDir } from '../helpers/runtime.js';
 import type { Probe, ProbeHost } from './probe-kit.js';
 
 const OWNER = 'local:battery';
@@ -149,10 +149,10 @@ export async function startBattery(tier: Isolation): Promise<Battery> {
   fixture.script('thinker', [reply.text('Noted.')]);
   await runtime.send(other, OWNER, `remember ${secrets.log}`);
   await runtime.settled(other);
-  const otherWorkspace = join(home.home, 'workspaces', other);
+  const otherWorkspace = workspaceDir(home.home, OWNER, other);
   mkdirSync(otherWorkspace, { recursive: true });
   writeFileSync(join(otherWorkspace, 'secret.txt'), secrets.workspace);
-  const otherLog = join(home.home, 'sessions', other, '000001.jsonl');
+  const otherLog = join(sessionDir(home.home, OWNER, other), '000001.jsonl');
   assert.ok(existsSync(otherLog), 'the other session has a log on disk');
 
   // Listeners a probe must never reach; they count what arrives.
@@ -274,9 +274,9 @@ export async function startBattery(tier: Isolation): Promise<Battery> {
       .map((e) => e.text)
       .join('');
     const toModel = toolMessages.get(key) ?? '';
-    const trace = readdirSync(join(home.home, 'sessions', session))
+    const trace = readdirSync(sessionDir(home.home, OWNER, session))
       .filter((f) => f.endsWith('.jsonl'))
-      .map((f) => readFileSync(join(home.home, 'sessions', session, f), 'utf8'))
+      .map((f) => readFileSync(join(sessionDir(home.home, OWNER, session), f), 'utf8'))
       .join('');
     const context = `${probe.name} [${proc.status}${proc.reason ? `: ${proc.reason}` : ''}]\n${output.slice(0, 3000)}`;
 
@@ -307,7 +307,7 @@ export async function startBattery(tier: Isolation): Promise<Battery> {
 
     const escaped = probe.escapedIf?.(output);
     if (escaped) assert.fail(`${escaped}: ${context}`);
-    const limitsHeld = checkLimits(probe, proc, output, join(home.home, 'workspaces', session));
+    const limitsHeld = checkLimits(probe, proc, output, workspaceDir(home.home, OWNER, session));
     if (limitsHeld) assert.fail(`${limitsHeld}: ${context}`);
     if (probe.name.includes('redacted')) {
       assert.ok(output.includes('[redacted]'), `the token was not redacted: ${context}`);
