@@ -9,6 +9,7 @@ export type RuntimeErrorCode =
   | 'runtime_closed'
   | 'session_busy'
   | 'turn_cancelled'
+  | 'rate_limited'
   | 'home_locked';
 
 export class RuntimeError extends Error {

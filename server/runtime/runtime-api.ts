@@ -4,6 +4,7 @@ import type { CogConfig } from '../config.js';
 import type { ModelClient } from '../llm/types.js';
 import type { EventStore } from '../store/types.js';
 import type { SandboxSetting } from '../processes/tiers.js';
+import type { PrincipalLimits } from './principal-limits.js';
 import type { ApprovalDecision } from '../processes/types.js';
 import type { SessionSummary as SessionListing, TurnResult } from '../../protocol/results.js';
 import type { Listener, Session } from './session.js';
@@ -20,6 +21,8 @@ export interface RuntimeDeps {
   sandbox?: SandboxSetting;
   /** Secrets besides the configured API key that code output must never show (the token). */
   secrets?: () => readonly string[];
+  /** Each principal's share of the runtime (default DEFAULT_PRINCIPAL_LIMITS). */
+  principalLimits?: PrincipalLimits;
 }
 
 /** A session as the wire lists it, and whose it is. */

@@ -10,6 +10,7 @@ import { RuntimeError, isCoded } from './errors.js';
 import { diffMemory, distill, renderMemory } from './nodes/memorizer.js';
 import { causeOf, codeOf, messageOf, runPipeline } from './pipeline.js';
 import type { TurnResult } from '../../protocol/results.js';
+import type { PrincipalGate } from './principal-limits.js';
 import type { Sensor } from './sensor.js';
 import type { Session } from './session.js';
 
@@ -30,6 +31,8 @@ export interface TurnDeps {
   modelInfo: ModelInfo;
   sensor: Sensor;
   processes: ProcessManager;
+  /** Each principal's share: turns at once, code runs at once. */
+  gate: PrincipalGate;
   store: EventStore;
   /** Makes the session's log durable and snapshots its projections. */
   persist(s: Session): Promise<void>;
@@ -53,6 +56,7 @@ export function createTurns(deps: TurnDeps) {
     modelInfo,
     sensor,
     processes,
+    gate,
     store,
     closing,
     now,
@@ -91,6 +95,7 @@ export function createTurns(deps: TurnDeps) {
       );
     }
     if (s.work.busy && ifBusy === 'interrupt') s.work.cancel();
+    const release = gate.admitTurn(owner);
     sensor.wake(s.key);
     const turn = s.nextTurnId();
     opts.onTurn?.(turn);
@@ -98,6 +103,7 @@ export function createTurns(deps: TurnDeps) {
     const { position, done } = s.work.enqueue(turn, signals, (signal) =>
       execute(s, owner, turn, text, signal, opts, action),
     );
+    void done.then(release, release);
     if (position > 0) s.record({ type: 'turn.queued', node: 'runtime', turn, position });
     return done;
   }
@@ -161,16 +167,22 @@ export function createTurns(deps: TurnDeps) {
         budgets: config.budgets,
         signal,
         emit: (node, body) => emit({ ...body, node } as EventDraft),
-        runCode: (language, code, onCreated) =>
-          processes.run({
-            session: s.key,
-            turn,
-            language,
-            code,
-            workspace: workspace(s.key),
-            signal,
-            onCreated,
-          }),
+        runCode: async (language, code, onCreated) => {
+          const slot = await gate.runSlot(owner, signal);
+          try {
+            return await processes.run({
+              session: s.key,
+              turn,
+              language,
+              code,
+              workspace: workspace(s.key),
+              signal,
+              onCreated,
+            });
+          } finally {
+            slot();
+          }
+        },
         now,
       });
     } catch (err) {
