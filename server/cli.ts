@@ -82,6 +82,9 @@ async function main(argv: string[]): Promise<number> {
       return subcommand(rest, { json: { type: 'boolean', default: false } }, async (v) =>
         (await import('./cli/doctor.js')).runDoctor(await loadConfig(), { json: v.json }),
       );
+    case 'token':
+      // Its own parser: NAME is a positional among the options, and -h is handled there.
+      return (await import('./cli/token.js')).runToken((await loadConfig()).home, rest);
     case 'serve': {
       const { parsePort, runServe } = await import('./cli/serve.js');
       return subcommand(
@@ -91,6 +94,9 @@ async function main(argv: string[]): Promise<number> {
           port: { type: 'string', default: String(DEFAULT_HTTP_PORT) },
           'no-auth': { type: 'boolean', default: false },
           'exit-with-stdin': { type: 'boolean', default: false },
+          issuer: { type: 'string' },
+          audience: { type: 'string' },
+          scopes: { type: 'string' },
         },
         async (v) =>
           runServe(await loadConfig(), {
@@ -98,6 +104,9 @@ async function main(argv: string[]): Promise<number> {
             port: parsePort(v.port),
             auth: !v['no-auth'],
             exitWithStdin: v['exit-with-stdin'],
+            issuer: v.issuer,
+            audience: v.audience,
+            scopes: v.scopes,
           }),
       );
     }

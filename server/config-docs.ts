@@ -15,6 +15,13 @@ export const ENV_DOCS: ReadonlyArray<[string, string]> = [
     'COG_SANDBOX',
     'auto (default: the strongest isolation tier that works), bubblewrap, namespaces, wasm, or none (no sandbox, runs unasked under auto: only if you mean it)',
   ],
+  ['COG_OIDC_ISSUER', 'cog serve: accept OAuth access tokens of this issuer (as --issuer)'],
+  ['COG_OIDC_AUDIENCE', 'cog serve: the resource URL tokens must name (as --audience)'],
+  [
+    'COG_OIDC_CLIENT_ID',
+    'cog serve: client id for the issuer’s token introspection (opaque tokens), with COG_OIDC_CLIENT_SECRET',
+  ],
+  ['COG_OIDC_CLIENT_SECRET', 'the secret of that client'],
   ['COG_HOME', 'state directory: sessions, workspaces, config.json (default ~/.cog)'],
   ['COG_OFFLINE', '1: ignore any configured model and use the offline engine'],
 ];

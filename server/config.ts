@@ -20,6 +20,16 @@ export interface Endpoint {
   source: string;
 }
 
+/** `cog serve` as an OAuth 2.1 protected resource of one OpenID Connect / OAuth issuer. */
+export interface OidcSettings {
+  issuer: string;
+  /** The resource URL tokens must name; default the server's own `/mcp` URL. */
+  audience?: string;
+  /** Credentials for the issuer's introspection endpoint (opaque tokens). */
+  clientId?: string;
+  clientSecret?: string;
+}
+
 export interface CogConfig {
   home: string;
   endpoint: Endpoint | undefined;
@@ -39,6 +49,8 @@ export interface CogConfig {
   sandbox: SandboxSetting;
   sensorIntervalMs: number;
   llm: { idleTimeoutMs: number; totalTimeoutMs: number };
+  /** Absent: `cog serve` takes the local token only. */
+  oidc?: OidcSettings;
 }
 
 export class ConfigError extends Error {
@@ -91,6 +103,15 @@ export const ConfigFileSchema = z
     tools: z.enum(['native', 'fenced']).optional(),
     sandbox: z.enum(SANDBOX_SETTINGS).optional(),
     timeoutMs: z.number().int().min(100).max(600_000).optional(),
+    oidc: z
+      .object({
+        issuer: z.url(),
+        audience: z.url().optional(),
+        clientId: z.string().min(1).optional(),
+        clientSecret: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
@@ -150,6 +171,37 @@ function resolveEndpoint(env: NodeJS.ProcessEnv, file: ConfigFile) {
   return { endpoint: undefined, defaultModel: undefined };
 }
 
+/** The OIDC settings: each COG_OIDC_* variable wins over its config.json key. */
+function resolveOidc(env: NodeJS.ProcessEnv, file: ConfigFile): OidcSettings | undefined {
+  const url = (name: string, value: string | undefined) => {
+    if (!value) return undefined;
+    if (z.url().safeParse(value).success && !value.includes('#')) return value;
+    throw new ConfigError(`${name}=${value} is not a URL: use e.g. https://login.example.com`);
+  };
+  const issuer = url('COG_OIDC_ISSUER', env.COG_OIDC_ISSUER) ?? file.oidc?.issuer;
+  const audience = url('COG_OIDC_AUDIENCE', env.COG_OIDC_AUDIENCE) ?? file.oidc?.audience;
+  const clientId = env.COG_OIDC_CLIENT_ID || file.oidc?.clientId;
+  const clientSecret = env.COG_OIDC_CLIENT_SECRET || file.oidc?.clientSecret;
+  if (!issuer) {
+    if (audience || clientId || clientSecret) {
+      throw new ConfigError(
+        'OIDC settings without an issuer: set COG_OIDC_ISSUER (or oidc.issuer in config.json)',
+      );
+    }
+    return undefined;
+  }
+  if (!clientId !== !clientSecret) {
+    throw new ConfigError(
+      'COG_OIDC_CLIENT_ID and COG_OIDC_CLIENT_SECRET (for token introspection) go together: set both or neither',
+    );
+  }
+  return {
+    issuer,
+    ...(audience ? { audience } : {}),
+    ...(clientId && clientSecret ? { clientId, clientSecret } : {}),
+  };
+}
+
 /**
  * Builds the configuration from the environment and `<COG_HOME>/config.json`.
  * Throws a ConfigError whose message says what to change.
@@ -174,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CogConfig {
   }
 
   const timeout = file.timeoutMs;
+  const oidc = resolveOidc(env, file);
   return {
     home,
     endpoint,
@@ -190,5 +243,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CogConfig {
     sandbox: pick('COG_SANDBOX', env.COG_SANDBOX, SANDBOX_SETTINGS) ?? file.sandbox ?? 'auto',
     sensorIntervalMs: 5000,
     llm: { idleTimeoutMs: 30_000, totalTimeoutMs: 120_000 },
+    ...(oidc ? { oidc } : {}),
   };
 }

@@ -45,6 +45,19 @@ export function parseScopes(text: string): Scope[] {
   return [...new Set(names as Scope[])];
 }
 
+/**
+ * A principal-only verifier (the local token, a fixed table) as an Authenticator: the
+ * principal it names is the local user's kind, with every scope.
+ */
+export function verifierAuthenticator(
+  verify: (token: string) => string | undefined | Promise<string | undefined>,
+): Authenticator {
+  return async (token) => {
+    const principal = await verify(token);
+    return principal ? localIdentity(principal) : undefined;
+  };
+}
+
 /** Tries each authenticator in order; the first that knows the token decides. */
 export function anyOf(...authenticators: Authenticator[]): Authenticator {
   return async (token) => {
@@ -54,4 +67,14 @@ export function anyOf(...authenticators: Authenticator[]): Authenticator {
     }
     return undefined;
   };
+}
+
+/**
+ * Thrown by an authenticator that cannot decide at all right now (the issuer's keys or its
+ * introspection endpoint unreachable): a 503 to try again, not a 401. Its message never
+ * holds the token.
+ */
+export class AuthUnavailableError extends Error {
+  override readonly name = 'AuthUnavailableError';
+  readonly code = 'auth_unavailable';
 }

@@ -10,10 +10,15 @@ Usage:
   cog chat [--session ID] [--json]   chat in the terminal
   cog mcp                            serve MCP on stdin/stdout (for agents that spawn it)
   cog serve [--host H] [--port N] [--no-auth] [--exit-with-stdin]
+            [--issuer URL [--audience URL] [--scopes S]]
                                      serve MCP over Streamable HTTP at /mcp
   cog sessions [list] [--json]       your sessions on this COG_HOME
   cog sessions delete ID...          delete sessions: their log, snapshot and workspace
   cog doctor [--json]                which isolation tiers work here, and what each language gets
+  cog token create NAME [--scopes S] [--expires T] [--json]
+                                     a service token for a machine, shown once
+  cog token list [--json]            the service tokens (never the tokens themselves)
+  cog token revoke NAME              revoke a service token
   cog --help | --version
 
 cog chat
@@ -43,6 +48,16 @@ cog serve
   line {"url": ..., "tokenFile": ...} to stdout. Requests with a Host or Origin that is
   not this machine's are refused (403). Ctrl-C (SIGINT) or SIGTERM stops it.
 
+  With --issuer it is also an OAuth 2.1 protected resource (MCP authorization): it
+  accepts access tokens of that issuer for its audience, as principal
+  oidc:<issuer>#<sub>, each holding only the scopes its token grants (cog:read:
+  state, history, trace, process-list, resources; cog:chat: send, action, clear,
+  sessions create/delete; cog:approve: process-approve, process-cancel). A call
+  without its scope is refused (403 insufficient_scope) before it runs. Its metadata
+  is at /.well-known/oauth-protected-resource/mcp; every 401 points there. Opaque
+  tokens are introspected when COG_OIDC_CLIENT_ID and COG_OIDC_CLIENT_SECRET are set.
+  The local token keeps working for the local user. A token in the URL is refused.
+
   --host H       address to listen on (default ${DEFAULT_HTTP_HOST}); a non-loopback address
                  needs auth (it is refused with --no-auth)
   --port N       port (default ${DEFAULT_HTTP_PORT}); 0 picks a free one
@@ -51,6 +66,13 @@ cog serve
   --exit-with-stdin
                  stop when stdin closes (for a parent process that keeps it open,
                  so the runtime never outlives it)
+  --issuer URL   accept OAuth access tokens of this OpenID Connect / OAuth issuer
+                 (default COG_OIDC_ISSUER); discovered at start, https or loopback http
+  --audience URL the resource URL tokens must name as their audience (default
+                 COG_OIDC_AUDIENCE, else this server's /mcp URL as printed; set it to
+                 the public URL behind a proxy)
+  --scopes S     the scopes advertised as supported (default: cog:read cog:chat
+                 cog:approve)
   -h, --help     this text
 
 cog sessions
@@ -71,6 +93,22 @@ cog doctor
   install. Exits 1 when some language would get no sandbox.
 
   --json         the same as one JSON object
+  -h, --help     this text
+
+cog token
+  Service tokens let a program (CI, a bot, another server) call cog serve as principal
+  service:NAME, apart from the local user and holding only the scopes it is given.
+  create prints the token on stdout once; only its SHA-256 hash is kept, in
+  <COG_HOME>/service-tokens.json (mode 0600). list shows name, scopes, creation,
+  expiry and whether it has expired. revoke removes it; a running cog serve refuses it
+  from its next request. The local token (<COG_HOME>/token) stays the local user's.
+
+  NAME           1 to 64 letters, digits, "_", "." or "-"
+  --scopes S     space- or comma-separated, of cog:read, cog:chat, cog:approve
+                 (default: all three)
+  --expires T    a duration from now (30d, 12h, 90m) or an ISO date or date-time
+                 (2027-01-31, 2027-01-31T12:00:00Z); default: never
+  --json         create, list and revoke print one JSON object
   -h, --help     this text
 
 With no model configured, Cog answers with its offline engine (deterministic, no

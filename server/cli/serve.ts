@@ -1,6 +1,15 @@
+import {
+  anyOf,
+  parseScopes,
+  verifierAuthenticator,
+  type Authenticator,
+  type Scope,
+} from '../auth/identity.js';
+import { serviceTokenAuthenticator } from '../auth/service-tokens.js';
 import { localPrincipal, localTokenVerifier, loadOrCreateLocalToken } from '../auth/tokens.js';
-import type { CogConfig } from '../config.js';
+import type { CogConfig, OidcSettings } from '../config.js';
 import { isLoopbackHost } from '../mcp/http/guards.js';
+import { metadataUrl } from '../mcp/http/oauth.js';
 import { startHttpServer, type HttpAuth } from '../mcp/http/server.js';
 import { createRuntime } from '../runtime/runtime.js';
 import { engineLabel, keepStdoutForProtocol, untilSignal } from './mcp.js';
@@ -11,6 +20,12 @@ export interface ServeOptions {
   auth: boolean;
   /** Stop when stdin closes: a parent that holds stdin open dies, and so does this. */
   exitWithStdin?: boolean;
+  /** Accept OAuth access tokens of this issuer (wins over COG_OIDC_ISSUER / config). */
+  issuer?: string | undefined;
+  /** The resource URL tokens must name; default the server's `/mcp` URL. */
+  audience?: string | undefined;
+  /** The scopes advertised as supported, space- or comma-separated; default all. */
+  scopes?: string | undefined;
 }
 
 /** A user error in the flags: exit code 2, message says what to do. */
@@ -40,14 +55,33 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
         'Use --no-auth only with a loopback --host (127.0.0.1, ::1, localhost), or drop --no-auth.',
     );
   }
+  const oidc = oidcSettings(config, opts);
+  if (oidc && !opts.auth) {
+    throw new UsageError('--no-auth and an issuer contradict each other: drop one of them');
+  }
+  const scopes = opts.scopes === undefined ? undefined : scopesFlag(opts.scopes);
   keepStdoutForProtocol();
   const err = (line: string) => process.stderr.write(`${line}\n`);
   const token = opts.auth ? loadOrCreateLocalToken(config.home) : undefined;
-  const auth: HttpAuth = token
-    ? { verify: localTokenVerifier(token.token) }
-    : { none: true, principal: localPrincipal() };
+  // The audience defaults to the URL the server ends up on (a free port): read per token.
+  let resource = '';
+  // The local token is the local user's (every scope); service tokens (`cog token`) are
+  // machines', with the scopes they were made with.
+  const local = token
+    ? anyOf(
+        verifierAuthenticator(localTokenVerifier(token.token)),
+        serviceTokenAuthenticator(config.home),
+      )
+    : undefined;
+  const auth: HttpAuth = !local
+    ? { none: true, principal: localPrincipal() }
+    : oidc
+      ? await oidcAuth(oidc, local, scopes, () => resource)
+      : { authenticate: local };
 
-  const runtime = await createRuntime(config, { secrets: () => (token ? [token.token] : []) });
+  // Code output never shows the local token nor the introspection client's secret.
+  const secrets = [token?.token, oidc?.clientSecret].filter((s): s is string => !!s);
+  const runtime = await createRuntime(config, { secrets: () => secrets });
   let server;
   try {
     server = await startHttpServer(runtime, {
@@ -61,7 +95,13 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
     throw e;
   }
 
+  resource = server.resource ?? '';
   err(`cog serve: MCP on ${server.url} · ${engineLabel(runtime)}`);
+  if (oidc && server.resource) {
+    err(
+      `cog serve: OAuth resource ${server.resource} of issuer ${oidc.issuer}; metadata at ${metadataUrl(server.resource)}`,
+    );
+  }
   if (token) {
     err(`cog serve: bearer token in ${token.file} (mode 0600${token.created ? ', new' : ''})`);
     const client = {
@@ -97,6 +137,71 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
   // A parent's stdin kept open would otherwise keep this process alive after a signal.
   if (opts.exitWithStdin) process.stdin.destroy();
   return 0;
+}
+
+/** The issuer settings: flags win over COG_OIDC_* and config.json. */
+function oidcSettings(config: CogConfig, opts: ServeOptions): OidcSettings | undefined {
+  const issuer = opts.issuer ?? config.oidc?.issuer;
+  if (!issuer) {
+    if (opts.audience !== undefined || opts.scopes !== undefined) {
+      throw new UsageError('--audience and --scopes need --issuer (or COG_OIDC_ISSUER)');
+    }
+    return undefined;
+  }
+  for (const [flag, value] of [
+    ['--issuer', opts.issuer],
+    ['--audience', opts.audience],
+  ] as const) {
+    if (value !== undefined && !URL.canParse(value)) {
+      throw new UsageError(`${flag} ${value} is not a URL: use e.g. https://login.example.com`);
+    }
+  }
+  const audience = opts.audience ?? config.oidc?.audience;
+  return {
+    ...config.oidc,
+    issuer,
+    ...(audience ? { audience } : {}),
+  };
+}
+
+/**
+ * OAuth access tokens of the issuer, beside the local and service tokens (the local one
+ * stays the local user's, with every scope). Discovery happens now: an unreachable or wrong issuer stops start-up.
+ */
+async function oidcAuth(
+  oidc: OidcSettings,
+  local: Authenticator,
+  scopes: Scope[] | undefined,
+  ownUrl: () => string,
+): Promise<HttpAuth> {
+  const { createOidcAuthenticator } = await import('../auth/oidc.js');
+  const tokens = await createOidcAuthenticator({
+    issuer: oidc.issuer,
+    audience: oidc.audience ?? ownUrl,
+    ...(oidc.clientId && oidc.clientSecret
+      ? { introspection: { clientId: oidc.clientId, clientSecret: oidc.clientSecret } }
+      : {}),
+  });
+  return {
+    authenticate: anyOf(local, tokens),
+    oauth: {
+      authorizationServers: [oidc.issuer],
+      ...(scopes ? { scopesSupported: scopes } : {}),
+      ...(oidc.audience ? { resource: oidc.audience } : {}),
+    },
+  };
+}
+
+/** Parses `--scopes`: at least one, each a Cog scope. */
+function scopesFlag(text: string): Scope[] {
+  let scopes: Scope[];
+  try {
+    scopes = parseScopes(text);
+  } catch (e) {
+    throw new UsageError(`--scopes: ${(e as Error).message}`);
+  }
+  if (scopes.length === 0) throw new UsageError('--scopes: name at least one scope');
+  return scopes;
 }
 
 /** How long closing streams, children and the store may take before the process exits. */

@@ -1,7 +1,9 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { ProcessInfo } from '../../protocol/events.js';
+import { localIdentity, type Identity } from '../auth/identity.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Session } from '../runtime/session.js';
 
@@ -32,6 +34,11 @@ export type CallExtra = RequestExtra & { task?: TaskHooks };
 export interface McpContext {
   readonly runtime: Runtime;
   readonly principal: string;
+  /**
+   * Who opened this connection and what it may do (stdio: the local user, every scope).
+   * A request can carry a newer identity of the same principal: see `requestIdentity`.
+   */
+  readonly identity: Identity;
   /** Passed to the Input node as where messages come from. */
   readonly channel: string;
   readonly mcp: McpServer;
@@ -49,11 +56,16 @@ export function createContext(
   mcp: McpServer,
   principal: string,
   channel: string,
+  identity: Identity = localIdentity(principal),
 ): McpContext & { dispose(): void } {
+  if (identity.principal !== principal) {
+    throw new Error(`identity ${identity.principal} is not principal ${principal}`);
+  }
   const owned = new Set<() => void>();
   return {
     runtime,
     principal,
+    identity,
     channel,
     mcp,
     session: (id) => runtime.session(id, principal),
@@ -72,4 +84,33 @@ export function createContext(
       for (const d of [...owned]) d();
     },
   };
+}
+
+/** Where in the SDK's per-request `authInfo` the HTTP layer puts the request's identity. */
+const IDENTITY_KEY = 'cogIdentity';
+
+/**
+ * The SDK's per-request auth channel (`req.auth`, handed to handlers as
+ * `extra.authInfo`), carrying the identity the HTTP layer verified for this request. The
+ * `token` field is deliberately empty: the bearer token never goes past the code that
+ * verified it.
+ */
+export function identityAuthInfo(identity: Identity): AuthInfo {
+  return {
+    token: '',
+    clientId: identity.principal,
+    scopes: [...identity.scopes],
+    extra: { [IDENTITY_KEY]: identity },
+  };
+}
+
+/**
+ * The identity a request acts with: the one verified for this very request (over HTTP a
+ * client may come back to its MCP session with a token of more or fewer scopes, e.g.
+ * after a step-up authorization), else the connection's. One of another principal is
+ * never taken: a session belongs to the principal that opened it.
+ */
+export function requestIdentity(ctx: McpContext, extra: RequestExtra): Identity {
+  const carried = extra.authInfo?.extra?.[IDENTITY_KEY] as Identity | undefined;
+  return carried && carried.principal === ctx.principal ? carried : ctx.identity;
 }

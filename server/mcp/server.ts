@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Identity } from '../auth/identity.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { createContext } from './context.js';
 import { createHud } from './live/hud.js';
@@ -13,6 +14,12 @@ export const MCP_SERVER_VERSION = '0.1.0';
 export interface McpServerOptions {
   /** Who this connection acts as; every session and process it sees is this principal's. */
   principal: string;
+  /**
+   * What it may do, verified: the HTTP session registry passes the identity that opened
+   * the session. Its principal must be `principal`. Default: the local user's, every scope
+   * (stdio).
+   */
+  identity?: Identity;
   /** Where messages come from, as the Input node sees it. Default 'mcp'. */
   channel?: string;
 }
@@ -43,7 +50,7 @@ export function createMcpServer(runtime: Runtime, opts: McpServerOptions): CogMc
       instructions: INSTRUCTIONS,
     },
   );
-  const ctx = createContext(runtime, server, opts.principal, opts.channel ?? 'mcp');
+  const ctx = createContext(runtime, server, opts.principal, opts.channel ?? 'mcp', opts.identity);
   registerTools(ctx);
   registerTasks(ctx);
   registerResources(ctx);

@@ -6,7 +6,9 @@ import {
   type ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { CallExtra, McpContext, RequestExtra } from './context.js';
+import { SCOPES } from '../auth/identity.js';
+import { hasScope, toolScope } from '../auth/scopes.js';
+import { requestIdentity, type CallExtra, type McpContext, type RequestExtra } from './context.js';
 import { internalError, toolFailureText } from './errors.js';
 import { setStrictHandler } from './requests.js';
 import { startTask } from './tasks.js';
@@ -50,6 +52,12 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
  * results the model can read and correct (as the 2025-11-25 spec asks), and our own
  * faults are -32603. A task-augmented call (`params.task`) to a tool with `taskSupport`
  * becomes an MCP task (tasks.ts); to any other tool it is -32601, as the spec says.
+ *
+ * Before a tool runs (or its task starts), the request's identity must hold the tool's
+ * scope (server/auth/scopes.ts); without it the answer is an `isError` result naming the
+ * scope. Over HTTP the same check refused the request already (403); here it holds for
+ * every transport alike. A tool with no entry in the scope table needs every scope, so a
+ * tool added without one is never open by omission.
  */
 export function installTools(ctx: McpContext, tools: CogTool[]): void {
   const byName = new Map(tools.map((t) => [t.name, t]));
@@ -81,6 +89,15 @@ export function installTools(ctx: McpContext, tools: CogTool[]): void {
       );
     }
     const args = params.arguments ?? {};
+    const scope = toolScope(tool.name, args);
+    const identity = requestIdentity(ctx, extra);
+    const missing = (scope ? [scope] : SCOPES).filter((s) => !hasScope(identity, s));
+    if (missing.length) {
+      const text =
+        `Tool ${tool.name} needs the scope ${missing.join(' ')}, which this connection's token ` +
+        `does not grant: authorize again asking for ${missing.join(' ')}.`;
+      return { isError: true, content: [{ type: 'text', text }] };
+    }
     if (!params.task) return (await call(ctx, tool, args, extra)).result;
     if (!tool.taskSupport) {
       throw new McpError(

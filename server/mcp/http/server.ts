@@ -1,8 +1,18 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  localIdentity,
+  SCOPES,
+  verifierAuthenticator,
+  type Authenticator,
+  type Identity,
+} from '../../auth/identity.js';
+import { hasScope, messageScope } from '../../auth/scopes.js';
 import type { TokenVerifier } from '../../auth/tokens.js';
 import type { Runtime } from '../../runtime/runtime.js';
+import { identityAuthInfo } from '../context.js';
 import { classifyValue } from '../stdio-messages.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './body.js';
 import type { BoundedEventStoreOptions } from './event-store.js';
@@ -16,11 +26,24 @@ import {
   urlHost,
 } from './guards.js';
 import { DEFAULT_HTTP_HOST } from './defaults.js';
+import {
+  bearerChallenge,
+  hasQueryToken,
+  metadataPaths,
+  serveMetadata,
+  type ProtectedResource,
+} from './oauth.js';
 import { SessionRegistry, type HttpSession } from './sessions.js';
 
 export type HttpAuth =
-  /** Bearer tokens, each mapped to the principal it authenticates. */
+  /** Bearer tokens, each mapped to the principal it authenticates, with every scope. */
   | { verify: TokenVerifier }
+  /**
+   * Bearer tokens checked by an Authenticator (OIDC, service tokens, the local token, or
+   * `anyOf` them). With `oauth`, Cog is an OAuth 2.1 protected resource: it serves its
+   * metadata (RFC 9728) and every 401 points there.
+   */
+  | { authenticate: Authenticator; oauth?: ProtectedResource }
   /** No token; every client acts as `principal`. Refused on a non-loopback host. */
   | { none: true; principal: string };
 
@@ -46,6 +69,8 @@ export interface HttpServerOptions {
 export interface HttpServerHandle {
   /** The MCP endpoint, e.g. `http://127.0.0.1:7411/mcp` (loopback for a wildcard bind). */
   readonly url: string;
+  /** With OAuth: the resource URL tokens must name (`oauth.resource`, else `url`). */
+  readonly resource: string | undefined;
   readonly host: string;
   readonly port: number;
   /** MCP sessions open now. */
@@ -58,7 +83,7 @@ export class HttpServerError extends Error {
   override readonly name = 'HttpServerError';
   constructor(
     message: string,
-    readonly code: 'insecure_bind' | 'listen_failed',
+    readonly code: 'insecure_bind' | 'listen_failed' | 'invalid_resource',
   ) {
     super(message);
   }
@@ -67,8 +92,10 @@ export class HttpServerError extends Error {
 /**
  * Streamable HTTP MCP at `/mcp`: one SDK transport and one Cog MCP server per MCP
  * session, all on the one runtime. Every request passes, in order: Host and Origin
- * (403), path (404), bearer token (401), then method, Content-Type (415) and body
- * (413, 400; a JSON-RPC batch is a 400 too) before the SDK sees it.
+ * (403), path (404; with OAuth the protected-resource metadata is served here, without a
+ * token), a token in the query string (400), bearer token (401; 503 when it cannot be
+ * checked now), then method, Content-Type (415), body (413, 400; a JSON-RPC batch is a 400
+ * too) and the scope the message needs (403 insufficient_scope) before the SDK sees it.
  */
 export async function startHttpServer(
   runtime: Runtime,
@@ -79,6 +106,13 @@ export async function startHttpServer(
     throw new HttpServerError(
       `refusing to serve ${host} without authentication: --no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost)`,
       'insecure_bind',
+    );
+  }
+  const configured = 'oauth' in opts.auth ? opts.auth.oauth?.resource : undefined;
+  if (configured !== undefined && (!URL.canParse(configured) || configured.includes('#'))) {
+    throw new HttpServerError(
+      `the resource ${configured} is not a URL without a fragment: use e.g. https://cog.example.com/mcp`,
+      'invalid_resource',
     );
   }
   const log = opts.log ?? (() => {});
@@ -92,20 +126,52 @@ export async function startHttpServer(
     log,
   });
   let hosts: ReadonlySet<string> = new Set();
+  const auth = opts.auth;
+  const oauth = 'oauth' in auth ? auth.oauth : undefined;
+  const authenticator = authenticatorOf(auth);
+  // Known once listening (a free port); set before the first request can arrive.
+  let resource: string | undefined;
+  let wellKnown: ReadonlySet<string> = new Set();
 
-  const authenticate = async (req: IncomingMessage): Promise<string | undefined> => {
-    const auth = opts.auth;
-    if ('none' in auth) return auth.principal;
+  /** The request's identity, or undefined once it has been answered (401, 503). */
+  const authenticate = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<Identity | undefined> => {
+    if ('none' in auth) return localIdentity(auth.principal, 'none');
     const match = /^Bearer +([^\s]+) *$/i.exec(req.headers.authorization ?? '');
-    return match?.[1] ? await auth.verify(match[1]) : undefined;
+    let identity: Identity | undefined;
+    try {
+      identity = match?.[1] ? await authenticator(match[1]) : undefined;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'auth_unavailable') throw err;
+      log(`token not checked: ${(err as Error).message}`);
+      sendJsonError(res, 503, -32000, 'Service Unavailable: tokens cannot be checked now', {
+        'Retry-After': '5',
+      });
+      return undefined;
+    }
+    if (identity) return identity;
+    // RFC 6750: an error code only when a bearer token was sent; another scheme (Basic)
+    // or none at all is "no credentials".
+    const scope = oauth ? (oauth.scopesSupported ?? SCOPES).join(' ') : undefined;
+    const challenge = bearerChallenge(resource, {
+      ...(scope ? { scope } : {}),
+      ...(match ? { error: 'invalid_token' as const } : {}),
+    });
+    sendJsonError(res, 401, -32000, 'Unauthorized: a valid bearer token is required', {
+      'WWW-Authenticate': challenge,
+    });
+    return undefined;
   };
 
   const serveSession = async (
-    req: IncomingMessage,
+    req: IncomingMessage & { auth?: AuthInfo },
     res: ServerResponse,
-    principal: string,
+    identity: Identity,
     body?: unknown,
   ) => {
+    const principal = identity.principal;
     const sid = req.headers['mcp-session-id'];
     let session: HttpSession | undefined;
     if (typeof sid === 'string') {
@@ -123,8 +189,10 @@ export async function startHttpServer(
         'Retry-After': '60',
       });
     } else {
-      session = await registry.open(principal);
+      session = await registry.open(identity);
     }
+    // This request's own identity, for the tool-kit's scope check (context.ts).
+    req.auth = identityAuthInfo(identity);
     registry.track(session, res);
     await session.transport.handleRequest(req, res, body);
     registry.discardIfUninitialized(session);
@@ -132,16 +200,21 @@ export async function startHttpServer(
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (!checkHostAndOrigin(req, res, hosts)) return;
-    const path = (req.url ?? '/').split('?', 1)[0];
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (oauth && resource && wellKnown.has(path)) return serveMetadata(req, res, resource, oauth);
     if (path !== '/mcp') return sendJsonError(res, 404, -32000, 'Not Found: the endpoint is /mcp');
-    const principal = await authenticate(req);
-    if (!principal) {
-      const invalid = req.headers.authorization ? ', error="invalid_token"' : '';
-      return sendJsonError(res, 401, -32000, 'Unauthorized: a valid bearer token is required', {
-        'WWW-Authenticate': `Bearer realm="cog"${invalid}`,
-      });
+    if (hasQueryToken(req.url)) {
+      return sendJsonError(
+        res,
+        400,
+        -32000,
+        'Bad Request: a token in the URL is never accepted: send it as Authorization: Bearer',
+        { 'WWW-Authenticate': bearerChallenge(resource, { error: 'invalid_request' }) },
+      );
     }
-    if (req.method === 'GET' || req.method === 'DELETE') return serveSession(req, res, principal);
+    const identity = await authenticate(req, res);
+    if (!identity) return;
+    if (req.method === 'GET' || req.method === 'DELETE') return serveSession(req, res, identity);
     if (req.method !== 'POST') {
       return sendJsonError(res, 405, -32000, 'Method Not Allowed', { Allow: 'GET, POST, DELETE' });
     }
@@ -162,7 +235,26 @@ export async function startHttpServer(
       const { error, id } = c.reply;
       return sendJsonError(res, 400, error.code, error.message, {}, id);
     }
-    return serveSession(req, res, principal, body.value);
+    // Scopes are checked here, before the SDK parses the message, so that a call without
+    // its scope runs nothing; the tool-kit checks tools again for every transport.
+    const needed = messageScope(c.message);
+    if (needed && !hasScope(identity, needed)) {
+      const id = 'id' in c.message ? c.message.id : null;
+      return sendJsonError(
+        res,
+        403,
+        -32000,
+        `Forbidden: this needs the scope ${needed}, which the token does not grant`,
+        {
+          'WWW-Authenticate': bearerChallenge(resource, {
+            error: 'insufficient_scope',
+            scope: needed,
+          }),
+        },
+        id,
+      );
+    }
+    return serveSession(req, res, identity, body.value);
   };
 
   // Node would answer a missing Host with its own empty 400; ours is a JSON-RPC 403.
@@ -194,10 +286,16 @@ export async function startHttpServer(
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(host, port);
   const shown = isWildcardHost(host) ? DEFAULT_HTTP_HOST : urlHost(host);
+  const url = `http://${shown}:${port}/mcp`;
+  if (oauth) {
+    resource = oauth.resource ?? url;
+    wellKnown = metadataPaths(resource);
+  }
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${shown}:${port}/mcp`,
+    url,
+    resource,
     host,
     port,
     sessionCount: () => registry.size,
@@ -209,4 +307,11 @@ export async function startHttpServer(
         await stopped;
       })()),
   };
+}
+
+/** What checks a bearer token; `none` takes no token, so it knows none. */
+function authenticatorOf(auth: HttpAuth): Authenticator {
+  if ('authenticate' in auth) return auth.authenticate;
+  if ('verify' in auth) return verifierAuthenticator(auth.verify);
+  return async () => undefined;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Identity } from '../../auth/identity.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { createMcpServer, type CogMcpServer } from '../server.js';
 import { BoundedEventStore, type BoundedEventStoreOptions } from './event-store.js';
@@ -61,11 +62,12 @@ export class SessionRegistry {
   }
 
   /**
-   * A transport and MCP server for a new session. It joins the registry when the SDK
+   * A transport and MCP server for a new session, owned by `identity`'s principal. It joins the registry when the SDK
    * assigns its id during `initialize`; `discardIfUninitialized` cleans up after an
    * `initialize` that failed.
    */
-  async open(principal: string): Promise<HttpSession> {
+  async open(identity: Identity): Promise<HttpSession> {
+    const principal = identity.principal;
     const events = new BoundedEventStore(this.opts.events);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -76,7 +78,7 @@ export class SessionRegistry {
         this.sessions.set(id, session);
       },
     });
-    const mcp = createMcpServer(this.opts.runtime, { principal, channel: 'mcp-http' });
+    const mcp = createMcpServer(this.opts.runtime, { principal, identity, channel: 'mcp-http' });
     const session: HttpSession = {
       principal,
       transport,

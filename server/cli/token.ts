@@ -1,0 +1,182 @@
+import { parseArgs } from 'node:util';
+import { SCOPES, parseScopes, type Scope } from '../auth/identity.js';
+import {
+  createServiceToken,
+  listServiceTokens,
+  revokeServiceToken,
+  serviceTokensFile,
+  type ServiceTokenInfo,
+} from '../auth/service-tokens.js';
+import { helpText } from './help.js';
+
+/** A user error in the arguments: exit code 2, the message says what to do. */
+class TokenUsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'usage';
+}
+
+/** Store errors that are the user's to fix in the command line, hence exit code 2. */
+const USAGE_CODES = new Set([
+  'usage',
+  'service_token_bad_name',
+  'service_token_bad_options',
+  'service_token_exists',
+  'service_token_not_found',
+]);
+
+const UNITS_MS = { d: 86_400_000, h: 3_600_000, m: 60_000 } as const;
+const DURATION = /^(\d{1,6})([dhm])$/;
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * Parses `--expires`: a duration from now (`30d`, `12h`, `90m`) or an ISO date
+ * (`2027-01-31`, midnight UTC) or date-time (`2027-01-31T12:00:00Z`).
+ */
+export function parseExpires(text: string, now = Date.now()): Date {
+  const usage = () =>
+    new TokenUsageError(
+      `--expires ${text} is not a duration or a date: use e.g. 30d, 12h, 90m or 2027-01-31`,
+    );
+  const duration = DURATION.exec(text);
+  if (duration) {
+    const ms = Number(duration[1]) * UNITS_MS[duration[2] as keyof typeof UNITS_MS];
+    if (ms === 0) throw new TokenUsageError(`--expires ${text} is no time at all: use e.g. 30d`);
+    return new Date(now + ms);
+  }
+  const iso = ISO.exec(text);
+  const date = new Date(text);
+  if (!iso || Number.isNaN(date.getTime())) throw usage();
+  // The Date parser rolls 2027-02-30 over into March; a typo should not expire a token late.
+  const [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
+  if (day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) throw usage();
+  return date;
+}
+
+function scopesOf(text: string | undefined): Scope[] {
+  if (text === undefined) return [...SCOPES];
+  try {
+    const scopes = parseScopes(text);
+    if (scopes.length) return scopes;
+  } catch (err) {
+    throw new TokenUsageError(`--scopes: ${(err as Error).message}`);
+  }
+  throw new TokenUsageError(`--scopes is empty: name some of ${SCOPES.join(', ')}`);
+}
+
+function asJson(info: ServiceTokenInfo) {
+  return { ...info, expiresAt: info.expiresAt ?? null };
+}
+
+function table(tokens: ServiceTokenInfo[]): string {
+  const rows = [
+    ['NAME', 'SCOPES', 'CREATED', 'EXPIRES', 'EXPIRED'],
+    ...tokens.map((t) => [
+      t.name,
+      t.scopes.join(','),
+      t.createdAt,
+      t.expiresAt ?? 'never',
+      t.expired ? 'yes' : 'no',
+    ]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function usage(message: string): never {
+  throw new TokenUsageError(`${message}. Run cog token --help.`);
+}
+
+/**
+ * `cog token create NAME | list | revoke NAME`: the service tokens of `home`. A created
+ * token goes to stdout once (so `TOKEN=$(cog token create ci)` works) and is never shown
+ * again; everything else is said on stderr.
+ */
+export async function runToken(home: string, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      scopes: { type: 'string' },
+      expires: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  const [action, ...names] = positionals;
+  const file = serviceTokensFile(home);
+  try {
+    if (action !== 'create' && (values.scopes !== undefined || values.expires !== undefined)) {
+      usage('--scopes and --expires belong to cog token create');
+    }
+    switch (action) {
+      case 'create': {
+        const [name] = names;
+        if (name === undefined || names.length > 1) usage('cog token create needs one NAME');
+        const now = Date.now(); // one clock reading: "30d" means 30 days after createdAt
+        const created = createServiceToken(home, name, {
+          scopes: scopesOf(values.scopes),
+          now: () => now,
+          ...(values.expires !== undefined ? { expiresAt: parseExpires(values.expires, now) } : {}),
+        });
+        const { info } = created;
+        if (values.json) {
+          const out = { ...asJson(info), token: created.token, file };
+          process.stdout.write(`${JSON.stringify(out)}\n`);
+        } else {
+          process.stdout.write(`${created.token}\n`);
+        }
+        process.stderr.write(
+          `Created service token "${name}" for ${info.principal} (scopes ${info.scopes.join(', ')}; ` +
+            `expires ${info.expiresAt ?? 'never'}). It will not be shown again: ` +
+            `only its SHA-256 hash is stored, in ${file}.\n`,
+        );
+        return 0;
+      }
+      case 'list': {
+        if (names.length) usage('cog token list takes no NAME');
+        const tokens = listServiceTokens(home);
+        if (values.json) {
+          process.stdout.write(`${JSON.stringify({ file, tokens: tokens.map(asJson) })}\n`);
+        } else if (tokens.length === 0) {
+          process.stdout.write('No service tokens.\n');
+        } else {
+          process.stdout.write(`${table(tokens)}\n`);
+        }
+        return 0;
+      }
+      case 'revoke': {
+        const [name] = names;
+        if (name === undefined || names.length > 1) usage('cog token revoke needs one NAME');
+        const info = revokeServiceToken(home, name);
+        process.stdout.write(
+          values.json
+            ? `${JSON.stringify({ revoked: asJson(info) })}\n`
+            : `Revoked service token "${info.name}".\n`,
+        );
+        return 0;
+      }
+      case undefined:
+        return usage('cog token needs an action: create NAME, list or revoke NAME');
+      default:
+        return usage(`unknown token action "${action}": use create, list or revoke`);
+    }
+  } catch (err) {
+    const code = String((err as { code?: unknown }).code);
+    if (!USAGE_CODES.has(code)) throw err;
+    process.stderr.write(`cog: ${(err as Error).message}\n`);
+    return 2;
+  }
+}
