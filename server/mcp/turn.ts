@@ -2,7 +2,8 @@ import { describeIsolation, type ProcessInfo } from '../../protocol/events.js';
 import type { TurnResult } from '../../protocol/results.js';
 import type { Runtime, SendOptions } from '../runtime/runtime.js';
 import type { Session } from '../runtime/session.js';
-import type { CallExtra, McpContext, TaskHooks } from './context.js';
+import type { Identity } from '../auth/identity.js';
+import { requestIdentity, type CallExtra, type McpContext, type TaskHooks } from './context.js';
 import { createApprovals } from './live/approvals.js';
 import type { ToolReply } from './tool-kit.js';
 
@@ -92,6 +93,7 @@ export async function runTurn(
   try {
     const running = start({
       channel: ctx.channel,
+      ...speakerOf(requestIdentity(ctx, extra)),
       signal: cancel.signal,
       onTurn: (id) => (turn = id),
     });
@@ -226,4 +228,11 @@ function extrasOf(r: TurnResult): string[] {
     lines.push(`Code runs: ${r.processes.map((p) => `${p.id} ${p.status}`).join(', ')}.`);
   }
   return lines;
+}
+
+/** The verified name and email the nodes see as the speaker (never the token). */
+function speakerOf(identity: Identity): { speaker?: { name?: string; email?: string } } {
+  const { name, email } = identity;
+  if (!name && !email) return {};
+  return { speaker: { ...(name ? { name } : {}), ...(email ? { email } : {}) } };
 }

@@ -23,6 +23,16 @@ export interface SendOptions {
   onTurn?(turn: string): void;
   /** A message while a turn runs (double-texting); default: the configured policy. */
   ifBusy?: BusyPolicy;
+  /** Who is speaking, from a verified sign-in (never a token): the nodes see it. */
+  speaker?: { name?: string; email?: string };
+}
+
+/** The speaker as the Input node reads it: a verified name and email, and the principal. */
+function speakerOf(owner: string, speaker: SendOptions['speaker']): string {
+  const name = speaker?.name?.trim();
+  const email = speaker?.email?.trim();
+  if (!name && !email) return owner;
+  return `${[name, email ? `<${email}>` : ''].filter(Boolean).join(' ')} (signed in as ${owner})`;
 }
 
 export interface TurnDeps {
@@ -135,6 +145,7 @@ export function createTurns(deps: TurnDeps) {
         : {}),
     });
     emit({ type: 'turn.started', node: 'runtime', mode: config.pipeline });
+    seedName(s, turn, opts.speaker?.name);
     const started = now();
     let status: TurnStatus = 'ok';
     let error: string | undefined;
@@ -159,7 +170,7 @@ export function createTurns(deps: TurnDeps) {
         mode: config.pipeline,
         tools: config.tools,
         history: s.history,
-        identity: owner,
+        identity: speakerOf(owner, opts.speaker),
         channel: opts.channel ?? 'api',
         context: `${renderMemory(s.memory)}\n${digest}`,
         model,
@@ -281,6 +292,24 @@ export function createTurns(deps: TurnDeps) {
         : messageOf(err);
       s.tryRecord({ type: 'node.error', node, turn, code: codeOf(err), message });
     }
+  }
+
+  /**
+   * A verified sign-in names the user before the memorizer has: the shared memory starts
+   * from it, as the prototype seeded it from its OIDC claims. A name already remembered
+   * (the user said another) stays.
+   */
+  function seedName(s: Session, turn: string, name: string | undefined) {
+    const user = name?.trim().slice(0, 100);
+    if (!user || s.memory.user_name) return;
+    s.record({
+      type: 'memory.updated',
+      node: 'memorizer',
+      turn,
+      state: { ...s.memory, user_name: user },
+      version: s.memoryVersion + 1,
+      changes: [`user_name: ${user} (from the verified sign-in)`],
+    });
   }
 
   /**

@@ -324,3 +324,24 @@ test('double-texting: queue waits, interrupt cancels the running turn, reject re
   await runtime.settled(id);
   await runtime.close();
 });
+
+test('a verified speaker reaches the Input node and names the user in memory; no token does', async () => {
+  const { runtime, id, events } = await setup('fast');
+  fixture.script('input', [reply.text('Ada greets Cog.')]);
+  fixture.script('thinker', [reply.text('Hello Ada!')]);
+  fixture.script('memorizer', [memo({ user_mood: 'friendly' })]);
+  const speaker = { name: 'Ada Lovelace', email: 'ada@example.org' };
+  assert.equal((await runtime.send(id, OWNER, 'hi', { speaker })).status, 'ok');
+  await runtime.settled(id);
+  const input = fixture.requests.find((r) => r.node === 'input');
+  const system = JSON.stringify(input?.body.messages?.[0] ?? '');
+  assert.match(system, /Speaker: Ada Lovelace <ada@example\.org> \(signed in as local:test\)/);
+  const seeded = events.find((e) => e.type === 'memory.updated');
+  assert.ok(seeded?.type === 'memory.updated');
+  assert.equal(seeded.state.user_name, 'Ada Lovelace');
+  assert.match(seeded.changes.join(' '), /verified sign-in/);
+  // A name the user gave stays: the next sign-in does not overwrite it.
+  const s = await runtime.session(id, OWNER);
+  assert.equal(s.memory.user_name, 'Ada Lovelace');
+  await runtime.close();
+});
