@@ -26,6 +26,7 @@ import {
   urlHost,
 } from './guards.js';
 import { DEFAULT_HTTP_HOST } from './defaults.js';
+import { RateLimiter } from './rate-limit.js';
 import {
   bearerChallenge,
   hasQueryToken,
@@ -34,6 +35,9 @@ import {
   type ProtectedResource,
 } from './oauth.js';
 import { SessionRegistry, type HttpSession } from './sessions.js';
+
+/** Per principal: enough for a busy panel and an agent, not for a flood. */
+const DEFAULT_REQUESTS_PER_MINUTE = 600;
 
 export type HttpAuth =
   /** Bearer tokens, each mapped to the principal it authenticates, with every scope. */
@@ -49,6 +53,8 @@ export type HttpAuth =
 
 export interface HttpServerOptions {
   auth: HttpAuth;
+  /** Requests a minute one principal may make, bursts included. Default 600. */
+  requestsPerMinute?: number;
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0: a free port (see the handle's `port`). */
@@ -117,6 +123,7 @@ export async function startHttpServer(
   }
   const log = opts.log ?? (() => {});
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const limiter = new RateLimiter(opts.requestsPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE);
   const registry = new SessionRegistry({
     runtime,
     idleMs: opts.sessionIdleMs ?? 30 * 60_000,
@@ -214,6 +221,17 @@ export async function startHttpServer(
     }
     const identity = await authenticate(req, res);
     if (!identity) return;
+    const wait = limiter.take(identity.principal);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      return sendJsonError(
+        res,
+        429,
+        -32000,
+        `Too Many Requests: ${limiter.perMinute} a minute per principal; retry in ${seconds} s`,
+        { 'Retry-After': String(seconds) },
+      );
+    }
     if (req.method === 'GET' || req.method === 'DELETE') return serveSession(req, res, identity);
     if (req.method !== 'POST') {
       return sendJsonError(res, 405, -32000, 'Method Not Allowed', { Allow: 'GET, POST, DELETE' });
