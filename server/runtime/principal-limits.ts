@@ -2,7 +2,10 @@ import { RuntimeError } from './errors.js';
 
 /** What one principal may have at once, across all its sessions. */
 export interface PrincipalLimits {
-  /** Turns running or queued. A message past it is refused (`rate_limited`). */
+  /**
+   * Sessions with a turn running or queued. A message into another session past it is
+   * refused (`rate_limited`); one into a busy session only queues, so it always may.
+   */
   turns: number;
   /** Code runs running or waiting for approval; a run past it waits for a slot. */
   codeRuns: number;
@@ -11,33 +14,39 @@ export interface PrincipalLimits {
 export const DEFAULT_PRINCIPAL_LIMITS: PrincipalLimits = { turns: 8, codeRuns: 2 };
 
 /**
- * Per-principal shares of the runtime, so that one principal cannot starve another: its
- * turns are counted (past the limit a message is refused, with a hint to retry) and its
- * code runs take slots (past the limit a run waits for one, or for its turn's cancel).
+ * Per-principal shares of the runtime, so that one principal cannot starve another: the
+ * sessions it keeps busy at once are counted (past the limit a message is refused, with a
+ * hint to retry) and its code runs take slots (past the limit a run waits for one, or for
+ * its turn's cancel).
  */
 export class PrincipalGate {
-  private readonly turns = new Map<string, number>();
+  /** Per owner: session key → its turns running or queued. */
+  private readonly busy = new Map<string, Map<string, number>>();
   private readonly runs = new Map<string, { active: number; waiting: (() => void)[] }>();
 
   constructor(private readonly limits: PrincipalLimits) {}
 
-  /** Admits a turn of `owner`, or throws `rate_limited`; call the result when it ends. */
-  admitTurn(owner: string): () => void {
-    const n = this.turns.get(owner) ?? 0;
-    if (n >= this.limits.turns) {
+  /** Admits a turn of `owner` in `session`, or throws `rate_limited`; call the result at its end. */
+  admitTurn(owner: string, session: string): () => void {
+    let sessions = this.busy.get(owner);
+    const n = sessions?.get(session) ?? 0;
+    if (n === 0 && (sessions?.size ?? 0) >= this.limits.turns) {
       throw new RuntimeError(
         'rate_limited',
-        `You have ${n} turns running or queued (the limit is ${this.limits.turns}): wait for one to finish and send again in a few seconds.`,
+        `You have turns running in ${sessions?.size} sessions (the limit is ${this.limits.turns}): wait for one to finish and send again in a few seconds.`,
       );
     }
-    this.turns.set(owner, n + 1);
+    if (!sessions) this.busy.set(owner, (sessions = new Map()));
+    sessions.set(session, n + 1);
+    const mine = sessions;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (this.turns.get(owner) ?? 1) - 1;
-      if (left > 0) this.turns.set(owner, left);
-      else this.turns.delete(owner);
+      const left = (mine.get(session) ?? 1) - 1;
+      if (left > 0) mine.set(session, left);
+      else mine.delete(session);
+      if (mine.size === 0 && this.busy.get(owner) === mine) this.busy.delete(owner);
     };
   }
 

@@ -105,7 +105,7 @@ export function createTurns(deps: TurnDeps) {
       );
     }
     if (s.work.busy && ifBusy === 'interrupt') s.work.cancel();
-    const release = gate.admitTurn(owner);
+    const release = gate.admitTurn(owner, s.key);
     sensor.wake(s.key);
     const turn = s.nextTurnId();
     opts.onTurn?.(turn);

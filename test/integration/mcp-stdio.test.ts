@@ -83,7 +83,13 @@ test('the SDK client over stdio: tools, a send, progress while it streams', asyn
       'progress only grows',
     );
     // Anything on stdout that is not a JSON-RPC message would surface here.
-    assert.deepEqual(transportErrors, []);
+    // The SDK's own race (typescript-sdk#2580, above) reports progress that came with the
+    // result as an error; Cog wrote it in time (asserted above), so that one is not Cog's.
+    const sdkRace = /Received a progress notification for an unknown token/;
+    assert.deepEqual(
+      transportErrors.filter((e) => !sdkRace.test(e.message)),
+      [],
+    );
   } finally {
     await client.close();
   }
