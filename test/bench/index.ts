@@ -5,8 +5,9 @@
  * with 200 ms before its first byte, for both pipeline modes on a direct reply and on the
  * tool path, and the runtime's own overhead per turn (here); cold start beside the MCP
  * reference server (./cold-start.ts); what each isolation tier costs (./sandbox.ts); the
- * MCP surface's tables (./mcp.ts); the webview's (./webview.ts), the extension's
- * (./extension.ts) and the event log's (./event-log.ts).
+ * MCP surface's tables (./mcp.ts); what verifying a bearer token costs per request
+ * (./auth.ts); the webview's (./webview.ts), the extension's (./extension.ts) and the event
+ * log's (./event-log.ts).
  */
 import type { PipelineMode } from '../../protocol/events.js';
 import { createOpenAiClient } from '../../server/llm/openai-client.js';
@@ -15,6 +16,7 @@ import { createRuntime } from '../../server/runtime/runtime.js';
 import { reply } from '../fixtures/openai-steps.js';
 import { startFixtureProcess, type FixtureProcess } from '../fixtures/openai-server-process.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
+import { benchAuth } from './auth.js';
 import { benchColdStart } from './cold-start.js';
 import { benchEventLog } from './event-log.js';
 import { extensionTable } from './extension.js';
@@ -202,6 +204,7 @@ const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
   'mcp-first-progress': () => one(firstProgressTable()),
   notifications: notificationTables,
   'turn-time': () => one(turnTimeTable()),
+  auth: benchAuth,
   webview: () => one(webviewTable()),
   extension: () => one(extensionTable()),
   'event-log': benchEventLog,
