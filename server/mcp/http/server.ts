@@ -8,6 +8,7 @@ import {
   verifierAuthenticator,
   type Authenticator,
   type Identity,
+  type Scope,
 } from '../../auth/identity.js';
 import { hasScope, messageScope } from '../../auth/scopes.js';
 import type { TokenVerifier } from '../../auth/tokens.js';
@@ -232,6 +233,10 @@ export async function startHttpServer(
         { 'Retry-After': String(seconds) },
       );
     }
+    // The GET stream carries every event of the principal's sessions: reading them.
+    if (req.method === 'GET' && !hasScope(identity, 'cog:read')) {
+      return refuseScope(res, 'cog:read', null);
+    }
     if (req.method === 'GET' || req.method === 'DELETE') return serveSession(req, res, identity);
     if (req.method !== 'POST') {
       return sendJsonError(res, 405, -32000, 'Method Not Allowed', { Allow: 'GET, POST, DELETE' });
@@ -257,23 +262,25 @@ export async function startHttpServer(
     // its scope runs nothing; the tool-kit checks tools again for every transport.
     const needed = messageScope(c.message);
     if (needed && !hasScope(identity, needed)) {
-      const id = 'id' in c.message ? c.message.id : null;
-      return sendJsonError(
-        res,
-        403,
-        -32000,
-        `Forbidden: this needs the scope ${needed}, which the token does not grant`,
-        {
-          'WWW-Authenticate': bearerChallenge(resource, {
-            error: 'insufficient_scope',
-            scope: needed,
-          }),
-        },
-        id,
-      );
+      return refuseScope(res, needed, 'id' in c.message ? (c.message.id ?? null) : null);
     }
     return serveSession(req, res, identity, body.value);
   };
+
+  const refuseScope = (res: ServerResponse, needed: Scope, id: string | number | null) =>
+    sendJsonError(
+      res,
+      403,
+      -32000,
+      `Forbidden: this needs the scope ${needed}, which the token does not grant`,
+      {
+        'WWW-Authenticate': bearerChallenge(resource, {
+          error: 'insufficient_scope',
+          scope: needed,
+        }),
+      },
+      id,
+    );
 
   // Node would answer a missing Host with its own empty 400; ours is a JSON-RPC 403.
   const server = createServer({ requireHostHeader: false }, (req, res) => {
