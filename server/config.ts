@@ -51,7 +51,21 @@ export interface CogConfig {
   llm: { idleTimeoutMs: number; totalTimeoutMs: number };
   /** Absent: `cog serve` takes the local token only. */
   oidc?: OidcSettings;
+  /** Each principal's share: sessions busy at once, code runs at once, HTTP requests a minute. */
+  perPrincipal: PerPrincipalLimits;
 }
+
+export interface PerPrincipalLimits {
+  turns: number;
+  codeRuns: number;
+  requestsPerMinute: number;
+}
+
+export const DEFAULT_PER_PRINCIPAL: PerPrincipalLimits = {
+  turns: 8,
+  codeRuns: 2,
+  requestsPerMinute: 600,
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -103,6 +117,15 @@ export const ConfigFileSchema = z
     tools: z.enum(['native', 'fenced']).optional(),
     sandbox: z.enum(SANDBOX_SETTINGS).optional(),
     timeoutMs: z.number().int().min(100).max(600_000).optional(),
+    perPrincipal: z
+      .object({
+        turns: z.number().int().min(1).max(10_000),
+        codeRuns: z.number().int().min(1).max(1_000),
+        requestsPerMinute: z.number().int().min(1).max(1_000_000),
+      })
+      .partial()
+      .strict()
+      .optional(),
     oidc: z
       .object({
         issuer: z.url(),
@@ -244,5 +267,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CogConfig {
     sensorIntervalMs: 5000,
     llm: { idleTimeoutMs: 30_000, totalTimeoutMs: 120_000 },
     ...(oidc ? { oidc } : {}),
+    perPrincipal: { ...DEFAULT_PER_PRINCIPAL, ...file.perPrincipal },
   };
 }

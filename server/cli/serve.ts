@@ -85,6 +85,7 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
   let server;
   try {
     server = await startHttpServer(runtime, {
+      requestsPerMinute: config.perPrincipal.requestsPerMinute,
       host: opts.host,
       port: opts.port,
       auth,

@@ -11,8 +11,6 @@ export interface PrincipalLimits {
   codeRuns: number;
 }
 
-export const DEFAULT_PRINCIPAL_LIMITS: PrincipalLimits = { turns: 8, codeRuns: 2 };
-
 /**
  * Per-principal shares of the runtime, so that one principal cannot starve another: the
  * sessions it keeps busy at once are counted (past the limit a message is refused, with a

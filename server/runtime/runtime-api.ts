@@ -21,7 +21,7 @@ export interface RuntimeDeps {
   sandbox?: SandboxSetting;
   /** Secrets besides the configured API key that code output must never show (the token). */
   secrets?: () => readonly string[];
-  /** Each principal's share of the runtime (default DEFAULT_PRINCIPAL_LIMITS). */
+  /** Overrides `config.perPrincipal` (tests set small limits). */
   principalLimits?: PrincipalLimits;
 }
 

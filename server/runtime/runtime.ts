@@ -15,7 +15,7 @@ import { RuntimeError, isCoded } from './errors.js';
 import { lockHome } from './home-lock.js';
 import { SessionCatalog } from './catalog.js';
 import { startEviction } from './eviction.js';
-import { DEFAULT_PRINCIPAL_LIMITS, PrincipalGate } from './principal-limits.js';
+import { PrincipalGate } from './principal-limits.js';
 import { restoreSession } from './restore.js';
 import { createSensor } from './sensor.js';
 import type { Runtime, RuntimeDeps, SessionSummary } from './runtime-api.js';
@@ -237,7 +237,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     modelInfo,
     sensor,
     processes,
-    gate: new PrincipalGate(deps.principalLimits ?? DEFAULT_PRINCIPAL_LIMITS),
+    gate: new PrincipalGate(deps.principalLimits ?? config.perPrincipal),
     store,
     closing: closing.signal,
     now,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RuntimeEvent } from '../../protocol/events.js';
-import { DEFAULT_BUDGETS, type CogConfig } from '../../server/config.js';
+import { DEFAULT_BUDGETS, DEFAULT_PER_PRINCIPAL, type CogConfig } from '../../server/config.js';
 import { DEFAULT_LIMITS } from '../../server/processes/types.js';
 import { SessionCatalog } from '../../server/runtime/catalog.js';
 
@@ -28,6 +28,7 @@ export function testConfig(home: string, overrides: Partial<CogConfig> = {}): Co
     sandbox: 'auto',
     sensorIntervalMs: 60_000,
     llm: { idleTimeoutMs: 30_000, totalTimeoutMs: 120_000 },
+    perPrincipal: { ...DEFAULT_PER_PRINCIPAL },
     ...overrides,
   };
 }

@@ -80,3 +80,24 @@ test('config.json is read, validated, and the environment wins', () => {
   assert.throws(() => loadConfig(env()), /not valid JSON/);
   writeFileSync(file, '{}');
 });
+
+test('each principal’s share: defaults, config.json overrides, bad values refused', () => {
+  const file = join(home.home, 'config.json');
+  writeFileSync(file, '{}');
+  assert.deepEqual(loadConfig(env()).perPrincipal, {
+    turns: 8,
+    codeRuns: 2,
+    requestsPerMinute: 600,
+  });
+  writeFileSync(file, JSON.stringify({ perPrincipal: { codeRuns: 4, requestsPerMinute: 60 } }));
+  assert.deepEqual(loadConfig(env()).perPrincipal, {
+    turns: 8,
+    codeRuns: 4,
+    requestsPerMinute: 60,
+  });
+  writeFileSync(file, JSON.stringify({ perPrincipal: { turns: 0 } }));
+  assert.throws(() => loadConfig(env()), /config\.json: perPrincipal\.turns/);
+  writeFileSync(file, JSON.stringify({ perPrincipal: { sessions: 3 } }));
+  assert.throws(() => loadConfig(env()), /config\.json: perPrincipal/);
+  writeFileSync(file, '{}');
+});

@@ -11,6 +11,7 @@ import {
   type Scope,
 } from '../../auth/identity.js';
 import { hasScope, messageScope } from '../../auth/scopes.js';
+import { DEFAULT_PER_PRINCIPAL } from '../../config.js';
 import type { TokenVerifier } from '../../auth/tokens.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { identityAuthInfo } from '../context.js';
@@ -36,9 +37,6 @@ import {
   type ProtectedResource,
 } from './oauth.js';
 import { SessionRegistry, type HttpSession } from './sessions.js';
-
-/** Per principal: enough for a busy panel and an agent, not for a flood. */
-const DEFAULT_REQUESTS_PER_MINUTE = 600;
 
 export type HttpAuth =
   /** Bearer tokens, each mapped to the principal it authenticates, with every scope. */
@@ -124,7 +122,9 @@ export async function startHttpServer(
   }
   const log = opts.log ?? (() => {});
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const limiter = new RateLimiter(opts.requestsPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE);
+  const limiter = new RateLimiter(
+    opts.requestsPerMinute ?? DEFAULT_PER_PRINCIPAL.requestsPerMinute,
+  );
   const registry = new SessionRegistry({
     runtime,
     idleMs: opts.sessionIdleMs ?? 30 * 60_000,
