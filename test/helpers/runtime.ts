@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RuntimeEvent } from '../../protocol/events.js';
@@ -72,4 +73,15 @@ export function sessionDir(home: string, owner: string, id: string): string {
 /** The working directory of `owner`'s session `id`. */
 export function workspaceDir(home: string, owner: string, id: string): string {
   return join(home, 'workspaces', SessionCatalog.keyFor(owner, id));
+}
+
+/** Every file under `dir` with a hash of its bytes: equal digests, unchanged files. */
+export function digestDir(dir: string): string {
+  const lines: string[] = [];
+  for (const name of readdirSync(dir, { recursive: true }).map(String).sort()) {
+    const path = join(dir, name);
+    if (!statSync(path).isFile()) continue;
+    lines.push(`${name} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`);
+  }
+  return lines.join('\n');
 }

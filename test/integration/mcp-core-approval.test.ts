@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { McpError, type ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { TurnResult } from '../../protocol/results.js';
+import { digestDir, sessionDir } from '../helpers/runtime.js';
 import {
   cleanupHomes,
   connect,
@@ -160,6 +161,9 @@ test('two principals on one runtime: the other’s sessions and processes are "n
     ['process-approve', { process: pid, decision: 'approve' }, new RegExp(`No process ${pid}`)],
     ['process-cancel', { process: pid }, new RegExp(`No process ${pid}`)],
   ];
+  // Nothing bob tries may write a byte of alice's session.
+  const aliceStore = () => digestDir(sessionDir(runtime.config.home, 'oidc:alice', id));
+  const untouched = aliceStore();
   for (const [name, args, expected] of notFound) {
     const result = await bob.call(name, args);
     assert.equal(result.isError, true, `bob: ${name}`);
@@ -183,6 +187,8 @@ test('two principals on one runtime: the other’s sessions and processes are "n
     (await bob.client.listResources()).resources.map((r) => r.uri),
     ['cog://sessions'],
   );
+
+  assert.equal(aliceStore(), untouched, 'alice’s log, index and snapshot are as they were');
 
   // Alice's run is untouched by all that, and decides as usual.
   assert.equal(runtime.listProcesses('oidc:alice', id)[0].status, 'pending-approval');
