@@ -92,7 +92,7 @@ export async function runTurn(
   const stop = task ? unsubscribe : ctx.own(unsubscribe);
   try {
     const running = start({
-      channel: ctx.channel,
+      channel: channelOf(ctx),
       ...speakerOf(requestIdentity(ctx, extra)),
       signal: cancel.signal,
       onTurn: (id) => (turn = id),
@@ -235,4 +235,18 @@ function speakerOf(identity: Identity): { speaker?: { name?: string; email?: str
   const { name, email } = identity;
   if (!name && !email) return {};
   return { speaker: { ...(name ? { name } : {}), ...(email ? { email } : {}) } };
+}
+
+/**
+ * Where the message comes from, as the Input node reads it: the surface and the client's
+ * own name ("mcp (claude-code)"). The name is the client's to choose, so only a short run
+ * of plain characters of it is kept.
+ */
+function channelOf(ctx: McpContext): string {
+  const name = ctx.mcp.server.getClientVersion()?.name ?? '';
+  const plain = name
+    .replace(/[^A-Za-z0-9 ._@/-]/g, '')
+    .trim()
+    .slice(0, 64);
+  return plain ? `${ctx.channel} (${plain})` : ctx.channel;
 }

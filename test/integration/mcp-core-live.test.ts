@@ -323,3 +323,14 @@ test('send with if_busy "reject" on a busy session is an isError that says what 
   await c.close();
   await runtime.close();
 });
+
+test('the Input node hears where a message comes from: the surface and the client’s name', async () => {
+  const { runtime } = await fixtureRuntime(fixture);
+  const c = await connect(runtime, 'local:alice');
+  const r = data<TurnResult>(await c.call('send', { text: 'hi' }));
+  await runtime.settled(r.session);
+  const input = fixture.requests.find((q) => q.node === 'input');
+  assert.match(JSON.stringify(input?.body.messages ?? ''), /Channel: mcp \(mcp-core-test\)\./);
+  await c.close();
+  await runtime.close();
+});
