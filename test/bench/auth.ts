@@ -12,7 +12,6 @@
  * BENCH_AUTH_CALLS (default 2000) sets the measured calls per kind, BENCH_AUTH_INTROSPECTIONS
  * (200) those of introspection, BENCH_AUTH_PINGS (2000) the pings per token.
  */
-import { Agent, request } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import {
   anyOf,
@@ -26,9 +25,9 @@ import { createServiceToken, serviceTokenAuthenticator } from '../../server/auth
 import { generateToken, localTokenVerifier } from '../../server/auth/tokens.js';
 import { startHttpServer, type HttpServerHandle } from '../../server/mcp/http/server.js';
 import { createRuntime } from '../../server/runtime/runtime.js';
-import { initializeRequest } from '../helpers/mcp-raw.js';
 import { CLIENTS, COG_SCOPES, startTestIssuer, type TestIssuer } from '../helpers/oidc-provider.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
+import { LightClient } from './mcp-light-client.js';
 import { atMost, formatTable, type BenchTable } from './report.js';
 
 const CALLS = Number(process.env.BENCH_AUTH_CALLS ?? 2000);
@@ -38,9 +37,6 @@ const PINGS = Number(process.env.BENCH_AUTH_PINGS ?? 2000);
 const TARGET_US = 200;
 /** Measured pings alternate between the tokens in windows of this many. */
 const PING_WINDOW = 100;
-const PROTOCOL_VERSION = '2025-11-25';
-/** A request that takes longer than this fails the run: nothing waits forever. */
-const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Nearest rank; NaN for no samples. */
 const percentile = (sorted: number[], p: number) =>
@@ -92,78 +88,6 @@ async function timeKind(kind: Kind, issuer: TestIssuer): Promise<Timing> {
   };
 }
 
-/** One MCP session over one keep-alive socket: `initialize`, then `ping` after `ping`. */
-class PingSession {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  private session: string | undefined;
-  private nextId = 2;
-
-  constructor(
-    private readonly url: URL,
-    private readonly token: string,
-  ) {}
-
-  async open(): Promise<void> {
-    await this.post(initializeRequest(1, 'cog-bench-auth', PROTOCOL_VERSION), 200);
-    if (!this.session) throw new Error('initialize answered without an mcp-session-id');
-    await this.post({ jsonrpc: '2.0', method: 'notifications/initialized' }, 202);
-  }
-
-  /** One ping, answered; its round trip in ms. */
-  async ping(): Promise<number> {
-    const id = this.nextId++;
-    const t0 = performance.now();
-    const body = await this.post({ jsonrpc: '2.0', id, method: 'ping' }, 200);
-    const ms = performance.now() - t0;
-    if (!body.includes(`"id":${id}`)) throw new Error(`ping ${id}: no reply in ${body}`);
-    return ms;
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
-
-  private post(message: unknown, status: number): Promise<string> {
-    const body = JSON.stringify(message);
-    return new Promise((resolve, reject) => {
-      const req = request(
-        this.url,
-        {
-          method: 'POST',
-          agent: this.agent,
-          headers: {
-            authorization: `Bearer ${this.token}`,
-            accept: 'application/json, text/event-stream',
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-            ...(this.session
-              ? { 'mcp-session-id': this.session, 'mcp-protocol-version': PROTOCOL_VERSION }
-              : {}),
-          },
-        },
-        (res) => {
-          const session = res.headers['mcp-session-id'];
-          if (typeof session === 'string') this.session = session;
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (text += d));
-          res.on('end', () =>
-            res.statusCode === status
-              ? resolve(text)
-              : reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`)),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.setTimeout(REQUEST_TIMEOUT_MS, () =>
-        req.destroy(new Error(`POST ${this.url.href}: no reply in ${REQUEST_TIMEOUT_MS} ms`)),
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-}
-
 function verificationTable(kinds: Kind[], timings: Timing[]): BenchTable {
   return {
     title: `Bearer token verification per request, in-process, after warm-up (${CALLS} calls each, ${INTROSPECTIONS} for introspection)`,
@@ -202,7 +126,7 @@ function verificationTable(kinds: Kind[], timings: Timing[]): BenchTable {
 
 interface PingTally {
   label: string;
-  session: PingSession;
+  session: LightClient;
   latencies: number[];
   /** The server's `authenticate` of each measured request, in µs. */
   verifyUs: number[];
@@ -233,8 +157,12 @@ async function pingTable(
 ): Promise<BenchTable> {
   const tallies: PingTally[] = [];
   for (const [label, token] of tokens) {
-    const session = new PingSession(new URL(server.url), token);
-    await session.open();
+    const session = new LightClient(
+      server.url,
+      { authorization: `Bearer ${token}` },
+      'cog-bench-auth',
+    );
+    await session.initialize();
     for (let i = 0; i < PING_WINDOW * 2; i++) await session.ping();
     tallies.push({ label, session, latencies: [], verifyUs: [], ms: 0 });
   }
@@ -250,7 +178,7 @@ async function pingTable(
     }
   }
   delete probe.samples;
-  for (const t of tallies) t.session.close();
+  await Promise.all(tallies.map((t) => t.session.close()));
   const local = percentile(ascending(tallies[0]!.latencies), 0.5);
   return {
     title: `MCP ping over Streamable HTTP (in-process startHttpServer, one open session, one keep-alive socket), ${PINGS} requests per token after ${PING_WINDOW * 2} warm-up`,

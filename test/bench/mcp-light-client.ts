@@ -52,6 +52,13 @@ export class LightClient {
     return (await this.call('tools/call', { name, arguments: args })) as ToolResult;
   }
 
+  /** One `ping`, answered; its round trip in ms. */
+  async ping(): Promise<number> {
+    const t0 = performance.now();
+    await this.call('ping', {});
+    return performance.now() - t0;
+  }
+
   /** Ends the MCP session (DELETE) and the socket. */
   async close(): Promise<void> {
     if (this.session) await this.send('DELETE', undefined).catch(() => undefined);
