@@ -129,3 +129,27 @@ export async function connectHttp(started: ServeHandle, name = 'cog-test'): Prom
   );
   return client;
 }
+
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cmd` in the repository to its end with `input` on stdin; its exit code and output. */
+export function runToEnd(
+  cmd: string,
+  args: string[],
+  opts: { env: Record<string, string | undefined>; input?: string },
+): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: root, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
+}

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { serviceTokenAuthenticator, serviceTokensFile } from '../../server/auth/service-tokens.js';
-import { cogBin, cogEnv, ensureBuilt, root } from '../helpers/cog-process.js';
+import { cogBin, cogEnv, ensureBuilt, runToEnd, type Ran } from '../helpers/cog-process.js';
 import { tempHome } from '../helpers/runtime.js';
 
 const homes: { cleanup(): void }[] = [];
@@ -16,27 +15,9 @@ function freshHome(): string {
 
 before(() => ensureBuilt());
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the real `node dist/cog.mjs token ...` on `home`. */
 function cogToken(home: string, ...args: string[]): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cogBin, 'token', ...args], {
-      cwd: root,
-      env: cogEnv(home),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd(process.execPath, [cogBin, 'token', ...args], { env: cogEnv(home) });
 }
 
 const TOKEN = /^cog_svc_[A-Za-z0-9_-]{43}$/;

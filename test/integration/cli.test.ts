@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RuntimeEvent } from '../../protocol/events.js';
 import { ENV_DOCS } from '../../server/config-docs.js';
+import { runToEnd } from '../helpers/cog-process.js';
 import { tempHome } from '../helpers/runtime.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,32 +18,9 @@ before(async () => {
   if (!existsSync(cog)) await run(process.execPath, [`${root}esbuild.mjs`], '');
 });
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  input: string,
-  env: NodeJS.ProcessEnv = {},
-): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: root,
-      env: { PATH: process.env.PATH, HOME: home.home, COG_HOME: home.home, ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+function run(cmd: string, args: string[], input: string, env: NodeJS.ProcessEnv = {}) {
+  const base = { PATH: process.env.PATH, HOME: home.home, COG_HOME: home.home };
+  return runToEnd(cmd, args, { env: { ...base, ...env }, input });
 }
 
 test('cog chat on the offline engine, piped: computes, shows a table, remembers a name', async () => {
