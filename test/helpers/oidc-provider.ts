@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import Provider, { errors, type ClientMetadata } from 'oidc-provider';
+import Provider, { errors, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 
 /** The clients the test issuer knows; each authenticates with `client_secret_basic`. */
 export const CLIENTS = {
@@ -16,6 +16,18 @@ export const CLIENTS = {
 } as const;
 
 export const COG_SCOPES = 'cog:read cog:chat cog:approve';
+
+export interface TestIssuerOptions {
+  /**
+   * People sign in too: the authorization-code flow with PKCE, open dynamic client
+   * registration, refresh tokens, and oidc-provider's development login page (any login,
+   * any password; the login becomes the account: `ada` is "Ada", ada@example.com). Consent
+   * is granted without asking, as for a first-party client.
+   */
+  interactive?: boolean;
+  /** Lifetime of access tokens, in seconds. Default 300. */
+  accessTokenTtl?: number;
+}
 
 export interface TestIssuer {
   /** The issuer identifier, `http://127.0.0.1:<port>`. */
@@ -38,7 +50,8 @@ export interface TestIssuer {
  * Cog's three scopes: JWT access tokens for `agent` and `agent-named`, opaque ones for
  * `agent-opaque`; introspection is on.
  */
-export async function startTestIssuer(): Promise<TestIssuer> {
+export async function startTestIssuer(opts: TestIssuerOptions = {}): Promise<TestIssuer> {
+  const ttl = opts.accessTokenTtl ?? 300;
   const http: Server = createServer();
   const sockets = new Set<Socket>();
   http.on('connection', (s) => {
@@ -70,11 +83,22 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       client(CLIENTS.named, ['client_credentials']),
       client(CLIENTS.cog, []),
     ],
-    scopes: COG_SCOPES.split(' '),
+    scopes: [...COG_SCOPES.split(' '), ...(opts.interactive ? PEOPLE_SCOPES : [])],
     cookies: { keys: ['test-cookie-key-not-secret'] },
-    ttl: { AccessToken: 300, ClientCredentials: 300 },
+    ttl: {
+      AccessToken: ttl,
+      ClientCredentials: ttl,
+      Interaction: 600,
+      Grant: 3600,
+      Session: 3600,
+      RefreshToken: 3600,
+      IdToken: 3600,
+      AuthorizationCode: 60,
+    },
+    ...(opts.interactive ? interactive() : {}),
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: opts.interactive === true },
+      registration: { enabled: opts.interactive === true },
       clientCredentials: { enabled: true },
       // Only Cog, the resource server, may introspect.
       introspection: {
@@ -87,7 +111,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
           if (!URL.canParse(resource)) throw new errors.InvalidTarget();
           return {
             scope: COG_SCOPES,
-            accessTokenTTL: 300,
+            accessTokenTTL: ttl,
             accessTokenFormat: c.clientId === CLIENTS.opaque.id ? 'opaque' : 'jwt',
             jwt: { sign: { alg: 'RS256' } },
           };
@@ -137,6 +161,94 @@ export async function startTestIssuer(): Promise<TestIssuer> {
         for (const s of sockets) s.destroy();
       }),
   };
+}
+
+const PEOPLE_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
+
+/** What a provider needs for people to sign in (see `TestIssuerOptions.interactive`). */
+function interactive() {
+  return {
+    claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
+    findAccount: (_ctx: unknown, id: string) => ({
+      accountId: id,
+      claims: () => ({
+        sub: id,
+        name: id.charAt(0).toUpperCase() + id.slice(1),
+        email: `${id}@example.com`,
+        email_verified: true,
+      }),
+    }),
+    // First-party: whatever the client asks for is granted, so the only page is the login.
+    loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
+      const { oidc } = ctx;
+      if (!oidc.client || !oidc.session?.accountId) return undefined;
+      const grant = new oidc.provider.Grant({
+        clientId: oidc.client.clientId,
+        accountId: oidc.session.accountId,
+      });
+      grant.addOIDCScope([...PEOPLE_SCOPES, ...COG_SCOPES.split(' ')].join(' '));
+      grant.addOIDCClaims(['sub', 'name', 'email', 'email_verified']);
+      const resource = oidc.params?.resource;
+      for (const r of Array.isArray(resource) ? resource : resource ? [resource] : []) {
+        if (typeof r === 'string') grant.addResourceScope(r, COG_SCOPES);
+      }
+      await grant.save();
+      return grant;
+    },
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) =>
+      client.grantTypeAllowed('refresh_token'),
+  };
+}
+
+/**
+ * Signs `login` in at the test issuer the way a browser would, without one: follows the
+ * authorization URL through the development login page (a cookie jar, redirects by hand)
+ * and returns the URL the issuer finally redirects to (the client's redirect URI with
+ * `code` and `state`, or `error`).
+ */
+export async function signInHeadless(authorizationUrl: string, login: string): Promise<URL> {
+  const jar = new Map<string, string>();
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const remember = (res: Response) => {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';', 1);
+      const eq = pair?.indexOf('=') ?? -1;
+      if (pair && eq > 0) jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  };
+  const origin = new URL(authorizationUrl).origin;
+  let url = new URL(authorizationUrl);
+  let form: URLSearchParams | undefined;
+  for (let hop = 0; hop < 20; hop++) {
+    if (url.origin !== origin) return url;
+    const res = await fetch(url, {
+      method: form ? 'POST' : 'GET',
+      redirect: 'manual',
+      headers: {
+        cookie: cookie(),
+        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      ...(form ? { body: form } : {}),
+    });
+    remember(res);
+    form = undefined;
+    const location = res.headers.get('location');
+    if (location) {
+      url = new URL(location, url);
+      continue;
+    }
+    const page = await res.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(page)?.[1];
+    if (!res.ok || !action) {
+      throw new Error(`the issuer answered ${res.status} without a form: ${page.slice(0, 300)}`);
+    }
+    url = new URL(action.replace(/&amp;/g, '&'), url);
+    // The login page, then (a native client is always asked) the consent page.
+    form = page.includes('name="login"')
+      ? new URLSearchParams({ prompt: 'login', login, password: 'any' })
+      : new URLSearchParams({ prompt: 'consent' });
+  }
+  throw new Error('too many redirects signing in');
 }
 
 /** A server whose discovery document names another issuer than its own URL. */
