@@ -41,7 +41,13 @@ export type ElicitationAnswer =
 
 export interface CogClientOptions {
   url: URL;
-  token: string;
+  /**
+   * The bearer token, read before every request (so a refreshed token is used at once).
+   * Absent for the browser page `cog serve` serves, whose session cookie goes along instead.
+   */
+  bearer?: () => string | Promise<string>;
+  /** Who the server sees connecting (its `channel`). Default: Cog for VS Code. */
+  clientInfo?: { name: string; title: string };
   clientVersion: string;
   log: Logger;
   /** Every runtime event the server sends (all sessions of this principal). */
@@ -81,8 +87,9 @@ const DEFAULT_CALL_TIMEOUT_MS = 30_000;
  */
 export async function connectCog(opts: CogClientOptions): Promise<CogClient> {
   const { log } = opts;
+  const bearer = opts.bearer;
   const transport = new StreamableHTTPClientTransport(opts.url, {
-    requestInit: { headers: { Authorization: `Bearer ${opts.token}` } },
+    ...(bearer ? { fetch: withBearer(bearer) } : {}),
     // The connection supervisor restarts the whole session; the SDK's own SSE retries only
     // need to ride out a short blip.
     reconnectionOptions: {
@@ -92,8 +99,9 @@ export async function connectCog(opts: CogClientOptions): Promise<CogClient> {
       maxRetries: 2,
     },
   });
+  const info = opts.clientInfo ?? { name: 'cog-vscode', title: 'Cog for VS Code' };
   const client = new Client(
-    { name: 'cog-vscode', title: 'Cog for VS Code', version: opts.clientVersion },
+    { ...info, version: opts.clientVersion },
     { capabilities: opts.onElicit ? { elicitation: { form: {} } } : {} },
   );
   let closing = false;
@@ -173,6 +181,15 @@ export async function connectCog(opts: CogClientOptions): Promise<CogClient> {
       ]);
       await client.close().catch(() => undefined);
     },
+  };
+}
+
+/** `fetch` with `Authorization: Bearer <token>`, the token read for each request. */
+function withBearer(bearer: () => string | Promise<string>): typeof fetch {
+  return async (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('Authorization', `Bearer ${await bearer()}`);
+    return fetch(input, { ...init, headers });
   };
 }
 

@@ -96,7 +96,12 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       if (!ep) throw new Error('The Cog runtime is not running.');
       const config = {
         mcpServers: {
-          cog: { type: 'http', url: ep.url.href, headers: { Authorization: `Bearer ${ep.token}` } },
+          cog: {
+            type: 'http',
+            url: ep.url.href,
+            // A server that signs people in (OAuth) is found by the client's own sign-in.
+            ...(ep.token ? { headers: { Authorization: `Bearer ${ep.token}` } } : {}),
+          },
         },
       };
       await vscode.env.clipboard.writeText(JSON.stringify(config, null, 2));

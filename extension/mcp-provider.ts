@@ -79,7 +79,8 @@ export function registerMcpProvider(
     return new Definition(
       'Cog',
       vscode.Uri.parse(ep.url.href),
-      { Authorization: `Bearer ${ep.token}` },
+      // Without a fixed token (a server that signs people in), VS Code does its own OAuth.
+      ep.token ? { Authorization: `Bearer ${ep.token}` } : {},
       version,
     );
   };

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { ProcessInfo } from '../protocol/events.js';
 import { isSandboxed, isolationText } from '../protocol/isolation.js';
+import { sha256Hex } from '../protocol/sha256.js';
 import type { HostToWebview, WebviewToHost } from '../protocol/webview.js';
 import type { RuntimeConnection } from './runtime-connection.js';
 import { ApproveResultSchema, ProcessListSchema } from '../protocol/results.js';
@@ -14,7 +14,7 @@ export const RESTRICTED_TEXT =
  * the code the person was shown and refuses anything else.
  */
 export function codeSha256(code: string): string {
-  return createHash('sha256').update(code, 'utf8').digest('hex');
+  return sha256Hex(code);
 }
 
 /**

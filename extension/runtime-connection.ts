@@ -8,13 +8,18 @@ import {
   type CogClientOptions,
 } from './cog-client.js';
 import { Emitter, type Disposable, type Logger } from './emitter.js';
-import { describeExit, type RuntimeExit } from './runtime-process.js';
+import { describeExit, type RuntimeExit } from './runtime-exit.js';
 import { listSessions, sessionState } from './runtime-tools.js';
 
 /** Where one connection attempt goes: a runtime just started, or a configured server. */
 export interface Launched {
   url: URL;
-  token: string;
+  /** A fixed bearer token (a local runtime's, or one set with Cog: Set Server Token). */
+  token?: string;
+  /** A token that changes (OAuth sign-in, refreshed): read before every request. */
+  bearer?: () => Promise<string>;
+  /** Who connects, as the server's channel shows it (see CogClientOptions.clientInfo). */
+  clientInfo?: { name: string; title: string };
   /** For the log and the status tooltip: "local runtime (pid 42)", "server http://…". */
   label: string;
   pid?: number;
@@ -91,9 +96,9 @@ export class RuntimeConnection implements Disposable {
   }
 
   /** Where the runtime is and its bearer token, while connected (for VS Code's MCP and "copy config"). */
-  get endpoint(): { url: URL; token: string; pid?: number } | undefined {
+  get endpoint(): { url: URL; token?: string; pid?: number } | undefined {
     const l = this.current?.launched;
-    return l && { url: l.url, token: l.token, pid: l.pid };
+    return l && { url: l.url, ...(l.token ? { token: l.token } : {}), pid: l.pid };
   }
 
   /** Starts the supervision loop; calling it again does nothing. */
@@ -240,7 +245,8 @@ export class RuntimeConnection implements Disposable {
     const client = await Promise.race([
       connectCog({
         url: launched.url,
-        token: launched.token,
+        ...bearerOf(launched),
+        ...(launched.clientInfo ? { clientInfo: launched.clientInfo } : {}),
         clientVersion: this.opts.clientVersion,
         log,
         onEvent: (e) => this.eventEmitter.fire(e),
@@ -303,4 +309,11 @@ export class RuntimeConnection implements Disposable {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** How a launched runtime's requests carry their token: fixed, refreshed, or none. */
+function bearerOf(l: Launched): { bearer?: () => string | Promise<string> } {
+  const { token, bearer } = l;
+  if (bearer) return { bearer };
+  return token ? { bearer: () => token } : {};
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { Logger } from './emitter.js';
+import { describeExit, type RuntimeExit } from './runtime-exit.js';
 
 /** The one machine-readable line `cog serve` prints on stdout once it listens. */
 export const ServeLineSchema = z.looseObject({
@@ -35,13 +36,6 @@ export function redact(line: string, secrets: readonly string[] = []): string {
     if (secret.length >= 8) out = out.split(secret).join('<redacted>');
   }
   return out;
-}
-
-export interface RuntimeExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** The runtime's last stderr line: for `cog`, the user-facing reason it stopped. */
-  reason: string;
 }
 
 /** A `cog serve` child that is up and listening. */
@@ -81,11 +75,6 @@ const STDERR_KEEP = 4096;
 function lastLine(text: string): string {
   const lines = text.split('\n').filter((l) => l.trim());
   return (lines.at(-1) ?? '').replace(/^cog:\s*/, '').trim();
-}
-
-function describeExit(exit: RuntimeExit): string {
-  const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
-  return exit.reason ? `${exit.reason} (${how})` : `the runtime ${how}`;
 }
 
 /**
@@ -178,4 +167,4 @@ export function startLocalRuntime(opts: StartOptions): Promise<LocalRuntime> {
   });
 }
 
-export { describeExit };
+export { describeExit, type RuntimeExit };

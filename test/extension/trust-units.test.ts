@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,6 +123,15 @@ test('codeSha256: hex SHA-256 of the UTF-8 code', () => {
   );
   // UTF-8, not UTF-16 code units.
   assert.equal(codeSha256('é'), '4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c');
+  // The same as the runtime's (node:crypto) at every padding boundary, for astral
+  // characters and for lone surrogates (both write U+FFFD).
+  const cases = ['\u{1F600} print(1)\n', '\ud800', 'a\udc00b', '\u07ff\u0800\uffff\u{10ffff}'];
+  for (let n = 50; n <= 130; n++) cases.push('x'.repeat(n));
+  cases.push('long line\n'.repeat(20_000));
+  for (const code of cases) {
+    const runtime = createHash('sha256').update(code, 'utf8').digest('hex');
+    assert.equal(codeSha256(code), runtime, JSON.stringify(code.slice(0, 20)));
+  }
 });
 
 test('matchQuestion: finds the run an approval question is about, by its code', () => {
