@@ -65,6 +65,20 @@ await build({
   logLevel: 'warning',
 });
 
+// The same panel in a browser, as `cog serve` serves it at `/` (server/web/): the webview
+// app with a host in the page (web/browser-host.ts) that talks MCP to that server.
+await build({
+  entryPoints: ['web/main.ts'],
+  outfile: 'dist/web/main.js',
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: ['chrome120', 'firefox120', 'safari16'],
+  minify: true,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+
 // The VS Code extension host: CommonJS, as VS Code loads it; `vscode` is provided at run time.
 await build({
   entryPoints: ['extension/extension.ts'],

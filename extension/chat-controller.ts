@@ -52,6 +52,8 @@ export class ChatController implements Disposable {
   /** A `ready` not yet answered with a snapshot (it failed): retried on the next connect. */
   private unanswered: { lastSeq?: number } | undefined;
   private snapshotsRunning = 0;
+  /** The shown session being made sure of: a send typed before the first snapshot waits on it. */
+  private ensuring: Promise<string> | undefined;
   /** Every decision on a run (the card's, VS Code's dialog's) goes through this. */
   readonly approvals: RunApprovals;
 
@@ -237,7 +239,7 @@ export class ChatController implements Disposable {
     return this.relay
       .enqueue(async () => {
         const client = await connection.whenConnected(5 * 60_000);
-        const session = await ensureSession(client, this.opts);
+        const session = await this.ensureShown(client);
         const state = await sessionState(client, session);
         const [sessions, shown] = await Promise.all([
           this.listSessions(),
@@ -333,6 +335,12 @@ export class ChatController implements Disposable {
     await client.call(tool, args, schema);
   }
 
+  /** The shown session (created once, however many intents ask for it at the same time). */
+  private ensureShown(client: CogClient): Promise<string> {
+    this.ensuring ??= ensureSession(client, this.opts).finally(() => (this.ensuring = undefined));
+    return this.ensuring;
+  }
+
   private async runTurn(
     tool: 'send' | 'action',
     args: Record<string, unknown>,
@@ -340,7 +348,7 @@ export class ChatController implements Disposable {
     const client = await this.opts.connection.whenConnected();
     // A session the webview was shown exists; otherwise make sure there is one.
     const shown = this.relay.cursor !== undefined ? this.session : undefined;
-    const session = shown ?? (await ensureSession(client, this.opts));
+    const session = shown ?? (await this.ensureShown(client));
     const abort = new AbortController();
     this.inFlight.add(abort);
     try {

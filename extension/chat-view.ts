@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ChatController } from './chat-controller.js';
 import { Emitter, type Logger } from './emitter.js';
-import { renderWebviewHtml } from './webview-html.js';
+import { renderWebviewHtml } from '../protocol/webview-html.js';
 import { acceptWebviewMessage } from './webview-messages.js';
 
 export const CHAT_VIEW_ID = 'cog.chat';

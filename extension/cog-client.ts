@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CfWorkerJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/cfworker';
 import {
   ElicitRequestSchema,
   LoggingMessageNotificationSchema,
@@ -102,7 +103,12 @@ export async function connectCog(opts: CogClientOptions): Promise<CogClient> {
   const info = opts.clientInfo ?? { name: 'cog-vscode', title: 'Cog for VS Code' };
   const client = new Client(
     { ...info, version: opts.clientVersion },
-    { capabilities: opts.onElicit ? { elicitation: { form: {} } } : {} },
+    {
+      capabilities: opts.onElicit ? { elicitation: { form: {} } } : {},
+      // Tool results are checked against their output schemas without compiling code
+      // (Ajv's default does, which the browser page's CSP, rightly, forbids).
+      jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
+    },
   );
   let closing = false;
   client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {

@@ -100,9 +100,11 @@ export class EventRelay {
    * soon (a notification lost with nothing after it to show the gap), read the trace.
    */
   expectDone(session: string, turn: string): void {
-    setTimeout(() => {
+    const timer: unknown = setTimeout(() => {
       if (session === this.deps.shown() && !this.doneTurns.has(turn)) this.readGap();
-    }, DONE_GRACE_MS).unref?.();
+    }, DONE_GRACE_MS);
+    // Node's timers hold the process open; a browser's are numbers.
+    (timer as { unref?: () => void }).unref?.();
   }
 
   /**

@@ -84,15 +84,19 @@ function lastLine(text: string): string {
  */
 export function startLocalRuntime(opts: StartOptions): Promise<LocalRuntime> {
   const { log } = opts;
-  const child = spawn(opts.execPath, [opts.bundle, 'serve', '--port', '0', '--exit-with-stdin'], {
-    env: opts.env,
-    cwd: opts.cwd,
-    // stdin stays an open pipe that is never written: with --exit-with-stdin the runtime
-    // treats its EOF as "my parent is gone" and stops even if the extension host dies
-    // without cleaning up.
-    stdio: ['pipe', 'pipe', 'pipe'],
-    windowsHide: true,
-  });
+  const child = spawn(
+    opts.execPath,
+    [opts.bundle, 'serve', '--port', '0', '--exit-with-stdin', '--no-web'],
+    {
+      env: opts.env,
+      cwd: opts.cwd,
+      // stdin stays an open pipe that is never written: with --exit-with-stdin the runtime
+      // treats its EOF as "my parent is gone" and stops even if the extension host dies
+      // without cleaning up.
+      stdio: ['pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    },
+  );
   let stderrTail = '';
   const secrets = [...(opts.secrets ?? [])];
   const exited = new Promise<RuntimeExit>((resolve) => {

@@ -19,7 +19,7 @@ export const ENV_DOCS: ReadonlyArray<[string, string]> = [
   ['COG_OIDC_AUDIENCE', 'cog serve: the resource URL tokens must name (as --audience)'],
   [
     'COG_OIDC_CLIENT_ID',
-    'cog serve: client id for the issuer’s token introspection (opaque tokens), with COG_OIDC_CLIENT_SECRET',
+    'cog serve: Cog’s client at the issuer, with COG_OIDC_CLIENT_SECRET: the browser sign-in (redirect <server>/auth/callback) and token introspection (opaque tokens)',
   ],
   ['COG_OIDC_CLIENT_SECRET', 'the secret of that client'],
   ['COG_HOME', 'state directory: sessions, workspaces, config.json (default ~/.cog)'],

@@ -25,7 +25,10 @@ export interface OidcSettings {
   issuer: string;
   /** The resource URL tokens must name; default the server's own `/mcp` URL. */
   audience?: string;
-  /** Credentials for the issuer's introspection endpoint (opaque tokens). */
+  /**
+   * Cog's client at the issuer: the browser sign-in (authorization code, redirect URI
+   * `<server>/auth/callback`) and the introspection endpoint (opaque tokens).
+   */
   clientId?: string;
   clientSecret?: string;
 }

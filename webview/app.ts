@@ -163,8 +163,7 @@ export function createApp(root: HTMLElement, host: Host): void {
     }
   }
 
-  addEventListener('message', (ev: MessageEvent) => {
-    const msg: unknown = ev.data;
+  host.onMessage((msg) => {
     if (
       typeof msg !== 'object' ||
       msg === null ||

@@ -9,9 +9,10 @@ export function helpText(): string {
 Usage:
   cog chat [--session ID] [--json]   chat in the terminal
   cog mcp                            serve MCP on stdin/stdout (for agents that spawn it)
-  cog serve [--host H] [--port N] [--no-auth] [--exit-with-stdin]
+  cog serve [--host H] [--port N] [--no-auth] [--exit-with-stdin] [--no-web]
             [--issuer URL [--audience URL] [--scopes S]]
-                                     serve MCP over Streamable HTTP at /mcp
+                                     serve MCP over Streamable HTTP at /mcp, and the
+                                     chat in a browser at /
   cog sessions [list] [--json]       your sessions on this COG_HOME
   cog sessions delete ID...          delete sessions: their log, snapshot and workspace
   cog doctor [--json]                which isolation tiers work here, and what each language gets
@@ -58,6 +59,15 @@ cog serve
   tokens are introspected when COG_OIDC_CLIENT_ID and COG_OIDC_CLIENT_SECRET are set.
   The local token keeps working for the local user. A token in the URL is refused.
 
+  The chat runs in a browser too, at http://HOST:PORT/: the panel of the VS Code
+  extension, with the same sanitising and Content-Security-Policy. Without --issuer,
+  cog serve prints a sign-in link for the local user that works once, within 15
+  minutes (a new one is printed when it is used); with --issuer and Cog's client there
+  (COG_OIDC_CLIENT_ID and COG_OIDC_CLIENT_SECRET, redirect URI <server>/auth/callback)
+  people sign in with the issuer (authorization code + PKCE) as oidc:<issuer>#<sub>.
+  Either way the browser gets an HttpOnly, SameSite=Strict session cookie (12 hours,
+  2 idle), never a token; Sign out ends it.
+
   --host H       address to listen on (default ${DEFAULT_HTTP_HOST}); a non-loopback address
                  needs auth (it is refused with --no-auth)
   --port N       port (default ${DEFAULT_HTTP_PORT}); 0 picks a free one
@@ -66,6 +76,7 @@ cog serve
   --exit-with-stdin
                  stop when stdin closes (for a parent process that keeps it open,
                  so the runtime never outlives it)
+  --no-web       no chat page at / and no sign-in link
   --issuer URL   accept OAuth access tokens of this OpenID Connect / OAuth issuer
                  (default COG_OIDC_ISSUER); discovered at start, https or loopback http
   --audience URL the resource URL tokens must name as their audience (default

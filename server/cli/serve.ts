@@ -13,6 +13,7 @@ import { metadataUrl } from '../mcp/http/oauth.js';
 import { startHttpServer, type HttpAuth } from '../mcp/http/server.js';
 import { createRuntime } from '../runtime/runtime.js';
 import { engineLabel, keepStdoutForProtocol, untilSignal } from './mcp.js';
+import { serveWeb } from './serve-web.js';
 
 export interface ServeOptions {
   host: string;
@@ -20,6 +21,8 @@ export interface ServeOptions {
   auth: boolean;
   /** Stop when stdin closes: a parent that holds stdin open dies, and so does this. */
   exitWithStdin?: boolean;
+  /** Serve the chat page at `/` (default true; VS Code's own runtime needs none). */
+  web?: boolean;
   /** Accept OAuth access tokens of this issuer (wins over COG_OIDC_ISSUER / config). */
   issuer?: string | undefined;
   /** The resource URL tokens must name; default the server's `/mcp` URL. */
@@ -78,6 +81,16 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
     : oidc
       ? await oidcAuth(oidc, local, scopes, () => resource)
       : { authenticate: local };
+  let url = '';
+  const browser = await serveWeb({
+    enabled: opts.web !== false,
+    ...(oidc ? { oidc } : {}),
+    ...('authenticate' in auth ? { authenticate: auth.authenticate } : {}),
+    localPrincipal: localPrincipal(),
+    approval: config.approval,
+    resource: () => resource || url,
+    err,
+  });
 
   // Code output never shows the local token nor the introspection client's secret.
   const secrets = [token?.token, oidc?.clientSecret].filter((s): s is string => !!s);
@@ -89,6 +102,7 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
       host: opts.host,
       port: opts.port,
       auth,
+      ...(browser.web ? { web: browser.web } : {}),
       log: (line) => err(`cog serve: ${line}`),
     });
   } catch (e) {
@@ -97,6 +111,7 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
   }
 
   resource = server.resource ?? '';
+  url = server.url;
   err(`cog serve: MCP on ${server.url} · ${engineLabel(runtime)}`);
   if (oidc && server.resource) {
     err(
@@ -117,6 +132,7 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
     err('cog serve: WARNING: --no-auth: any program on this machine can use this runtime');
     err(JSON.stringify({ mcpServers: { cog: { type: 'http', url: server.url } } }, null, 2));
   }
+  browser.announce();
   process.stdout.write(`${JSON.stringify({ url: server.url, tokenFile: token?.file ?? null })}\n`);
 
   const stdinClosed = new Promise<string>((resolve) => {

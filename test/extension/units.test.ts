@@ -4,7 +4,7 @@ import { restartDelayMs, sleep } from '../../extension/backoff.js';
 import { parseServeLine, redact } from '../../extension/runtime-process.js';
 import { describeSettings, runtimeEnv, type CogSettings } from '../../extension/runtime-env.js';
 import { acceptWebviewMessage } from '../../extension/webview-messages.js';
-import { renderWebviewHtml } from '../../extension/webview-html.js';
+import { renderWebviewHtml } from '../../protocol/webview-html.js';
 
 const settings: CogSettings = {
   baseUrl: 'http://127.0.0.1:11434/v1',

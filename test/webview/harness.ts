@@ -22,7 +22,7 @@ import {
   type HostToWebview,
   type WebviewToHost,
 } from '../../protocol/webview.js';
-import { renderWebviewHtml, webviewCsp } from '../../extension/webview-html.js';
+import { renderWebviewHtml, webviewCsp } from '../../protocol/webview-html.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = join(ROOT, 'dist', 'webview');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renderWebviewHtml, webviewCsp } from '../../extension/webview-html.js';
+import { renderWebviewHtml, webviewCsp } from '../../protocol/webview-html.js';
 import { Events } from './events.js';
 import { useWebview } from './harness.js';
 import { hostileEvents, XSS_PAYLOADS } from './xss-payloads.js';

@@ -37,6 +37,7 @@ import {
   type ProtectedResource,
 } from './oauth.js';
 import { SessionRegistry, type HttpSession } from './sessions.js';
+import type { WebRoutes } from '../../web/routes.js';
 
 export type HttpAuth =
   /** Bearer tokens, each mapped to the principal it authenticates, with every scope. */
@@ -52,6 +53,11 @@ export type HttpAuth =
 
 export interface HttpServerOptions {
   auth: HttpAuth;
+  /**
+   * The chat page and its sign-in (server/web/), at `/` beside `/mcp`; a signed-in
+   * browser's own requests to `/mcp` are authenticated by its session cookie.
+   */
+  web?: WebRoutes;
   /** Requests a minute one principal may make, bursts included. Default 600. */
   requestsPerMinute?: number;
   /** Default 127.0.0.1. */
@@ -147,6 +153,9 @@ export async function startHttpServer(
     res: ServerResponse,
   ): Promise<Identity | undefined> => {
     if ('none' in auth) return localIdentity(auth.principal, 'none');
+    // A browser's own page: its session cookie, when it sends no token.
+    const browser = req.headers.authorization === undefined ? opts.web?.identity(req) : undefined;
+    if (browser) return browser;
     const match = /^Bearer +([^\s]+) *$/i.exec(req.headers.authorization ?? '');
     let identity: Identity | undefined;
     try {
@@ -210,6 +219,7 @@ export async function startHttpServer(
     if (!checkHostAndOrigin(req, res, hosts)) return;
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (oauth && resource && wellKnown.has(path)) return serveMetadata(req, res, resource, oauth);
+    if (path !== '/mcp' && opts.web && (await opts.web.handle(req, res, path))) return;
     if (path !== '/mcp') return sendJsonError(res, 404, -32000, 'Not Found: the endpoint is /mcp');
     if (hasQueryToken(req.url)) {
       return sendJsonError(

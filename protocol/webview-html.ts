@@ -1,8 +1,10 @@
 /**
- * The chat webview's HTML. A pure function (no `vscode` import) so the extension host and
- * the webview test harness serve the same page. The policy: nothing but the bundle's own
- * script (by nonce) and stylesheet (from the webview's resource origin), images only from
- * there or inline data, no eval, no inline scripts or styles, no frames, forms, network.
+ * The chat panel's HTML. A pure function (no `vscode` import) so the extension host, the
+ * browser page `cog serve` serves and the webview test harness serve the same page. The
+ * policy: nothing but the bundle's own script (by nonce) and stylesheet (from the
+ * resource origin), images only from there or inline data, no eval, no inline scripts or
+ * styles, no frames, forms, network. The browser page alone may reach its own origin
+ * (`connect: 'self'`): its host talks MCP to the server that served it.
  */
 
 export interface WebviewHtmlOptions {
@@ -12,6 +14,8 @@ export interface WebviewHtmlOptions {
   nonce: string;
   scriptUri: string;
   styleUri: string;
+  /** `'self'` for the browser page; the VS Code webview reaches nothing. */
+  connect?: "'self'";
 }
 
 const NONCE = /^[A-Za-z0-9+/_-]{16,128}={0,2}$/;
@@ -31,16 +35,19 @@ function check(opts: WebviewHtmlOptions): void {
 }
 
 /** The Content-Security-Policy of the page (also sent as a header by the test harness). */
-export function webviewCsp(opts: Pick<WebviewHtmlOptions, 'cspSource' | 'nonce'>): string {
+export function webviewCsp(
+  opts: Pick<WebviewHtmlOptions, 'cspSource' | 'nonce' | 'connect'>,
+): string {
   check({ ...opts, scriptUri: '', styleUri: '' });
   const { cspSource, nonce } = opts;
+  const connect = opts.connect === "'self'" ? "'self'" : "'none'";
   return [
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,
     `style-src ${cspSource}`,
     `img-src ${cspSource} data:`,
     `font-src ${cspSource}`,
-    "connect-src 'none'",
+    `connect-src ${connect}`,
     "frame-src 'none'",
     "object-src 'none'",
     "base-uri 'none'",
