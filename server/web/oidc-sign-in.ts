@@ -108,11 +108,14 @@ export async function createOidcSignIn(opts: OidcSignInOptions) {
       if (callback.searchParams.has('error')) {
         throw new SignInError(`the issuer refused: ${callback.searchParams.get('error')}`);
       }
+      // The request's own URL names no host we trust: the code came to our redirect URI.
+      const current = new URL(opts.redirectUri());
+      current.search = callback.search;
       let tokens;
       try {
         tokens = await authorizationCodeGrant(
           config,
-          callback,
+          current,
           {
             pkceCodeVerifier: p.verifier,
             expectedState: state,
@@ -122,7 +125,12 @@ export async function createOidcSignIn(opts: OidcSignInOptions) {
           { resource: opts.resource() },
         );
       } catch (err) {
-        throw new SignInError(`the issuer's answer was not accepted: ${(err as Error).message}`);
+        const e = err as Error & { error?: unknown; error_description?: unknown };
+        const why =
+          typeof e.error === 'string'
+            ? `${e.error}: ${String(e.error_description ?? '')}`
+            : e.message;
+        throw new SignInError(`the issuer's answer was not accepted (${why})`);
       }
       const identity = await opts.authenticate(tokens.access_token);
       if (!identity) throw new SignInError('the access token is not one for this server');
