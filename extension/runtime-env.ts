@@ -8,6 +8,8 @@ export interface CogSettings {
   pipeline: PipelineMode;
   approvalPolicy: ApprovalPolicy;
   serverUrl: string;
+  /** The client id Cog signs in with at a server's issuer that does not register clients. */
+  oauthClientId: string;
 }
 
 /**

@@ -2,10 +2,11 @@ import { NODE_NAMES, type NodeName } from '../protocol/events.js';
 import type { CogSettings } from './runtime-env.js';
 
 /**
- * The `cog.*` settings that decide where the API key goes or whether code runs. A folder
- * someone else wrote must not choose them, so they are `"scope": "application"` in
- * package.json and Restricted Mode's `restrictedConfigurations`, and they are read from the
- * user's settings only, even on an editor that did not honour that scope.
+ * The `cog.*` settings that decide where the API key goes, whom you sign in with or whether
+ * code runs. A folder someone else wrote must not choose them, so they are
+ * `"scope": "application"` in package.json and Restricted Mode's `restrictedConfigurations`,
+ * and they are read from the user's settings only, even on an editor that did not honour
+ * that scope.
  */
 export const USER_ONLY_SETTINGS = [
   'baseUrl',
@@ -13,6 +14,7 @@ export const USER_ONLY_SETTINGS = [
   'model',
   ...NODE_NAMES.map((n) => `models.${n}` as const),
   'approvalPolicy',
+  'oauthClientId',
 ] as const;
 export type UserOnlySetting = (typeof USER_ONLY_SETTINGS)[number];
 
@@ -72,5 +74,6 @@ export function settingsFrom(
     pipeline: oneOf(source.get('pipeline'), PIPELINES, 'fast'),
     approvalPolicy: oneOf(user('approvalPolicy'), POLICIES, 'ask'),
     serverUrl: text('serverUrl'),
+    oauthClientId: text('oauthClientId'),
   };
 }

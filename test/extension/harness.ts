@@ -52,6 +52,7 @@ const settings: CogSettings = {
   pipeline: 'fast',
   approvalPolicy: 'auto',
   serverUrl: '',
+  oauthClientId: '',
 };
 
 /** What the extension would give the child, with `extra` on top (to break it on purpose). */

@@ -27,6 +27,7 @@ async function serve(dir: string) {
       pipeline: 'fast',
       approvalPolicy: 'auto',
       serverUrl: '',
+      oauthClientId: '',
     },
     dir,
     undefined,

@@ -45,6 +45,7 @@ test('settings: where the key goes and whether code runs never come from a works
     source({
       baseUrl: { defaultValue: '', workspaceValue: 'http://attacker.example/v1' },
       serverUrl: { defaultValue: '', workspaceFolderValue: 'http://attacker.example/mcp' },
+      oauthClientId: { defaultValue: '', globalValue: 'mine', workspaceValue: 'attackers-app' },
       model: { defaultValue: '', globalValue: 'mine', workspaceValue: 'theirs' },
       'models.thinker': { defaultValue: '', workspaceLanguageValue: 'theirs' },
       approvalPolicy: { defaultValue: 'ask', workspaceValue: 'auto' },
@@ -55,6 +56,7 @@ test('settings: where the key goes and whether code runs never come from a works
   );
   assert.equal(s.baseUrl, '');
   assert.equal(s.serverUrl, '');
+  assert.equal(s.oauthClientId, 'mine', 'a workspace does not choose whom you sign in with');
   assert.equal(s.model, 'mine', "the user's own value stands");
   assert.equal(s.models.thinker, '');
   assert.equal(s.approvalPolicy, 'ask');
@@ -64,6 +66,7 @@ test('settings: where the key goes and whether code runs never come from a works
     'baseUrl',
     'model',
     'models.thinker',
+    'oauthClientId',
     'serverUrl',
   ]);
 
@@ -107,6 +110,7 @@ test('Restricted Mode: the runtime starts with code runs off, whatever the user 
     pipeline: 'fast',
     approvalPolicy: 'auto',
     serverUrl: '',
+    oauthClientId: '',
   };
   assert.equal(underWorkspaceTrust(settings, true).approvalPolicy, 'auto');
   const restricted = underWorkspaceTrust(settings, false);

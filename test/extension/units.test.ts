@@ -13,6 +13,7 @@ const settings: CogSettings = {
   pipeline: 'faithful',
   approvalPolicy: 'deny',
   serverUrl: '',
+  oauthClientId: '',
 };
 
 test('restart backoff: 1 s, 2 s, 4 s … capped', () => {
