@@ -1,6 +1,7 @@
 import type { ChatController } from './chat-controller.js';
 import type { McpProviderStatus } from './mcp-provider.js';
 import type { RuntimeConnection } from './runtime-connection.js';
+import type { SignInState } from './sign-in.js';
 
 /**
  * What `activate` returns (`vscode.extensions.getExtension('cog-dev.cog').exports`): the
@@ -14,4 +15,10 @@ export interface CogExtensionApi {
   readonly activationMs: number;
   /** The status bar item's text as shown now. */
   statusBarText(): string;
+  /** The sign-in to `cog.serverUrl` (with a server that asks for OAuth); never its tokens. */
+  readonly signIn: {
+    readonly state: SignInState;
+    /** Whether the sign-in's tokens are in SecretStorage. */
+    stored(): Promise<boolean>;
+  };
 }

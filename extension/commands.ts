@@ -4,12 +4,14 @@ import type { ChatViewProvider } from './chat-view.js';
 import type { Logger } from './emitter.js';
 import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
 import { SECRET_API_KEY, SECRET_SERVER_TOKEN, readSettings } from './settings.js';
+import { describeAccount, type SignInController } from './sign-in.js';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
   connection: RuntimeConnection;
   chat: ChatController;
   view: ChatViewProvider;
+  signIn: SignInController;
   log: Logger & { show(preserveFocus?: boolean): void };
 }
 
@@ -22,6 +24,8 @@ export const COMMANDS = [
   'cog.showTrace',
   'cog.setApiKey',
   'cog.setServerToken',
+  'cog.signIn',
+  'cog.signOut',
   'cog.copyMcpConfig',
   'cog.showLog',
   'cog.restartRuntime',
@@ -30,7 +34,7 @@ type CommandId = (typeof COMMANDS)[number];
 
 /** Registers the commands; each failure is shown to the user in words and logged. */
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
-  const { connection, chat, view, log, context } = deps;
+  const { connection, chat, view, log, context, signIn } = deps;
   const handlers: Record<CommandId, () => Promise<unknown>> = {
     'cog.newSession': async () => {
       await view.reveal();
@@ -90,6 +94,27 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         prompt:
           'The token `cog serve` printed (or its token file). Kept in VS Code\u2019s secret storage. Empty removes it.',
       }),
+    'cog.signIn': async () => {
+      const signed = await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: 'Cog: signing in in your browser\u2026',
+          cancellable: true,
+        },
+        (_progress, token) => {
+          const stop = new AbortController();
+          token.onCancellationRequested(() => stop.abort());
+          return signIn.signIn(stop.signal);
+        },
+      );
+      void vscode.window.showInformationMessage(
+        `Cog: signed in as ${describeAccount(signed.account)}.`,
+      );
+    },
+    'cog.signOut': async () => {
+      await signIn.signOut();
+      void vscode.window.showInformationMessage('Cog: signed out.');
+    },
     'cog.copyMcpConfig': async () => {
       await connection.whenConnected(10_000);
       const ep = connection.endpoint;

@@ -12,6 +12,7 @@ import { registerMcpProvider } from './mcp-provider.js';
 import { RuntimeConnection } from './runtime-connection.js';
 import { underWorkspaceTrust } from './runtime-env.js';
 import { affectsRuntime, readSettings, SECRET_API_KEY, SECRET_SERVER_TOKEN } from './settings.js';
+import { SignInController } from './sign-in.js';
 import { createStatusBar } from './status-bar.js';
 
 let shutdown: (() => Promise<void>) | undefined;
@@ -25,13 +26,36 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
 
   // The approval questions need the chat and its view, built below; none can come before
   // connection.start() at the end.
-  const late: { prompt?: ReturnType<typeof createApprovalPrompt> } = {};
+  const late: {
+    prompt?: ReturnType<typeof createApprovalPrompt>;
+    connection?: RuntimeConnection;
+  } = {};
+  // Tokens in SecretStorage only; the browser opens only from Cog: Sign In.
+  const signIn = new SignInController({
+    store: {
+      get: (key) => context.secrets.get(key),
+      set: (key, value) => context.secrets.store(key, value),
+      delete: (key) => context.secrets.delete(key),
+    },
+    log,
+    openBrowser: (url) =>
+      Promise.resolve(vscode.env.openExternal(vscode.Uri.parse(url.href, true))),
+    settings: () => readSettings(),
+    restart: (reason) => late.connection?.restart(reason),
+    offerSignIn: (message) => {
+      void vscode.window.showInformationMessage(`Cog: ${message}`, 'Sign In').then((pick) => {
+        if (pick) void vscode.commands.executeCommand('cog.signIn');
+      });
+    },
+  });
+  context.subscriptions.push(signIn);
   const connection = new RuntimeConnection({
-    launch: createLauncher(context, log),
+    launch: createLauncher(context, log, signIn),
     log,
     clientVersion: version,
     onElicit: async (q, signal) => late.prompt?.(q, signal) ?? { action: 'decline' },
   });
+  late.connection = connection;
   shutdown = () => connection.dispose();
   context.subscriptions.push({ dispose: () => void connection.dispose() });
 
@@ -57,13 +81,13 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
     },
     trusted: () => vscode.workspace.isTrusted,
   });
-  const status = createStatusBar(connection);
+  const status = createStatusBar(connection, signIn);
   context.subscriptions.push(
     chat,
     view,
     status,
     vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, view),
-    ...registerCommands({ context, connection, chat, view, log }),
+    ...registerCommands({ context, connection, chat, view, signIn, log }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!affectsRuntime(e)) return;
       chat.refreshOnReconnect();
@@ -95,6 +119,12 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
     mcpProvider,
     activationMs,
     statusBarText: () => status.item.text,
+    signIn: {
+      get state() {
+        return signIn.state;
+      },
+      stored: () => signIn.stored(),
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { describeSettings, runtimeEnv, underWorkspaceTrust } from './runtime-env
 import { checkLease, dropLease, whenGone, writeLease } from './runtime-lease.js';
 import { startLocalRuntime } from './runtime-process.js';
 import { readSettings, SECRET_API_KEY, SECRET_SERVER_TOKEN } from './settings.js';
+import type { SignInController } from './sign-in.js';
 
 /**
  * Where the extension's runtime keeps its sessions: the workspace's storage (one chat
@@ -19,42 +20,26 @@ export function runtimeHome(context: vscode.ExtensionContext): string {
 
 /**
  * One connection attempt's target, from the settings as they are now: the configured
- * server (`cog.serverUrl`, token from SecretStorage), or `cog serve` started from this
+ * server (`cog.serverUrl`, with the token set with Cog: Set Server Token, else the tokens of
+ * Cog: Sign In when the server asks for OAuth), or `cog serve` started from this
  * extension's own bundle on the editor's own Node (`process.execPath` with
  * ELECTRON_RUN_AS_NODE), so users need no separate Node install.
  *
  * In Restricted Mode (an untrusted workspace) the runtime starts with approval policy
  * `deny`: chat works, no code runs. Granting trust restarts it (extension.ts).
  */
-export function createLauncher(context: vscode.ExtensionContext, log: Logger) {
+export function createLauncher(
+  context: vscode.ExtensionContext,
+  log: Logger,
+  signIn: SignInController,
+) {
   return async (signal: AbortSignal): Promise<Launched> => {
     const trusted = vscode.workspace.isTrusted;
     const settings = underWorkspaceTrust(readSettings(log), trusted);
     if (settings.serverUrl) {
-      let url: URL;
-      try {
-        url = new URL(settings.serverUrl);
-      } catch {
-        throw new Error(`cog.serverUrl "${settings.serverUrl}" is not a URL: fix it in Settings.`);
-      }
-      const token = await context.secrets.get(SECRET_SERVER_TOKEN);
-      if (!token) {
-        throw new Error(
-          'No token for cog.serverUrl: run "Cog: Set Server Token" (it is kept in SecretStorage).',
-        );
-      }
-      if (!trusted) {
-        log.warn(
-          `Restricted Mode: this window approves no code runs, but ${url.origin} runs code without asking if it was started with approval "auto"`,
-        );
-      }
-      return {
-        url,
-        token,
-        label: `server ${url.origin}`,
-        authHint: 'Check the token with "Cog: Set Server Token".',
-      };
+      return configuredServer(context, log, signIn, settings.serverUrl, trusted, signal);
     }
+    signIn.noSignIn();
     const home = runtimeHome(context);
     await mkdir(home, { recursive: true });
     const existing = await checkLease(home, log);
@@ -112,4 +97,39 @@ export function createLauncher(context: vscode.ExtensionContext, log: Logger) {
       },
     };
   };
+}
+
+/**
+ * The target `cog.serverUrl` names. A token set with Cog: Set Server Token wins; without
+ * one, a server that asks for OAuth gets the stored sign-in's tokens (or the launch fails
+ * with "Sign in to …").
+ */
+async function configuredServer(
+  context: vscode.ExtensionContext,
+  log: Logger,
+  signIn: SignInController,
+  serverUrl: string,
+  trusted: boolean,
+  signal: AbortSignal,
+): Promise<Launched> {
+  if (!URL.canParse(serverUrl)) {
+    throw new Error(`cog.serverUrl "${serverUrl}" is not a URL: fix it in Settings.`);
+  }
+  const url = new URL(serverUrl);
+  const token = await context.secrets.get(SECRET_SERVER_TOKEN);
+  if (token) signIn.noSignIn();
+  const oauth = token ? undefined : await signIn.launch(url, signal);
+  if (!token && !oauth) {
+    throw new Error(
+      'No token for cog.serverUrl: run "Cog: Set Server Token" (it is kept in SecretStorage).',
+    );
+  }
+  if (!trusted) {
+    log.warn(
+      `Restricted Mode: this window approves no code runs, but ${url.origin} runs code without asking if it was started with approval "auto"`,
+    );
+  }
+  const label = `server ${url.origin}`;
+  if (oauth) return { url, label, ...oauth };
+  return { url, token, label, authHint: 'Check the token with "Cog: Set Server Token".' };
 }

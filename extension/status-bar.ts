@@ -1,9 +1,35 @@
 import * as vscode from 'vscode';
 import type { ModelInfo } from '../protocol/events.js';
 import type { ConnectionState, RuntimeConnection } from './runtime-connection.js';
+import { describeAccount, type SignInController, type SignInState } from './sign-in.js';
 
-/** The status bar's words for a connection state: what a glance should tell. */
-export function statusText(state: ConnectionState): string {
+/**
+ * The status bar's words for a connection state and, with a server that signs people in,
+ * who is signed in: what a glance should tell. Signed out, it says what to do.
+ */
+export function statusText(state: ConnectionState, auth: SignInState = { status: 'none' }): string {
+  switch (auth.status) {
+    case 'none':
+      return connectionText(state);
+    case 'signed-out':
+      return '$(sign-in) Cog: sign in';
+    case 'signing-in':
+      return '$(loading~spin) Cog: signing in';
+    case 'signed-in':
+      return `${connectionText(state)} $(account) ${accountLabel(auth.account)}`;
+    default: {
+      const never: never = auth;
+      return `Cog: ${String(never)}`;
+    }
+  }
+}
+
+/** The shortest name of an account: its name, else its email, else "signed in". */
+export function accountLabel(account: { name?: string; email?: string }): string {
+  return account.name ?? account.email ?? 'signed in';
+}
+
+function connectionText(state: ConnectionState): string {
   switch (state.status) {
     case 'starting':
       return '$(loading~spin) Cog: starting';
@@ -31,9 +57,16 @@ export function modelLabel(model: ModelInfo | undefined): string {
   return names.size <= 1 ? thinker : `${thinker} +${names.size - 1}`;
 }
 
-function tooltip(state: ConnectionState): vscode.MarkdownString {
+function tooltip(state: ConnectionState, auth: SignInState): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**Cog** · ${state.status}\n\n`);
+  if (auth.status === 'signed-in') {
+    md.appendText(`Signed in to ${auth.origin} as ${describeAccount(auth.account)}.\n\n`);
+  } else if (auth.status === 'signed-out') {
+    md.appendText(`Signed out of ${auth.origin}.\n\n`);
+    md.appendMarkdown('Click to sign in.');
+    return md;
+  }
   if (state.detail) md.appendText(`${state.detail}\n\n`);
   if (state.model) {
     if (state.model.offline) md.appendMarkdown('Offline engine: no model configured.\n\n');
@@ -48,8 +81,14 @@ function tooltip(state: ConnectionState): vscode.MarkdownString {
   return md;
 }
 
-/** Shows the runtime connection in the status bar; disposing removes it. */
-export function createStatusBar(connection: RuntimeConnection): {
+/**
+ * Shows the runtime connection (and the sign-in, with a server that asks for one) in the
+ * status bar; a click opens the chat, or signs in when signed out. Disposing removes it.
+ */
+export function createStatusBar(
+  connection: RuntimeConnection,
+  signIn: SignInController,
+): {
   item: vscode.StatusBarItem;
   dispose(): void;
 } {
@@ -59,20 +98,26 @@ export function createStatusBar(connection: RuntimeConnection): {
     100,
   );
   item.name = 'Cog';
-  item.command = 'cog.chat.focus';
-  const render = (state: ConnectionState) => {
-    item.text = statusText(state);
-    item.tooltip = tooltip(state);
-    item.backgroundColor =
-      state.status === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+  const render = () => {
+    const state = connection.state;
+    const auth = signIn.state;
+    const signedOut = auth.status === 'signed-out';
+    item.text = statusText(state, auth);
+    item.tooltip = tooltip(state, auth);
+    item.command = signedOut ? 'cog.signIn' : 'cog.chat.focus';
+    item.backgroundColor = signedOut
+      ? new vscode.ThemeColor('statusBarItem.warningBackground')
+      : state.status === 'error'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : undefined;
   };
-  render(connection.state);
+  render();
   item.show();
-  const sub = connection.onDidChangeState(render);
+  const subs = [connection.onDidChangeState(render), signIn.onDidChangeState(render)];
   return {
     item,
     dispose: () => {
-      sub.dispose();
+      subs.forEach((s) => s.dispose());
       item.dispose();
     },
   };
