@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { launchBrowser, type BrowserSession } from '../helpers/chromium.js';
 import { startServe, type ServeHandle } from '../helpers/cog-process.js';
 import { approveRun, lastReply, loginLink, say, watchCsp } from '../helpers/browser-chat.js';
+import { initializeRequest } from '../helpers/mcp-raw.js';
 
 describe('the chat page of cog serve, signed in with a one-time link', () => {
   let home: string;
@@ -95,16 +96,7 @@ describe('the chat page of cog serve, signed in with a one-time link', () => {
         'content-type': 'application/json',
         accept: 'application/json, text/event-stream',
       },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 'x', version: '1' },
-        },
-      }),
+      body: JSON.stringify(initializeRequest()),
     });
     assert.equal((await fetch(`${origin}/mcp`, init('same-origin'))).status, 200);
     for (const site of ['cross-site', 'same-site', 'none']) {

@@ -9,6 +9,7 @@ import { SignInController } from '../../extension/sign-in.js';
 import { startServe, type ServeHandle } from '../helpers/cog-process.js';
 import { signInHeadless, startTestIssuer, type TestIssuer } from '../helpers/oidc-provider.js';
 import { newChat, recordingLog, useHomes } from './harness.js';
+import { initializeRequest } from '../helpers/mcp-raw.js';
 
 // The extension's sign-in (extension/sign-in.ts and the oauth-* modules beneath it) in
 // plain Node, against the real test OpenID provider and a real `cog serve --issuer`. The
@@ -269,16 +270,7 @@ test('refreshed before expiry, one refresh for many requests, stored; a refused 
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
     },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 't', version: '1' },
-      },
-    }),
+    body: JSON.stringify(initializeRequest(1, 't', '2025-06-18')),
   });
   assert.equal(res.status, 200);
   await res.body?.cancel();
