@@ -27,10 +27,15 @@ export interface TestIssuerOptions {
   interactive?: boolean;
   /** Lifetime of access tokens, in seconds. Default 300. */
   accessTokenTtl?: number;
+  /**
+   * The loopback address to listen on and name the issuer by. Default 127.0.0.1; the VS
+   * Code test uses 127.0.0.2, which code-server does not rewrite into its port proxy.
+   */
+  host?: string;
 }
 
 export interface TestIssuer {
-  /** The issuer identifier, `http://127.0.0.1:<port>`. */
+  /** The issuer identifier, `http://<host>:<port>`. */
   readonly issuer: string;
   /** The provider's own RS256 signing key and its kid, for tokens forged to test one check. */
   readonly signingKey: CryptoKey;
@@ -58,8 +63,9 @@ export async function startTestIssuer(opts: TestIssuerOptions = {}): Promise<Tes
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => http.listen(0, host, resolve));
+  const issuer = `http://${host}:${(http.address() as AddressInfo).port}`;
 
   const kid = 'test-signing-key';
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
@@ -118,10 +124,17 @@ export async function startTestIssuer(opts: TestIssuerOptions = {}): Promise<Tes
         },
       },
     },
-    extraTokenClaims: (ctx) =>
-      ctx.oidc.client?.clientId === CLIENTS.named.id
+    // As an issuer set up to put profile claims into access tokens (Auth0's and Keycloak's
+    // mappers do): a person's name and email; for machines, only the `named` client's.
+    extraTokenClaims: (ctx, token) => {
+      const accountId = 'accountId' in token ? token.accountId : undefined;
+      if (opts.interactive && typeof accountId === 'string') {
+        return { name: personName(accountId), email: `${accountId}@example.com` };
+      }
+      return ctx.oidc.client?.clientId === CLIENTS.named.id
         ? { name: 'Ada Lovelace', email: 'ada@example.com' }
-        : undefined,
+        : undefined;
+    },
   });
   // Keep oidc-provider's own error logging out of the test output; answers are checked.
   provider.on('server_error', () => {});
@@ -163,6 +176,11 @@ export async function startTestIssuer(opts: TestIssuerOptions = {}): Promise<Tes
   };
 }
 
+/** The dev login's account `ada` is "Ada". */
+function personName(login: string): string {
+  return login.charAt(0).toUpperCase() + login.slice(1);
+}
+
 const PEOPLE_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
 
 /** What a provider needs for people to sign in (see `TestIssuerOptions.interactive`). */
@@ -173,7 +191,7 @@ function interactive() {
       accountId: id,
       claims: () => ({
         sub: id,
-        name: id.charAt(0).toUpperCase() + id.slice(1),
+        name: personName(id),
         email: `${id}@example.com`,
         email_verified: true,
       }),
