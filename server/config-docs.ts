@@ -22,6 +22,18 @@ export const ENV_DOCS: ReadonlyArray<[string, string]> = [
     'cog serve: Cog’s client at the issuer, with COG_OIDC_CLIENT_SECRET: the browser sign-in (redirect <server>/auth/callback) and token introspection (opaque tokens)',
   ],
   ['COG_OIDC_CLIENT_SECRET', 'the secret of that client'],
+  [
+    'COG_PRINCIPAL_TURNS',
+    'sessions one principal keeps busy at once (default 8); past it a message is refused',
+  ],
+  [
+    'COG_PRINCIPAL_CODE_RUNS',
+    'code runs of one principal at once (default 2); past it a run waits for a slot',
+  ],
+  [
+    'COG_PRINCIPAL_REQUESTS_PER_MINUTE',
+    'cog serve: HTTP requests a minute per principal (default 600); past it 429 + Retry-After',
+  ],
   ['COG_HOME', 'state directory: sessions, workspaces, config.json (default ~/.cog)'],
   ['COG_OFFLINE', '1: ignore any configured model and use the offline engine'],
 ];

@@ -142,6 +142,33 @@ export const ConfigFileSchema = z
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 
+/** Each principal's share: the environment over config.json over the defaults. */
+function resolvePerPrincipal(env: NodeJS.ProcessEnv, file: ConfigFile): PerPrincipalLimits {
+  const limits = { ...DEFAULT_PER_PRINCIPAL, ...file.perPrincipal };
+  const fromEnv: Array<[keyof PerPrincipalLimits, string, number]> = [
+    ['turns', 'COG_PRINCIPAL_TURNS', 10_000],
+    ['codeRuns', 'COG_PRINCIPAL_CODE_RUNS', 1_000],
+    ['requestsPerMinute', 'COG_PRINCIPAL_REQUESTS_PER_MINUTE', 1_000_000],
+  ];
+  for (const [key, name, max] of fromEnv) {
+    const value = integer(name, env[name], 1, max);
+    if (value !== undefined) limits[key] = value;
+  }
+  return limits;
+}
+
+/** A whole number in [min, max] from an environment variable, or undefined when unset. */
+function integer(name: string, value: string | undefined, min: number, max: number) {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n < min || n > max) {
+    throw new ConfigError(
+      `${name}=${value} is not valid: use a whole number from ${min} to ${max}`,
+    );
+  }
+  return n;
+}
+
 function pick<T extends string>(name: string, value: string | undefined, allowed: readonly T[]) {
   if (value === undefined || value === '') return undefined;
   if ((allowed as readonly string[]).includes(value)) return value as T;
@@ -270,6 +297,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CogConfig {
     sensorIntervalMs: 5000,
     llm: { idleTimeoutMs: 30_000, totalTimeoutMs: 120_000 },
     ...(oidc ? { oidc } : {}),
-    perPrincipal: { ...DEFAULT_PER_PRINCIPAL, ...file.perPrincipal },
+    perPrincipal: resolvePerPrincipal(env, file),
   };
 }

@@ -4,6 +4,7 @@ import { tokenTableVerifier } from '../../server/auth/tokens.js';
 import { RateLimiter } from '../../server/mcp/http/rate-limit.js';
 import { startHttpServer, type HttpServerHandle } from '../../server/mcp/http/server.js';
 import { createRuntime, type Runtime } from '../../server/runtime/runtime.js';
+import { startServe } from '../helpers/cog-process.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
 
 // Requests per minute are each principal's: one that floods gets 429 with Retry-After,
@@ -60,4 +61,32 @@ test('the bucket refills at the steady rate', () => {
   assert.equal(limiter.take('p'), 0);
   assert.ok(limiter.take('p') > 0);
   assert.equal(limiter.take('q'), 0, 'another principal starts full');
+});
+
+test('cog serve takes the share from COG_PRINCIPAL_REQUESTS_PER_MINUTE', async () => {
+  const serveHome = tempHome('cog-http-rate-env-');
+  const started = await startServe(serveHome.home, {
+    env: { COG_PRINCIPAL_REQUESTS_PER_MINUTE: '3' },
+  });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(started.url, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${started.token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      });
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.equal(statuses.filter((s) => s === 429).length, 1, `statuses ${statuses.join(' ')}`);
+    assert.equal(statuses.at(-1), 429);
+  } finally {
+    await started.serve.stop();
+    serveHome.cleanup();
+  }
 });

@@ -99,5 +99,21 @@ test('each principal’s share: defaults, config.json overrides, bad values refu
   assert.throws(() => loadConfig(env()), /config\.json: perPrincipal\.turns/);
   writeFileSync(file, JSON.stringify({ perPrincipal: { sessions: 3 } }));
   assert.throws(() => loadConfig(env()), /config\.json: perPrincipal/);
+  // The environment wins over config.json, key by key.
+  writeFileSync(file, JSON.stringify({ perPrincipal: { codeRuns: 4, requestsPerMinute: 60 } }));
+  assert.deepEqual(
+    loadConfig(env({ COG_PRINCIPAL_TURNS: '3', COG_PRINCIPAL_REQUESTS_PER_MINUTE: '120' }))
+      .perPrincipal,
+    { turns: 3, codeRuns: 4, requestsPerMinute: 120 },
+  );
+  assert.equal(loadConfig(env({ COG_PRINCIPAL_CODE_RUNS: '' })).perPrincipal.codeRuns, 4);
+  for (const bad of ['0', '-1', '2.5', 'many', '1e3', '10001']) {
+    assert.throws(
+      () => loadConfig(env({ COG_PRINCIPAL_TURNS: bad })),
+      new RegExp(
+        `COG_PRINCIPAL_TURNS=${bad.replace('.', '\\.')} is not valid: use a whole number from 1 to 10000`,
+      ),
+    );
+  }
   writeFileSync(file, '{}');
 });
