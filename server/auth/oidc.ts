@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import {
   allowInsecureRequests,
   ClientSecretBasic,
@@ -14,6 +14,7 @@ import {
   type Identity,
   type Scope,
 } from './identity.js';
+import { VerifiedTokenCache } from './verified-cache.js';
 
 /** Signature algorithms an access token may use: asymmetric only, never `none` or HS*. */
 export const ASYMMETRIC_ALGORITHMS = [
@@ -52,6 +53,14 @@ export interface OidcAuthenticatorOptions {
   introspection?: { clientId: string; clientSecret: string };
   /** Timeout of each request to the issuer (discovery, keys, introspection). Default 10 s. */
   timeoutMs?: number;
+  /**
+   * How long a verified JWT is taken again without a new signature check (never past its
+   * `exp`), in ms; 0 checks every time. Default 60 s. Opaque tokens are introspected on
+   * every request, so a revocation counts at once.
+   */
+  verifiedCacheMs?: number;
+  /** The clock, in ms since the epoch; tests move it. Default Date.now. */
+  now?: () => number;
 }
 
 /** Thrown at startup when the issuer cannot be used: its message says what to fix. */
@@ -68,7 +77,8 @@ export class OidcConfigError extends Error {
  * - a JWT is verified locally with jose against the issuer's JWKS (fetched on first use,
  *   cached, fetched again at most every 30 s for an unknown `kid`): signature with an
  *   allowed asymmetric algorithm, `iss` exactly the issuer, `aud` naming the audience,
- *   `exp` present and `nbf` honoured with `clockToleranceSec` leeway, and `sub`;
+ *   `exp` present and `nbf` honoured with `clockToleranceSec` leeway, and `sub`; the same
+ *   token is then taken for up to `verifiedCacheMs` without a new check (never past `exp`);
  * - anything else (an opaque token) is introspected, when the issuer has an introspection
  *   endpoint and credentials for it are configured: it must be active, of this issuer,
  *   for this audience and in its time window. Otherwise it is refused.
@@ -118,15 +128,31 @@ export async function createOidcAuthenticator(
     return required.every((s) => identity.scopes.includes(s)) ? identity : undefined;
   };
 
+  const now = opts.now ?? Date.now;
+  const verified = new VerifiedTokenCache(opts.verifiedCacheMs ?? 60_000, now);
+
   return async (token) => {
     if (JWS_COMPACT.test(token)) {
       if (!jwks) return undefined;
-      const claims = await verifyJwt(token, jwks, issuer, audience(), algorithms, tolerance);
-      return claims ? accept(claims) : undefined;
+      const aud = audience();
+      const seen = verified.get(token, aud);
+      if (seen) return accept(seen);
+      const claims = await verifyJwt(token, jwks, {
+        issuer,
+        audience: aud,
+        algorithms,
+        clockTolerance: tolerance,
+        currentDate: new Date(now()),
+      });
+      if (!claims) return undefined;
+      verified.set(token, aud, claims, tolerance);
+      return accept(claims);
     }
     if (!introspect) return undefined;
     const claims = await introspectToken(config, token);
-    return claims && activeFor(claims, issuer, audience(), tolerance) ? accept(claims) : undefined;
+    return claims && activeFor(claims, issuer, audience(), tolerance, now())
+      ? accept(claims)
+      : undefined;
   };
 }
 
@@ -150,19 +176,12 @@ const INVALID_TOKEN_CODES = new Set([
 async function verifyJwt(
   token: string,
   jwks: JWTVerifyGetKey,
-  issuer: string,
-  audience: string,
-  algorithms: string[],
-  clockTolerance: number,
+  checks: Required<
+    Pick<JWTVerifyOptions, 'issuer' | 'audience' | 'algorithms' | 'clockTolerance' | 'currentDate'>
+  >,
 ): Promise<Record<string, unknown> | undefined> {
   try {
-    const { payload } = await jwtVerify(token, jwks, {
-      issuer,
-      audience,
-      algorithms,
-      clockTolerance,
-      requiredClaims: ['exp', 'sub'],
-    });
+    const { payload } = await jwtVerify(token, jwks, { ...checks, requiredClaims: ['exp', 'sub'] });
     return payload;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
@@ -189,12 +208,13 @@ function activeFor(
   issuer: string,
   audience: string,
   tolerance: number,
+  nowMs: number,
 ): boolean {
   if (claims.iss !== undefined && claims.iss !== issuer) return false;
   const aud = claims.aud;
   const auds = Array.isArray(aud) ? aud : [aud];
   if (!auds.includes(audience)) return false;
-  const now = Date.now() / 1000;
+  const now = nowMs / 1000;
   if (typeof claims.exp === 'number' && now > claims.exp + tolerance) return false;
   if (typeof claims.nbf === 'number' && now < claims.nbf - tolerance) return false;
   const type = claims.token_type;

@@ -396,3 +396,34 @@ test('cog serve --issuer: PRM, scopes advertised, OIDC tokens, and the token kep
     h2.cleanup();
   }
 });
+
+test('a verified JWT is taken again, never past its exp nor for another audience', async () => {
+  let clock = Date.now();
+  const aud = 'https://cog.example/mcp';
+  const cached = await createOidcAuthenticator({
+    issuer: issuer.issuer,
+    audience: aud,
+    clockToleranceSec: 5,
+    verifiedCacheMs: 60_000,
+    now: () => clock,
+  });
+  const exp = Math.floor(clock / 1000) + 20;
+  const token = await signedByIssuer(issuer, { ...accessClaims(issuer, aud), exp });
+  for (let i = 0; i < 3; i++) assert.equal((await cached(token))?.principal, principal());
+
+  // A token one byte off is not the cached one: checked, and refused.
+  const tampered = `${token.slice(0, -2)}${token.at(-2) === 'A' ? 'B' : 'A'}${token.at(-1)}`;
+  assert.equal(await cached(tampered), undefined);
+
+  // Past exp + leeway the entry is gone and the full check refuses it.
+  clock += 26_000;
+  assert.equal(await cached(token), undefined, 'expired, cached or not');
+
+  // The cache holds an audience with the token: verified for one, refused for another.
+  let current = aud;
+  const moving = await createOidcAuthenticator({ issuer: issuer.issuer, audience: () => current });
+  const fresh = await signedByIssuer(issuer, accessClaims(issuer, aud));
+  assert.ok(await moving(fresh));
+  current = 'https://elsewhere.example/mcp';
+  assert.equal(await moving(fresh), undefined, 'not served from the cache for another audience');
+});
