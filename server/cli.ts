@@ -6,7 +6,19 @@ import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './mcp/http/defaults.js';
 // Everything else is imported by the command that needs it: the bundle is split into
 // chunks (esbuild.mjs), so `cog --version` compiles only this file and `cog mcp` never
 // the HTTP server.
-const loadConfig = async () => (await import('./config.js')).loadConfig();
+const loadConfig = async (env: NodeJS.ProcessEnv = process.env) =>
+  (await import('./config.js')).loadConfig(env);
+
+/**
+ * The environment `cog serve` reads its configuration from: `--issuer` stands in for
+ * COG_OIDC_ISSUER, so the client settings beside it (COG_OIDC_CLIENT_ID, config.json's
+ * oidc) go with the flag's issuer. A flag that is not a URL is left to runServe, which
+ * names the flag; --audience, too, is applied there.
+ */
+function serveEnv(issuer: string | undefined): NodeJS.ProcessEnv {
+  if (issuer === undefined || !URL.canParse(issuer)) return process.env;
+  return { ...process.env, COG_OIDC_ISSUER: issuer };
+}
 const helpText = async () => (await import('./cli/help.js')).helpText();
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -100,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
           scopes: { type: 'string' },
         },
         async (v) =>
-          runServe(await loadConfig(), {
+          runServe(await loadConfig(serveEnv(v.issuer)), {
             host: v.host,
             port: parsePort(v.port),
             auth: !v['no-auth'],

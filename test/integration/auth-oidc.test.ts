@@ -355,7 +355,13 @@ test('cog serve --issuer: PRM, scopes advertised, OIDC tokens, and the token kep
   await ensureBuilt();
   const h = tempHome('cog-auth-oidc-serve-');
   const args = ['serve', '--port', '0', '--issuer', issuer.issuer, '--scopes', 'cog:read cog:chat'];
-  const cog = spawnCog([...args, '--exit-with-stdin'], cogEnv(h.home, { COG_OFFLINE: '1' }));
+  // The client settings from the environment go with the issuer from the flag.
+  const env = {
+    COG_OFFLINE: '1',
+    COG_OIDC_CLIENT_ID: CLIENTS.cog.id,
+    COG_OIDC_CLIENT_SECRET: CLIENTS.cog.secret,
+  };
+  const cog = spawnCog([...args, '--exit-with-stdin'], cogEnv(h.home, env));
   try {
     const { url } = await firstJsonLine<{ url: string }>(cog);
     const port = Number(new URL(url).port);
@@ -376,10 +382,13 @@ test('cog serve --issuer: PRM, scopes advertised, OIDC tokens, and the token kep
     const sent = await client.callTool({ name: 'send', arguments: { text: 'hello' } });
     assert.equal(sent.isError, undefined, JSON.stringify(sent.content));
     await client.close();
+    const opaque = await issuer.token({ resource: url, scope: 'cog:read', client: 'opaque' });
+    const introspected = await mcpWire(port).post(`Bearer ${opaque}`, initializeRequest());
+    assert.equal(introspected.status, 200, 'an opaque token, introspected with that client');
     const wrong = await issuer.token({ resource: OTHER_RESOURCE, scope: 'cog:read' });
     assert.equal((await mcpWire(port).post(`Bearer ${wrong}`, initializeRequest())).status, 401);
     assert.match(cog.stderr(), /OAuth resource http:\/\/127\.0\.0\.1:\d+\/mcp of issuer/);
-    assert.ok(!cog.stderr().includes(t) && !cog.stderr().includes(wrong));
+    for (const token of [t, opaque, wrong]) assert.ok(!cog.stderr().includes(token));
   } finally {
     await cog.stop();
     h.cleanup();
