@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { SessionCatalog } from '../../server/runtime/catalog.js';
+import type { RuntimeEvent } from '../../protocol/events.js';
 import type { EventStore, StoredSession } from '../../server/store/types.js';
 import { readsContract } from './store-contract-reads.js';
 import {
@@ -134,6 +135,21 @@ function lifecycleContract(label: string, make: MakeStore): void {
     assert.equal(opened.lastSeq, 3);
     await fresh.append(user('s1', 4));
     assert.deepEqual(seqs(await fresh.read('s1', 0, 10)), range(1, 4));
+  });
+
+  test(`${label}: an event JSON cannot encode fails with store_unserializable, using no seq`, async (t) => {
+    const { store, reopen } = await make(t);
+    await fill(store, meta('s1'), 2);
+    const cyclic: Record<string, unknown> = { ...user('s1', 3) };
+    cyclic['self'] = cyclic;
+    const big = { ...user('s1', 3), n: 1n };
+    for (const bad of [cyclic, big]) {
+      await assert.rejects(async () => store.append(bad as unknown as RuntimeEvent), {
+        code: 'store_unserializable',
+      });
+    }
+    await store.append(user('s1', 3));
+    assert.deepEqual(seqs((await (await reopen()).open('s1')).events), [1, 2, 3]);
   });
 
   test(`${label}: a session never created is store_not_found`, async (t) => {
