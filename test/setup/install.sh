@@ -3,7 +3,10 @@
 # script; `npm run setup:test` runs it alone):
 #   1. Debian packages: bubblewrap (the sandbox), python3 (model-written Python), util-linux
 #      (prlimit), chromium (webview and VS Code tests), tmux, and what code-server's native
-#      modules build with (build-essential, pkg-config, lib*-dev) plus ripgrep.
+#      modules build with (build-essential, pkg-config, lib*-dev) plus ripgrep, and
+#      postgresql (15 on Debian 12: initdb, pg_ctl, postgres for test/helpers/postgres.ts,
+#      which starts a throw-away cluster per test file; the system cluster the package may
+#      start on 5432 is never used).
 #   2. code-server 4.100.3 (VS Code 1.100.3) from npm into $COG_TEST_CACHE/code-server
 #      (default ~/.cache/cog-test). test/setup/code-server-e2e and vscode-ext-test.mjs start it.
 #   3. Node 22 for the MCP conformance suite, in test/conformance/node22.
@@ -15,7 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # code-server 4.100.3 is the last one whose engines (and postinstall check) accept Node 20.
 CODE_SERVER_VERSION=4.100.3
 APT_PACKAGES=(bubblewrap python3 util-linux chromium ripgrep build-essential pkg-config
-  libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev tmux)
+  libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev tmux postgresql)
 
 log() { printf '[cog test setup] %s\n' "$*"; }
 die() {
@@ -196,6 +199,11 @@ fi
 # ---------------------------------------------------------------- self-check
 chromium_version="$(chromium --version 2>/dev/null)" || die "chromium --version failed"
 bwrap_version="$(bwrap --version 2>/dev/null)" || die "bwrap --version failed"
+# Where test/helpers/postgres.ts looks too: pg_config's bindir, else the newest Debian version.
+pg_bin="$(pg_config --bindir 2>/dev/null || true)"
+[ -x "$pg_bin/initdb" ] || pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+[ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/pg_ctl" ] || die "PostgreSQL's initdb and pg_ctl are not installed"
+pg_version="$("$pg_bin/postgres" --version 2>/dev/null)" || die "$pg_bin/postgres --version failed"
 [ -x "$CS_BIN" ] || die "code-server is missing at $CS_BIN"
 # The helpers (test/helpers/code-server.ts) use the project's own playwright-core and tsx.
 for m in playwright-core tsx; do
@@ -204,5 +212,5 @@ done
 for f in code-server-e2e vscode-ext-test.mjs; do
   [ -x "$ROOT/test/setup/$f" ] || die "test/setup/$f is missing or not executable"
 done
-log "check: $chromium_version, $bwrap_version, code-server at $CS_BIN"
+log "check: $chromium_version, $bwrap_version, $pg_version, code-server at $CS_BIN"
 log "ready in $((SECONDS - T0)) s"
