@@ -29,7 +29,7 @@ export function stateView(runtime: Runtime, s: Session): StateView {
     sensor,
     busy: s.work.busy,
     queued: s.work.queued,
-    lastSeq: s.seq,
+    lastSeq: s.publishedSeq,
     turns: s.userMessages,
     model: runtime.modelInfo,
     context: structuredClone(s.context),
@@ -96,9 +96,9 @@ export async function traceView(s: Session, q: TraceQuery): Promise<TracePage> {
   let next = Math.max(q.sinceSeq, 0);
   const filtered = Boolean(q.node || q.type);
   let scanned = 0;
-  while (next < s.seq && events.length < q.limit && scanned < TRACE_SCAN_LIMIT) {
+  while (next < s.publishedSeq && events.length < q.limit && scanned < TRACE_SCAN_LIMIT) {
     const want = filtered ? TRACE_READ_CHUNK : q.limit - events.length;
-    const page = await s.read(next, Math.min(want, s.seq - next));
+    const page = await s.read(next, Math.min(want, s.publishedSeq - next));
     if (page.length === 0) break;
     for (const e of page) {
       scanned++;
@@ -115,6 +115,6 @@ export async function traceView(s: Session, q: TraceQuery): Promise<TracePage> {
     session: s.id,
     events: events.map((e) => ({ ...e })),
     next_seq: next,
-    has_more: next < s.seq,
+    has_more: next < s.publishedSeq,
   };
 }

@@ -63,6 +63,11 @@ export class Session {
   /** Told every event first; the runtime's relay to `subscribeAll` (not a listener). */
   observer: Listener | undefined;
   private seqValue = 0;
+  private publishedSeqValue = 0;
+  /** Recorded, not yet committed by a store that commits later; in seq order. */
+  private readonly unpublished: Array<{ event: RuntimeEvent; durable: boolean }> = [];
+  private lost: Error | undefined;
+  private drained: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly tail: RuntimeEvent[] = [];
   private readonly listeners = new Set<Listener>();
   private turnCounter = 0;
@@ -82,6 +87,7 @@ export class Session {
     if (opened.snapshot) s.restore(opened.snapshot);
     for (const e of opened.events) s.apply(e);
     s.seqValue = opened.lastSeq;
+    s.publishedSeqValue = opened.lastSeq;
     return s;
   }
 
@@ -119,15 +125,82 @@ export class Session {
    * `critical`: the event that reports such a failure, written from the disk's reserve.
    */
   record(draft: EventDraft, opts: { critical?: boolean } = {}): RuntimeEvent {
+    if (this.lost) throw this.lost;
     // Object.assign, not a spread: on Node 20 it is ~30× cheaper, and this runs per token.
     const event = Object.assign({}, draft, {
       seq: this.seqValue + 1,
       ts: new Date(this.now()).toISOString(),
       session: this.id,
     }) as RuntimeEvent;
-    this.store.append(event, { ...opts, key: this.key });
+    const written = this.store.append(event, { ...opts, key: this.key });
     this.seqValue = event.seq;
     this.apply(event);
+    if (!written && !this.unpublished.length) {
+      this.publish(event);
+      return event;
+    }
+    // A store that commits later (PostgreSQL): shown once committed, in seq order.
+    const entry = { event, durable: false };
+    this.unpublished.push(entry);
+    (written ?? Promise.resolve()).then(
+      () => {
+        entry.durable = true;
+        for (let next = this.unpublished[0]; next?.durable; next = this.unpublished[0]) {
+          this.unpublished.shift();
+          this.publish(next.event);
+        }
+        if (!this.unpublished.length) this.settleDrained();
+      },
+      (err: unknown) => this.loseUnpublished(err),
+    );
+    return event;
+  }
+
+  /** The last seq anyone may see: recorded and durable. */
+  get publishedSeq(): number {
+    return this.publishedSeqValue;
+  }
+
+  /**
+   * Set when an append the store took later failed: the projections hold events nobody
+   * saw and the store does not have, so nothing more is recorded until `reload`.
+   */
+  get broken(): Error | undefined {
+    return this.lost;
+  }
+
+  /** Waits until every event recorded so far is shown (or lost). */
+  published(): Promise<void> {
+    if (!this.unpublished.length) return Promise.resolve();
+    if (!this.drained) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.drained = { promise, resolve };
+    }
+    return this.drained.promise;
+  }
+
+  /** Rebuilds the projections from the store after a lost write; listeners stay. */
+  reload(opened: OpenedSession): void {
+    this.history = [];
+    this.memory = structuredClone(INITIAL_MEMORY);
+    this.memoryVersion = 0;
+    this.processes.clear();
+    this.userMessages = 0;
+    this.lastSensor = null;
+    this.context = {};
+    this.openTurns.clear();
+    this.tail.length = 0;
+    if (opened.snapshot) this.restore(opened.snapshot);
+    for (const e of opened.events) this.apply(e);
+    this.seqValue = opened.lastSeq;
+    this.publishedSeqValue = opened.lastSeq;
+    this.unpublished.length = 0;
+    this.lost = undefined;
+  }
+
+  private publish(event: RuntimeEvent): void {
+    this.publishedSeqValue = event.seq;
     this.tail.push(event);
     if (this.tail.length > TAIL_EVENTS) this.tail.splice(0, this.tail.length - TAIL_EVENTS);
     for (const listener of this.observer ? [this.observer, ...this.listeners] : this.listeners) {
@@ -137,7 +210,23 @@ export class Session {
         process.stderr.write(`cog: event listener failed: ${(err as Error).message}\n`);
       }
     }
-    return event;
+  }
+
+  private settleDrained(): void {
+    const d = this.drained;
+    this.drained = undefined;
+    d?.resolve();
+  }
+
+  private loseUnpublished(err: unknown): void {
+    if (this.lost) return;
+    this.lost = err instanceof Error ? err : new Error(String(err));
+    const first = this.unpublished[0]?.event.seq;
+    this.unpublished.length = 0;
+    this.settleDrained();
+    process.stderr.write(
+      `cog: session ${this.id}: events from #${first} were not saved and not shown: ${this.lost.message}\n`,
+    );
   }
 
   /**
@@ -244,7 +333,8 @@ export class Session {
     };
     const unsubscribe = this.subscribe((e) => (live ? deliver(e) : held.push(e)));
     try {
-      const until = this.seqValue;
+      // Only what is durable: a store that commits later publishes the rest in order.
+      const until = this.publishedSeqValue;
       while (delivered < until) {
         const page = await this.read(delivered, Math.min(1000, until - delivered));
         if (page.length === 0) break;
@@ -279,8 +369,11 @@ export class Session {
     return this.store.messages(this.key, q);
   }
 
-  flush(): Promise<void> {
-    return this.store.flush(this.key);
+  /** Durable and shown: what a turn awaits before it answers. */
+  async flush(): Promise<void> {
+    await this.store.flush(this.key);
+    await this.published();
+    if (this.lost) throw this.lost;
   }
 
   private restore(snapshot: Snapshot): void {

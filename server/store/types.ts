@@ -2,12 +2,14 @@ import type { RuntimeEvent } from '../../protocol/events.js';
 
 /**
  * Persistence of sessions: their identity, their event logs and snapshots of their
- * projections. The file store is the default; a PostgreSQL store is a later module
- * behind this same contract:
+ * projections. The file store is the default; the PostgreSQL store (`COG_DATABASE_URL`)
+ * keeps the same contract:
  *
  * - **Seen ⇒ durable.** `append` returns only once the event would survive a crash of
- *   this process, and callers publish an event only after `append` returned. A failed
- *   append keeps nothing and uses up no seq. `flush` adds power-loss durability.
+ *   this process, or returns a promise that resolves then; callers publish an event only
+ *   after that. A failed append keeps nothing and uses up no seq (for a promise: it and
+ *   every append queued behind it in that session reject, and the session must be opened
+ *   again). `flush` adds power-loss durability and waits for appends on their way.
  * - **Lazy.** `listSessions` reads identities, not logs; `open` costs the snapshot plus
  *   the events after it; `read` and `messages` cost what they return.
  * - **Owned.** A session's owner lives in its metadata, not in its first event, so a
@@ -26,7 +28,7 @@ export interface EventStore {
    * kept nothing. While the disk is full only `critical` appends are tried. `key` is the
    * session's store key when it is not the event's `session` (see SessionMeta).
    */
-  append(event: RuntimeEvent, opts?: { critical?: boolean; key?: string }): void;
+  append(event: RuntimeEvent, opts?: { critical?: boolean; key?: string }): void | Promise<void>;
   /** fsyncs what was appended (to one session, or all): power loss keeps it too. */
   flush(session?: string): Promise<void>;
   /** Up to `limit` events with seq greater than `afterSeq`, in order. */

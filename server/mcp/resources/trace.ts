@@ -16,7 +16,7 @@ export function registerTraceResource(ctx: McpContext): void {
     },
     async (uri, vars) => {
       const s = await sessionOf(ctx, uri, vars);
-      const sinceSeq = Math.max(0, s.seq - TRACE_RESOURCE_EVENTS);
+      const sinceSeq = Math.max(0, s.publishedSeq - TRACE_RESOURCE_EVENTS);
       return jsonContents(uri, await traceView(s, { sinceSeq, limit: TRACE_RESOURCE_EVENTS }));
     },
   );
