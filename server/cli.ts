@@ -12,12 +12,14 @@ const loadConfig = async (env: NodeJS.ProcessEnv = process.env) =>
 /**
  * The environment `cog serve` reads its configuration from: `--issuer` stands in for
  * COG_OIDC_ISSUER, so the client settings beside it (COG_OIDC_CLIENT_ID, config.json's
- * oidc) go with the flag's issuer. A flag that is not a URL is left to runServe, which
- * names the flag; --audience, too, is applied there.
+ * oidc) go with the flag's issuer, and `--database` for COG_DATABASE_URL. An issuer that
+ * is not a URL is left to runServe, which names the flag; --audience is applied there.
  */
-function serveEnv(issuer: string | undefined): NodeJS.ProcessEnv {
-  if (issuer === undefined || !URL.canParse(issuer)) return process.env;
-  return { ...process.env, COG_OIDC_ISSUER: issuer };
+function serveEnv(issuer: string | undefined, database: string | undefined): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (issuer !== undefined && URL.canParse(issuer)) env.COG_OIDC_ISSUER = issuer;
+  if (database !== undefined) env.COG_DATABASE_URL = database;
+  return env;
 }
 const helpText = async () => (await import('./cli/help.js')).helpText();
 
@@ -110,9 +112,10 @@ async function main(argv: string[]): Promise<number> {
           issuer: { type: 'string' },
           audience: { type: 'string' },
           scopes: { type: 'string' },
+          database: { type: 'string' },
         },
         async (v) =>
-          runServe(await loadConfig(serveEnv(v.issuer)), {
+          runServe(await loadConfig(serveEnv(v.issuer, v.database)), {
             host: v.host,
             port: parsePort(v.port),
             auth: !v['no-auth'],

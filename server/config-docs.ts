@@ -34,6 +34,10 @@ export const ENV_DOCS: ReadonlyArray<[string, string]> = [
     'COG_PRINCIPAL_REQUESTS_PER_MINUTE',
     'cog serve: HTTP requests a minute per principal (default 600); past it 429 + Retry-After',
   ],
+  [
+    'COG_DATABASE_URL',
+    'postgres://user:password@host/db: sessions in PostgreSQL, shared by any number of cog serve instances (as --database)',
+  ],
   ['COG_HOME', 'state directory: sessions, workspaces, config.json (default ~/.cog)'],
   ['COG_OFFLINE', '1: ignore any configured model and use the offline engine'],
 ];

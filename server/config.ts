@@ -54,6 +54,8 @@ export interface CogConfig {
   llm: { idleTimeoutMs: number; totalTimeoutMs: number };
   /** Absent: `cog serve` takes the local token only. */
   oidc?: OidcSettings;
+  /** `postgres://…`: sessions in PostgreSQL instead of `<home>/sessions`. */
+  databaseUrl?: string;
   /** Each principal's share: sessions busy at once, code runs at once, HTTP requests a minute. */
   perPrincipal: PerPrincipalLimits;
 }
@@ -129,6 +131,10 @@ export const ConfigFileSchema = z
       .partial()
       .strict()
       .optional(),
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+      .optional(),
     oidc: z
       .object({
         issuer: z.url(),
@@ -141,6 +147,18 @@ export const ConfigFileSchema = z
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+
+/** COG_DATABASE_URL over config.json's databaseUrl; a postgres:// URL or nothing. */
+function databaseOf(env: NodeJS.ProcessEnv, file: ConfigFile): { databaseUrl?: string } {
+  const url = env.COG_DATABASE_URL || file.databaseUrl;
+  if (!url) return {};
+  if (!/^postgres(ql)?:\/\/./.test(url) || !URL.canParse(url)) {
+    throw new ConfigError(
+      'The database URL (--database, COG_DATABASE_URL or databaseUrl) is not a PostgreSQL URL: use postgres://user:password@host:5432/database',
+    );
+  }
+  return { databaseUrl: url };
+}
 
 /** Each principal's share: the environment over config.json over the defaults. */
 function resolvePerPrincipal(env: NodeJS.ProcessEnv, file: ConfigFile): PerPrincipalLimits {
@@ -297,6 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CogConfig {
     sensorIntervalMs: 5000,
     llm: { idleTimeoutMs: 30_000, totalTimeoutMs: 120_000 },
     ...(oidc ? { oidc } : {}),
+    ...databaseOf(env, file),
     perPrincipal: resolvePerPrincipal(env, file),
   };
 }

@@ -10,7 +10,7 @@ Usage:
   cog chat [--session ID] [--json]   chat in the terminal
   cog mcp                            serve MCP on stdin/stdout (for agents that spawn it)
   cog serve [--host H] [--port N] [--no-auth] [--exit-with-stdin] [--no-web]
-            [--issuer URL [--audience URL] [--scopes S]]
+            [--issuer URL [--audience URL] [--scopes S]] [--database URL]
                                      serve MCP over Streamable HTTP at /mcp, and the
                                      chat in a browser at /
   cog sessions [list] [--json]       your sessions on this COG_HOME
@@ -67,6 +67,10 @@ cog serve
   people sign in with the issuer (authorization code + PKCE) as oidc:<issuer>#<sub>.
   Either way the browser gets an HttpOnly, SameSite=Strict session cookie (12 hours,
   2 idle), never a token; Sign out ends it.
+
+  With --database postgres://… (or COG_DATABASE_URL) the sessions live in PostgreSQL
+  instead of <COG_HOME>/sessions: Cog creates and migrates its cog_* tables itself, and
+  any number of cog serve instances can use one database.
 
   --host H       address to listen on (default ${DEFAULT_HTTP_HOST}); a non-loopback address
                  needs auth (it is refused with --no-auth)

@@ -9,7 +9,7 @@ import { createOfflineEngine } from '../llm/offline.js';
 import { createOpenAiClient } from '../llm/openai-client.js';
 import { createFileStore } from '../store/file-store.js';
 import { storeKeyOf } from '../store/layout.js';
-import type { StoredSession } from '../store/types.js';
+import type { EventStore, StoredSession } from '../store/types.js';
 import { createProcessManager } from '../processes/process-manager.js';
 import { RuntimeError, isCoded } from './errors.js';
 import { lockHome } from './home-lock.js';
@@ -33,7 +33,17 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
   const now = deps.now ?? Date.now;
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const unlock = lockHome(config.home);
-  const store = deps.store ?? createFileStore({ dir: join(config.home, 'sessions') });
+  let store: EventStore;
+  try {
+    store =
+      deps.store ??
+      (config.databaseUrl
+        ? await (await import('../store/pg-store.js')).createPgStore({ url: config.databaseUrl })
+        : createFileStore({ dir: join(config.home, 'sessions') }));
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const ownSecrets = secretsOf(config);
   const model =
     deps.model ??
@@ -147,6 +157,8 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     const stored = typeof id === 'string' ? catalog.get(owner, id) : undefined;
     if (!stored) throw notFound(id);
     const s = await load(stored);
+    // A write the store took later failed: start again from what it has.
+    if (s.broken) s.reload(await store.open(storeKeyOf(stored.meta)));
     s.lastUsed = now();
     return s;
   }
@@ -217,7 +229,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     onEvict(s) {
       sensor.untrack(s.key);
       const stored = catalog.get(s.owner, s.id);
-      if (stored) Object.assign(stored, { lastSeq: s.seq, turns: s.userMessages });
+      if (stored) Object.assign(stored, { lastSeq: s.publishedSeq, turns: s.userMessages });
     },
     unload: (s) => store.unload(s.key),
   });
@@ -251,7 +263,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     modelInfo,
     createSession: async (owner, opts) => {
       const s = await create(owner, opts);
-      return summary({ meta: s.meta, lastSeq: s.seq, turns: 0 });
+      return summary({ meta: s.meta, lastSeq: s.publishedSeq, turns: 0 });
     },
     session: get,
     async openSession(id, owner) {

@@ -1,0 +1,101 @@
+import type { Pool, PoolClient } from 'pg';
+
+/**
+ * The PostgreSQL store's schema, as numbered steps applied in order and recorded in
+ * `cog_migrations`. A step is never edited once released: a change is a new step.
+ * Every table is prefixed `cog_`, so Cog can share a database with other things.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'sessions, events, snapshots',
+    sql: `
+      CREATE TABLE cog_sessions (
+        key         text PRIMARY KEY,
+        id          text NOT NULL,
+        owner       text NOT NULL,
+        title       text,
+        -- the ISO string the runtime gave, kept as text so that it reads back the same
+        created_at  text NOT NULL,
+        last_seq    bigint NOT NULL DEFAULT 0,
+        -- the first seq still stored (after a clear dropped what came before)
+        base_seq    bigint NOT NULL DEFAULT 1,
+        turns       integer NOT NULL DEFAULT 0,
+        -- the lease of the instance running this session's turn (fencing: epoch)
+        lease_holder text,
+        lease_epoch  bigint NOT NULL DEFAULT 0,
+        lease_until  timestamptz
+      );
+      CREATE INDEX cog_sessions_created ON cog_sessions (created_at);
+      CREATE TABLE cog_events (
+        session_key text NOT NULL REFERENCES cog_sessions (key) ON DELETE CASCADE,
+        seq         bigint NOT NULL,
+        -- 0 any event, 1 a user or assistant message, 2 a session.cleared
+        kind        smallint NOT NULL,
+        body        text NOT NULL,
+        PRIMARY KEY (session_key, seq)
+      );
+      CREATE INDEX cog_events_marks ON cog_events (session_key, seq) WHERE kind <> 0;
+      CREATE TABLE cog_snapshots (
+        session_key text PRIMARY KEY REFERENCES cog_sessions (key) ON DELETE CASCADE,
+        seq         bigint NOT NULL,
+        turns       integer NOT NULL,
+        state       text NOT NULL
+      );
+    `,
+  },
+];
+
+/** Any constant both sides agree on: the advisory lock migrations take. */
+const MIGRATION_LOCK = 0x636f67; // "cog"
+
+/**
+ * Brings the schema up to date, safely from several instances at once: each runs in one
+ * transaction holding a transaction-scoped advisory lock, so the second waits for the
+ * first and then finds nothing left to do. Refuses a database migrated by a newer Cog.
+ * Returns the versions it applied.
+ */
+export async function migrate(pool: Pool): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS cog_migrations (
+         version    integer PRIMARY KEY,
+         name       text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const done = await appliedVersions(client);
+    const newest = MIGRATIONS.at(-1)?.version ?? 0;
+    const ahead = [...done].filter((v) => v > newest);
+    if (ahead.length) {
+      throw new Error(
+        `the database has schema version ${Math.max(...ahead)}, newer than this Cog knows (${newest}): upgrade Cog`,
+      );
+    }
+    const applied: number[] = [];
+    for (const step of MIGRATIONS) {
+      if (done.has(step.version)) continue;
+      await client.query(step.sql);
+      await client.query('INSERT INTO cog_migrations (version, name) VALUES ($1, $2)', [
+        step.version,
+        step.name,
+      ]);
+      applied.push(step.version);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function appliedVersions(client: PoolClient): Promise<Set<number>> {
+  const { rows } = await client.query<{ version: number }>('SELECT version FROM cog_migrations');
+  return new Set(rows.map((r) => Number(r.version)));
+}
