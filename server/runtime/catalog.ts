@@ -26,6 +26,12 @@ export class SessionCatalog {
     return this.entries.has(slot(owner, id));
   }
 
+  /** The entry whose store key is `key`. */
+  byKey(key: string): StoredSession | undefined {
+    for (const c of this.entries.values()) if ((c.meta.key ?? c.meta.id) === key) return c;
+    return undefined;
+  }
+
   delete(meta: SessionMeta): void {
     this.entries.delete(slot(meta.owner, meta.id));
   }

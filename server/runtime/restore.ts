@@ -6,19 +6,31 @@ import { Session } from './session.js';
  * Rebuilds a session from the store. Work that was in flight when the process died
  * (running processes, unfinished turns) is closed with events of its own, so readers see
  * why it ended. A store that cannot take them (a full disk) leaves them for the next load.
+ * With a shared store `closeOpen` is false: the work may be running on another instance,
+ * and only its lease running out says otherwise (cluster-link.ts closes it then).
  */
 export function restoreSession(
   opened: OpenedSession,
   store: EventStore,
   now: () => number,
+  closeOpen = true,
 ): Session {
   const s = Session.fromStore(opened, store, now);
+  if (closeOpen) closeOpenWork(s, now, 'the runtime restarted');
+  return s;
+}
+
+/**
+ * Ends what the log says is still running, with events of its own: runs as interrupted,
+ * turns as failed. For a restart, and for a session whose instance stopped (`reason`).
+ */
+export function closeOpenWork(s: Session, now: () => number, reason: string): void {
   for (const p of [...s.processes.values()]) {
     if (!FINAL_PROCESS_STATUSES.includes(p.status)) {
       const ended = {
         ...p,
         status: 'interrupted' as const,
-        reason: 'the runtime restarted',
+        reason,
         endedAt: new Date(now()).toISOString(),
       };
       s.tryRecord({ type: 'process.updated', node: 'process', turn: p.turn, process: ended });
@@ -30,9 +42,8 @@ export function restoreSession(
       node: 'runtime',
       turn,
       status: 'error',
-      error: 'interrupted: the runtime restarted during this turn',
+      error: `interrupted: ${reason} during this turn`,
       timing: { firstTokenMs: null, totalMs: 0, callsBeforeFirstToken: 0, modelCalls: 0 },
     });
   }
-  return s;
 }

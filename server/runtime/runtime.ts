@@ -16,7 +16,8 @@ import { lockHome } from './home-lock.js';
 import { SessionCatalog } from './catalog.js';
 import { startEviction } from './eviction.js';
 import { PrincipalGate } from './principal-limits.js';
-import { restoreSession } from './restore.js';
+import { createClusterLink } from './cluster-link.js';
+import { closeOpenWork, restoreSession } from './restore.js';
 import { createSensor } from './sensor.js';
 import type { Runtime, RuntimeDeps, SessionSummary } from './runtime-api.js';
 import { ID_PATTERN } from '../../protocol/mcp.js';
@@ -120,9 +121,38 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       lastActivity: () => s.lastActivity,
       memory: () => s.memory,
       memoryVersion: () => s.memoryVersion,
-      onTick: (readings, deltas) =>
-        s.tryRecord({ type: 'sensor.tick', node: 'sensor', readings, deltas }),
+      onTick: (readings, deltas) => {
+        if (!store.cluster) {
+          s.tryRecord({ type: 'sensor.tick', node: 'sensor', readings, deltas });
+          return;
+        }
+        void tickShared(s, readings, deltas);
+      },
     });
+  }
+
+  /**
+   * A sensor tick with a shared store: once per session across instances. Taken under
+   * the lease, and skipped when the session is busy elsewhere or another instance ticked
+   * it within the interval (seen once caught up).
+   */
+  async function tickShared(
+    s: Session,
+    readings: Record<string, string>,
+    deltas: Record<string, string>,
+  ) {
+    let release: (() => Promise<void>) | undefined;
+    try {
+      const hold = link.hold(s, { wait: false });
+      release = hold instanceof Promise ? await hold : hold;
+      const last = s.lastSensor ? Date.parse(s.lastSensor.ts) : 0;
+      if (now() - last < config.sensorIntervalMs / 2) return;
+      s.tryRecord({ type: 'sensor.tick', node: 'sensor', readings, deltas });
+    } catch {
+      // busy on another instance: its holder ticks it
+    } finally {
+      await release?.();
+    }
   }
 
   function assertOpen() {
@@ -143,7 +173,8 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       pending = (async () => {
         const opened = await store.open(key);
         opened.meta.owner = stored.meta.owner;
-        const s = restoreSession(opened, store, now);
+        // Shared: open work may be running elsewhere; the cluster link closes it if not.
+        const s = restoreSession(opened, store, now, !store.cluster);
         track(s);
         return s;
       })().finally(() => loading.delete(key));
@@ -154,11 +185,18 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
 
   async function get(id: string, owner: string): Promise<Session> {
     // Ids are per owner: another principal's session is not there to be found.
-    const stored = typeof id === 'string' ? catalog.get(owner, id) : undefined;
+    let stored = typeof id === 'string' ? catalog.get(owner, id) : undefined;
+    if (!stored && store.cluster && typeof id === 'string' && ID_PATTERN.test(id)) {
+      // Created on another instance a moment ago: its announcement may still be on its way.
+      stored = await store.cluster.lookup(SessionCatalog.keyFor(owner, id));
+      if (stored?.meta.owner === owner && !catalog.has(owner, id)) catalog.add(stored);
+      else stored = catalog.get(owner, id);
+    }
     if (!stored) throw notFound(id);
     const s = await load(stored);
     // A write the store took later failed: start again from what it has.
     if (s.broken) s.reload(await store.open(storeKeyOf(stored.meta)));
+    await link.fresh(s);
     s.lastUsed = now();
     return s;
   }
@@ -243,6 +281,29 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     throw new RuntimeError('process_not_found', `No process ${processId}.`);
   }
 
+  const link = createClusterLink({
+    cluster: store.cluster,
+    sessions,
+    load,
+    read: (key, afterSeq, limit) => store.read(key, afterSeq, limit),
+    onCreated(stored) {
+      if (!catalog.has(stored.meta.owner, stored.meta.id)) catalog.add(stored);
+    },
+    onDeleted(key) {
+      const s = sessions.get(key);
+      const stored = s?.meta ?? catalog.byKey(key)?.meta;
+      if (stored) catalog.delete(stored);
+      if (s) {
+        s.work.cancel();
+        sessions.delete(key);
+        sensor.untrack(key);
+        void store.unload(key);
+      }
+    },
+    closeOrphans: (s) => closeOpenWork(s, now, 'its Cog instance stopped'),
+    log: (line) => process.stderr.write(`cog: ${line}\n`),
+  });
+
   const turns = createTurns({
     config,
     model,
@@ -256,6 +317,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     workspace: (key) => join(config.home, 'workspaces', key),
     assertOpen,
     persist,
+    hold: (s, opts) => link.hold(s, opts),
   });
 
   const runtime: Runtime = {
@@ -320,10 +382,17 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     async clear(id, owner) {
       const s = await get(id, owner);
       s.work.cancel();
-      const cleared = s.record({ type: 'session.cleared', node: 'runtime' });
-      // The snapshot is taken at the clear itself: it replaces everything before it.
-      await store.dropBeforeClear(s.key, s.snapshot());
-      return cleared.seq;
+      const hold = link.hold(s, { wait: true });
+      const release = hold instanceof Promise ? await hold : hold;
+      try {
+        const cleared = s.record({ type: 'session.cleared', node: 'runtime' });
+        await s.flush();
+        // The snapshot is taken at the clear itself: it replaces everything before it.
+        await store.dropBeforeClear(s.key, s.snapshot());
+        return cleared.seq;
+      } finally {
+        await release();
+      }
     },
     async subscribe(id, owner, listener, afterSeq) {
       const s = await get(id, owner);
@@ -367,6 +436,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       await processes.close();
       await Promise.allSettled([...sessions.values()].map((s) => s.work.settled()));
       await Promise.allSettled([...sessions.values()].map(persist));
+      await link.close();
       await store.close();
       model.close?.();
       unlock();

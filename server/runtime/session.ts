@@ -180,6 +180,24 @@ export class Session {
     return this.drained.promise;
   }
 
+  /**
+   * Events another instance recorded (read from the shared store), in order from the
+   * next seq: applied and shown as if recorded here. Ones already held are skipped; a
+   * gap stops it (the caller reads again). Returns how many were taken.
+   */
+  ingest(events: RuntimeEvent[]): number {
+    let taken = 0;
+    for (const e of events) {
+      if (e.seq <= this.seqValue) continue;
+      if (e.seq !== this.seqValue + 1 || this.unpublished.length) break;
+      this.seqValue = e.seq;
+      this.apply(e);
+      this.publish(e);
+      taken++;
+    }
+    return taken;
+  }
+
   /** Rebuilds the projections from the store after a lost write; listeners stay. */
   reload(opened: OpenedSession): void {
     this.history = [];

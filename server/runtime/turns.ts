@@ -12,6 +12,7 @@ import { causeOf, codeOf, messageOf, runPipeline } from './pipeline.js';
 import type { TurnResult } from '../../protocol/results.js';
 import type { PrincipalGate } from './principal-limits.js';
 import type { Sensor } from './sensor.js';
+import type { ClusterLink } from './cluster-link.js';
 import type { Session } from './session.js';
 
 export interface SendOptions {
@@ -46,6 +47,8 @@ export interface TurnDeps {
   store: EventStore;
   /** Makes the session's log durable and snapshots its projections. */
   persist(s: Session): Promise<void>;
+  /** Holds the session for writes across instances (cluster-link.ts); local: a no-op. */
+  hold: ClusterLink['hold'];
   /** Fires when the runtime closes: every turn and memorizer update ends. */
   closing: AbortSignal;
   now(): number;
@@ -98,14 +101,28 @@ export function createTurns(deps: TurnDeps) {
       );
     }
     const ifBusy = opts.ifBusy ?? config.ifBusy;
-    if (s.work.busy && ifBusy === 'reject') {
-      throw new RuntimeError(
-        'session_busy',
-        `Session ${s.id} is busy with a turn (${s.work.queued} running or queued).`,
-      );
+    // With a shared store, first the session's lease: another instance's turn is waited
+    // for (queue, interrupt) or refused (reject). Alone, nothing to wait for: no await,
+    // so the checks below and the enqueue stay one step.
+    const hold = deps.hold(s, {
+      wait: ifBusy !== 'reject',
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    const held = hold instanceof Promise ? await hold : hold;
+    let release: () => void;
+    try {
+      if (s.work.busy && ifBusy === 'reject') {
+        throw new RuntimeError(
+          'session_busy',
+          `Session ${s.id} is busy with a turn (${s.work.queued} running or queued).`,
+        );
+      }
+      if (s.work.busy && ifBusy === 'interrupt') s.work.cancel();
+      release = gate.admitTurn(owner, s.key);
+    } catch (err) {
+      void held();
+      throw err;
     }
-    if (s.work.busy && ifBusy === 'interrupt') s.work.cancel();
-    const release = gate.admitTurn(owner, s.key);
     sensor.wake(s.key);
     const turn = s.nextTurnId();
     opts.onTurn?.(turn);
@@ -114,6 +131,13 @@ export function createTurns(deps: TurnDeps) {
       execute(s, owner, turn, text, signal, opts, action),
     );
     void done.then(release, release);
+    // The lease covers the turn and the work after it (memorizer, snapshot).
+    void done
+      .then(
+        () => s.work.followed(),
+        () => s.work.followed(),
+      )
+      .finally(() => void held());
     if (position > 0) s.record({ type: 'turn.queued', node: 'runtime', turn, position });
     return done;
   }

@@ -44,6 +44,34 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 2,
+    name: 'notifications for the other instances',
+    // Delivered at commit, to every instance LISTENing: a session created or deleted, a
+    // session's new last seq (events to read), a lease let go (a waiting turn may start).
+    sql: `
+      CREATE FUNCTION cog_notify_session() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'DELETE' THEN
+          PERFORM pg_notify('cog_sessions', 'deleted ' || OLD.key);
+          RETURN OLD;
+        ELSIF TG_OP = 'INSERT' THEN
+          PERFORM pg_notify('cog_sessions', 'created ' || NEW.key);
+        ELSE
+          IF NEW.last_seq <> OLD.last_seq THEN
+            PERFORM pg_notify('cog_sessions', 'appended ' || NEW.key || ' ' || NEW.last_seq);
+          END IF;
+          IF OLD.lease_holder IS NOT NULL AND NEW.lease_holder IS NULL THEN
+            PERFORM pg_notify('cog_sessions', 'released ' || NEW.key);
+          END IF;
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER cog_sessions_notify AFTER INSERT OR UPDATE OR DELETE ON cog_sessions
+        FOR EACH ROW EXECUTE FUNCTION cog_notify_session();
+      CREATE INDEX cog_sessions_leased ON cog_sessions (lease_until) WHERE lease_holder IS NOT NULL;
+    `,
+  },
 ];
 
 /** Any constant both sides agree on: the advisory lock migrations take. */

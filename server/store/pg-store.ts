@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { RuntimeEvent } from '../../protocol/events.js';
 import { StoreError } from './errors.js';
 import { assertSessionId, storeKeyOf } from './layout.js';
+import { createPgCluster } from './pg-cluster.js';
 import { migrate } from './pg-migrations.js';
 import type { EventStore, OpenedSession, SessionMeta, Snapshot, StoredSession } from './types.js';
 
@@ -87,6 +88,36 @@ export async function createPgStore(opts: PgStoreOptions): Promise<EventStore> {
   }
   const logs = new Map<string, OpenLog>();
   let closed = false;
+  let cluster: Awaited<ReturnType<typeof createPgCluster>>;
+  try {
+    cluster = await createPgCluster({
+      url: opts.url,
+      pool,
+      warn,
+      toStored: (row) => storedOf(row as unknown as SessionRow),
+      logs: {
+        keys: () => [...logs.keys()],
+        adopt(key, lastSeq, epoch) {
+          const log = logs.get(key);
+          // Appends on their way keep their place; the next write's CAS settles it.
+          if (!log || log.writing || log.queue.length) return;
+          if (lastSeq > log.durableSeq || epoch !== undefined) {
+            log.lastSeq = lastSeq;
+            log.durableSeq = lastSeq;
+          }
+          if (epoch !== undefined) log.epoch = epoch;
+          log.failed = undefined;
+        },
+      },
+    });
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new StoreError(
+      'store_write_failed',
+      `Cannot listen on the database ${redact(opts.url)}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
 
   function assertOpen() {
     if (closed) throw new StoreError('store_closed', 'The store is closed.');
@@ -174,6 +205,7 @@ export async function createPgStore(opts: PgStoreOptions): Promise<EventStore> {
 
   const store: EventStore = {
     full: false,
+    cluster,
 
     async listSessions(): Promise<StoredSession[]> {
       assertOpen();
@@ -181,11 +213,11 @@ export async function createPgStore(opts: PgStoreOptions): Promise<EventStore> {
         `SELECT key, id, owner, title, created_at, last_seq, turns FROM cog_sessions
           ORDER BY created_at, key`,
       );
-      return rows.map((row) => ({
-        meta: metaOf(row),
-        lastSeq: Math.max(Number(row.last_seq), logs.get(row.key)?.durableSeq ?? 0),
-        turns: row.turns,
-      }));
+      return rows.map((row) => {
+        const stored = storedOf(row);
+        stored.lastSeq = Math.max(stored.lastSeq, logs.get(row.key)?.durableSeq ?? 0);
+        return stored;
+      });
     },
 
     async create(meta: SessionMeta): Promise<void> {
@@ -427,6 +459,7 @@ export async function createPgStore(opts: PgStoreOptions): Promise<EventStore> {
       closed = true;
       const results = await Promise.allSettled([...logs.values()].map((l) => l.writing));
       logs.clear();
+      await cluster.close();
       await pool.end();
       const failed = results.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
@@ -457,6 +490,10 @@ function newLog(key: string, lastSeq: number, epoch: number): OpenLog {
     writing: undefined,
     failed: undefined,
   };
+}
+
+function storedOf(row: SessionRow): StoredSession {
+  return { meta: metaOf(row), lastSeq: Number(row.last_seq), turns: row.turns };
 }
 
 function metaOf(row: SessionRow): SessionMeta {

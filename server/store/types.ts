@@ -58,6 +58,53 @@ export interface EventStore {
   recover(): Promise<boolean>;
   /** Flush and release resources. */
   close(): Promise<void>;
+  /** Present when other instances share the store (PostgreSQL): see StoreCluster. */
+  readonly cluster?: StoreCluster;
+}
+
+/** What another instance changed, as the store hears it (after its commit). */
+export type StoreChange =
+  | { type: 'created' | 'deleted' | 'released'; key: string }
+  | { type: 'appended'; key: string; lastSeq: number };
+
+/** A session's lease, held by this instance: what it writes under. */
+export interface Lease {
+  key: string;
+  /** Grows by one with every take-over; a write under an older one is refused. */
+  epoch: number;
+  /** The session's last seq when the lease was taken. */
+  lastSeq: number;
+}
+
+/**
+ * A store several instances share. Every write to a session happens under its lease, one
+ * holder at a time; a lease not renewed in time is free again, and an append under an
+ * epoch that is no longer the session's keeps nothing (fencing).
+ */
+export interface StoreCluster {
+  /** This instance's name in leases. */
+  readonly instance: string;
+  /** Other instances' changes; the listener must not throw. Returns an unsubscribe. */
+  onChange(listener: (change: StoreChange) => void): () => void;
+  /** A session by key, as a listing shows it; undefined when there is none. */
+  lookup(key: string): Promise<StoredSession | undefined>;
+  /**
+   * Takes the session's lease for `ttlMs` if nobody holds it (or its holder let it run
+   * out); undefined when another instance holds it. An open session's appends go under
+   * the new epoch from now on.
+   */
+  tryLease(key: string, ttlMs: number): Promise<Lease | undefined>;
+  /** Extends a held lease; false when it was lost (taken over). */
+  renewLease(lease: Lease, ttlMs: number): Promise<boolean>;
+  /** Lets a lease go (after the writes it covered have committed). */
+  releaseLease(lease: Lease): Promise<void>;
+  /** Keys of sessions whose lease ran out without being let go: their holder is gone. */
+  expiredLeases(): Promise<string[]>;
+  /**
+   * For an open session another instance wrote to: what this instance's appends continue
+   * from, once it has read the events up to `lastSeq`.
+   */
+  caughtUp(key: string, lastSeq: number): void;
 }
 
 export interface SessionMeta {
