@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, test } from 'node:test';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { startCogCluster, type CogCluster } from '../helpers/cog-cluster.js';
+import { startPostgres, type PgServer } from '../helpers/postgres.js';
+
+// The multi-instance harness itself, on what one database already gives several `cog serve`
+// processes today: one writer at a time, a catalog loaded at start. Live fan-out, leases and
+// take-over get their own tests on top of this harness.
+
+let server: PgServer;
+/** Every instance pid any test started (restarts included): none may outlive the file. */
+const pids = new Set<number>();
+
+before(async () => {
+  server = await startPostgres();
+});
+after(async () => {
+  await server?.stop();
+  const alive = [...pids].filter((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false; // ESRCH: gone
+    }
+  });
+  assert.deepEqual(alive, [], 'no cog serve process is left running');
+});
+
+async function cluster(db: string): Promise<CogCluster> {
+  const c = await startCogCluster({
+    n: 3,
+    databaseUrl: await server.createDatabase(db),
+    env: { COG_OFFLINE: '1' },
+  });
+  for (const inst of c.instances) pids.add(inst.pid);
+  return c;
+}
+
+/** POST initialize through `url` with `token`: what a fresh MCP client sends first. */
+function initialize(url: string, token: string, origin?: string): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${token}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      ...(origin ? { Origin: origin } : {}),
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'cluster-probe', version: '1.0.0' },
+      },
+    }),
+  });
+}
+
+interface Turn {
+  session: string;
+  status: string;
+  text: string;
+}
+
+async function send(client: Client, args: Record<string, unknown>): Promise<Turn> {
+  const r = await client.callTool({ name: 'send', arguments: args });
+  assert.equal(r.isError, undefined, JSON.stringify(r.content));
+  return r.structuredContent as unknown as Turn;
+}
+
+async function listed(client: Client): Promise<{ id: string; turns: number }[]> {
+  const r = await client.callTool({ name: 'sessions', arguments: { action: 'list' } });
+  return (r.structuredContent as { sessions: { id: string; turns: number }[] }).sessions;
+}
+
+test('the proxy sends each request to the next instance, token and body through, Host as Cog wants it', async () => {
+  const c = await cluster('cluster_spread');
+  try {
+    const mcp = `${c.proxy.url}/mcp`;
+    const sessionIds = new Set<string>();
+    for (let k = 0; k < 9; k++) {
+      // A loopback Origin, the proxy's own: Cog accepts it, and the proxy passes it on as is.
+      const res = await initialize(mcp, c.token, c.proxy.url);
+      const body = await res.text();
+      assert.equal(res.status, 200, body);
+      assert.match(body, /"serverInfo"/);
+      const sid = res.headers.get('mcp-session-id');
+      assert.ok(sid, 'Mcp-Session-Id comes back through the proxy');
+      sessionIds.add(sid);
+    }
+    assert.deepEqual(c.proxy.hits, [3, 3, 3]);
+    assert.equal(sessionIds.size, 9);
+
+    // Unauthenticated, Cog's own 401 and its challenge come back unchanged.
+    const anon = await fetch(mcp);
+    assert.equal(anon.status, 401);
+    assert.match(anon.headers.get('www-authenticate') ?? '', /^Bearer/);
+    assert.deepEqual(c.proxy.hits, [4, 3, 3]);
+
+    // Why Host is rewritten: an instance refuses any Host but its own address, the
+    // proxy's included (fetch will not send a Host of its choosing: node:http does).
+    const direct = new URL(c.instances[0]?.url ?? '');
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: direct.hostname,
+          port: direct.port,
+          path: '/mcp',
+          headers: { Host: `127.0.0.1:${c.proxy.port}` },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 403);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a session made through instance 0 is listed and continued by instance 2 once it has (re)started', async () => {
+  const c = await cluster('cluster_handover');
+  try {
+    const zero = await c.client(0);
+    const first = await send(zero, { text: 'hello' });
+    assert.equal(first.status, 'ok');
+    assert.match(first.text, /offline engine/);
+
+    // Today an instance reads the catalog when it starts: instance 2 is restarted to see it.
+    const restarted = await c.restart(2);
+    pids.add(restarted.pid);
+    const two = await c.client(2);
+    const sessions = await listed(two);
+    assert.deepEqual(
+      sessions.map((s) => [s.id, s.turns]),
+      [[first.session, 1]],
+    );
+    const trace = await two.callTool({
+      name: 'trace',
+      arguments: { session: first.session, limit: 1000 },
+    });
+    const events = (trace.structuredContent as { events: { seq: number; type: string }[] }).events;
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      Array.from({ length: events.length }, (_, i) => i + 1),
+    );
+    assert.equal(events.filter((e) => e.type === 'turn.done').length, 1);
+
+    // One writer at a time works: instance 2 goes on where instance 0 stopped.
+    const second = await send(two, { session: first.session, text: 'what is 6*7?' });
+    assert.equal(second.session, first.session);
+    assert.match(second.text, /42/);
+    assert.equal((await listed(two))[0]?.turns, 2);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('with every instance down the proxy answers 502, with a short text', async () => {
+  const c = await cluster('cluster_all_down');
+  try {
+    // Set down: not even tried.
+    for (const i of [0, 1, 2]) c.proxy.setDown(i, true);
+    const skipped = await fetch(`${c.proxy.url}/mcp`);
+    assert.equal(skipped.status, 502);
+    assert.match(skipped.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.match(await skipped.text(), /no backend is up/);
+    assert.deepEqual(c.proxy.hits, [0, 0, 0]);
+
+    // Really gone: every connection is refused, and the answer is the same.
+    for (const i of [0, 1, 2]) {
+      c.proxy.setDown(i, false);
+      c.kill(i, 'SIGKILL');
+    }
+    const exits = await Promise.all(c.instances.map((inst) => inst.proc.exited));
+    assert.deepEqual(exits, ['SIGKILL', 'SIGKILL', 'SIGKILL']);
+    const refused = await fetch(`${c.proxy.url}/mcp`);
+    assert.equal(refused.status, 502);
+    assert.match(await refused.text(), /no backend is up/);
+    assert.deepEqual(c.proxy.hits, [0, 0, 0]);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a backend set down or refusing connections is skipped; the others take its turns', async () => {
+  const c = await cluster('cluster_skip');
+  try {
+    const get = async () => {
+      const res = await fetch(`${c.proxy.url}/mcp`);
+      await res.arrayBuffer();
+      assert.equal(res.status, 401, 'Cog answered, not the proxy');
+    };
+    c.proxy.setDown(1, true);
+    for (let k = 0; k < 4; k++) await get();
+    assert.deepEqual(c.proxy.hits, [2, 0, 2]);
+    c.proxy.setDown(1, false);
+    for (let k = 0; k < 3; k++) await get();
+    assert.deepEqual(c.proxy.hits, [3, 1, 3]);
+
+    // Pinned to one instance, a whole MCP session works through the proxy: the
+    // initialize, its Mcp-Session-Id on every request after it, SSE answers streamed back.
+    c.proxy.setDown(1, true);
+    c.proxy.setDown(2, true);
+    const before = [...c.proxy.hits];
+    const pinned = await c.client('proxy');
+    const turn = await send(pinned, { text: 'what is 17*23?' });
+    assert.match(turn.text, /391/);
+    assert.ok((c.proxy.hits[0] ?? 0) >= (before[0] ?? 0) + 3, 'initialize, initialized, call');
+    assert.deepEqual(c.proxy.hits.slice(1), before.slice(1));
+    await pinned.close();
+
+    // A killed instance refuses the connection: its turn goes to the next one.
+    c.proxy.setDown(1, false);
+    c.proxy.setDown(2, false);
+    c.kill(1, 'SIGKILL');
+    assert.equal(await c.instances[1]?.proc.exited, 'SIGKILL');
+    const at = [...c.proxy.hits];
+    for (let k = 0; k < 4; k++) await get();
+    assert.equal(c.proxy.hits[1], at[1], 'nothing reached the dead instance');
+    assert.equal((c.proxy.hits[0] ?? 0) + (c.proxy.hits[2] ?? 0), (at[0] ?? 0) + (at[2] ?? 0) + 4);
+  } finally {
+    await c.stop();
+  }
+});
