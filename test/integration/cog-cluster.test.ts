@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startCogCluster, type CogCluster } from '../helpers/cog-cluster.js';
 import { startPostgres, type PgServer } from '../helpers/postgres.js';
+import { startRoundRobinProxy } from '../helpers/round-robin-proxy.js';
 
 // The multi-instance harness itself, on what one database already gives several `cog serve`
 // processes today: one writer at a time, a catalog loaded at start. Live fan-out, leases and
@@ -231,5 +233,48 @@ test('a backend set down or refusing connections is skipped; the others take its
     assert.equal((c.proxy.hits[0] ?? 0) + (c.proxy.hits[2] ?? 0), (at[0] ?? 0) + (at[2] ?? 0) + 4);
   } finally {
     await c.stop();
+  }
+});
+
+test('the proxy streams an open response as it comes, and a client that goes away aborts it upstream', async () => {
+  // A backend that holds an SSE stream open, as Cog's GET /mcp does: one event, then nothing.
+  let upstreamClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+  const backend = createServer((req, res) => {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'X-Seen-Event-Id': String(req.headers['last-event-id']),
+    });
+    res.write('id: 7\ndata: first\n\n');
+    res.on('close', () => upstreamClosed());
+  });
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  const proxy = await startRoundRobinProxy([
+    `http://127.0.0.1:${(backend.address() as AddressInfo).port}`,
+  ]);
+  try {
+    const abort = new AbortController();
+    const res = await fetch(`${proxy.url}/mcp`, {
+      headers: { 'Last-Event-ID': '6' },
+      signal: abort.signal,
+    });
+    assert.equal(res.headers.get('x-seen-event-id'), '6', 'Last-Event-ID went through');
+    const reader = res.body?.getReader();
+    assert.ok(reader);
+    // The first event arrives while the backend's response is still open: nothing buffered.
+    const chunk = await reader.read();
+    assert.match(new TextDecoder().decode(chunk.value), /data: first/);
+    abort.abort();
+    // The backend sees its response cut: the abort reached it (a deadline, not a hang, if not).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the backend never saw the abort')), 5000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  } finally {
+    await proxy.close();
+    await new Promise<void>((resolve) => backend.close(() => resolve()));
   }
 });
