@@ -22,6 +22,8 @@ const HINTS: Record<string, string> = {
   runtime_closed: 'Cog is shutting down: reconnect and try again.',
   session_busy:
     'Wait for the running turn (state shows busy), cancel it, or send with if_busy "queue" or "interrupt".',
+  session_moved:
+    'Another Cog instance serves this session now: call `trace` to see how its turn ended, then `send` again.',
   rate_limited:
     'Each principal has a share of Cog: wait for one of your turns to end (state shows busy), or cancel one.',
   store_disk_full:

@@ -18,11 +18,17 @@ export interface ClusterLinkDeps {
   load(stored: StoredSession): Promise<Session>;
   /** Reads a session's events after `afterSeq` from the store. */
   read(key: string, afterSeq: number, limit: number): Promise<RuntimeEvent[]>;
-  /** A session another instance created or deleted: keep the catalog in step. */
+  /**
+   * A session another instance created, or changed while it is not loaded here (a new
+   * last seq; once its writer let go, its turns too): keep the catalog in step.
+   */
   onCreated(stored: StoredSession): void;
+  onListing(key: string, change: { lastSeq?: number; stored?: StoredSession }): void;
   onDeleted(key: string): void;
   /** Closes the work a gone holder left open (its turns, its runs), under our lease. */
   closeOrphans(s: Session): void;
+  /** Our lease on `s` was taken over (we were stopped too long): end what runs here. */
+  onLost(s: Session): void;
   log(line: string): void;
 }
 
@@ -44,6 +50,8 @@ export interface ClusterLink {
    * moment ago. Alone, or while this instance holds it: nothing to read (undefined).
    */
   fresh(s: Session): Promise<void> | undefined;
+  /** Whether this instance holds `key` now (always true alone). */
+  holding(key: string): boolean;
   close(): Promise<void>;
 }
 
@@ -60,6 +68,7 @@ const LOCAL: ClusterLink = {
   shared: false,
   hold: () => nothingToRelease,
   fresh: () => undefined,
+  holding: () => true,
   close: async () => undefined,
 };
 
@@ -153,7 +162,11 @@ function sharedLink(deps: ClusterLinkDeps, cluster: StoreCluster): ClusterLink {
   async function renew(s: Session, h: Held) {
     try {
       if (await cluster.renewLease(h.lease, LEASE_TTL_MS)) return;
+      if (held.get(s.key) !== h) return;
       deps.log(`session ${s.id}: another instance took it over; what this one writes is refused`);
+      held.delete(s.key);
+      clearInterval(h.renew);
+      deps.onLost(s);
     } catch (err) {
       deps.log(`session ${s.id}: could not renew its lease: ${(err as Error).message}`);
     }
@@ -201,11 +214,19 @@ function sharedLink(deps: ClusterLinkDeps, cluster: StoreCluster): ClusterLink {
         break;
       case 'appended': {
         const s = sessions.get(change.key);
-        if (s && !held.has(change.key) && s.seq < change.lastSeq) void catchUp(s).catch(() => {});
+        if (!s) deps.onListing(change.key, { lastSeq: change.lastSeq });
+        else if (!held.has(change.key) && s.seq < change.lastSeq) void catchUp(s).catch(() => {});
         break;
       }
       case 'released':
         wake(change.key);
+        // The writer's work is over, its snapshot (and turn count) saved: one read.
+        if (!sessions.has(change.key)) {
+          void cluster
+            .lookup(change.key)
+            .then((stored) => stored && deps.onListing(change.key, { stored }))
+            .catch(() => undefined);
+        }
         break;
       default: {
         const never: never = change;
@@ -244,6 +265,10 @@ function sharedLink(deps: ClusterLinkDeps, cluster: StoreCluster): ClusterLink {
           deps.log(`session ${s.id}: could not let its lease go: ${(err as Error).message}`);
         });
       };
+    },
+
+    holding(key) {
+      return held.has(key);
     },
 
     fresh(s) {

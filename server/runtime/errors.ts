@@ -8,6 +8,7 @@ export type RuntimeErrorCode =
   | 'invalid_input'
   | 'runtime_closed'
   | 'session_busy'
+  | 'session_moved'
   | 'turn_cancelled'
   | 'rate_limited'
   | 'home_locked';

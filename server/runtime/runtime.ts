@@ -289,6 +289,12 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     onCreated(stored) {
       if (!catalog.has(stored.meta.owner, stored.meta.id)) catalog.add(stored);
     },
+    onListing(key, { lastSeq, stored }) {
+      const entry = catalog.byKey(key);
+      if (!entry) return;
+      if (lastSeq !== undefined) entry.lastSeq = Math.max(entry.lastSeq, lastSeq);
+      if (stored) Object.assign(entry, { lastSeq: stored.lastSeq, turns: stored.turns });
+    },
     onDeleted(key) {
       const s = sessions.get(key);
       const stored = s?.meta ?? catalog.byKey(key)?.meta;
@@ -301,6 +307,13 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       }
     },
     closeOrphans: (s) => closeOpenWork(s, now, 'its Cog instance stopped'),
+    onLost(s) {
+      // Nothing more of it may run here: another instance has the session now.
+      s.work.cancel();
+      for (const p of s.processes.values()) {
+        if (!FINAL_PROCESS_STATUSES.includes(p.status)) processes.cancel(p.id);
+      }
+    },
     log: (line) => process.stderr.write(`cog: ${line}\n`),
   });
 
@@ -361,6 +374,13 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     },
     approve(processId, owner, decision, codeSha256, reason) {
       const p = ownedProcess(processId, owner);
+      const key = [...sessions.values()].find((x) => x.processes.get(processId) === p)?.key;
+      if (key && !link.holding(key)) {
+        throw new RuntimeError(
+          'session_moved',
+          `Process ${processId} will not run here: another Cog instance took its session over while this one was stopped. Send the message again.`,
+        );
+      }
       if (p.status !== 'pending-approval') {
         throw new RuntimeError(
           'process_not_pending',
