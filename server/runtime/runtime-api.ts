@@ -1,3 +1,4 @@
+import type { SharedMcpSessions } from '../store/types.js';
 import type { Action } from '../../protocol/controls.js';
 import type { ApprovalPolicy, ModelInfo, ProcessInfo } from '../../protocol/events.js';
 import type { CogConfig } from '../config.js';
@@ -31,6 +32,8 @@ export type SessionSummary = SessionListing & { owner: string };
 export interface Runtime {
   readonly config: CogConfig;
   readonly modelInfo: ModelInfo;
+  /** With a store other instances share: MCP sessions over HTTP any of them carries on. */
+  readonly sharedMcp?: SharedMcpSessions;
   createSession(owner: string, opts?: { id?: string; title?: string }): Promise<SessionSummary>;
   /**
    * The session, loaded from the store if it is not in memory, or a `session_not_found`

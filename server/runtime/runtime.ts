@@ -336,6 +336,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
   const runtime: Runtime = {
     config,
     modelInfo,
+    ...(store.cluster ? { sharedMcp: store.cluster.mcp } : {}),
     createSession: async (owner, opts) => {
       const s = await create(owner, opts);
       return summary({ meta: s.meta, lastSeq: s.publishedSeq, turns: 0 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
+import { createPgMcpSessions } from './pg-mcp.js';
 import type { Lease, StoreChange, StoreCluster, StoredSession } from './types.js';
 
 /** What the store tells the cluster part about its open sessions. */
@@ -94,6 +95,7 @@ export async function createPgCluster(
 
   return {
     instance,
+    mcp: createPgMcpSessions(pool),
 
     onChange(l) {
       listeners.add(l);

@@ -72,6 +72,26 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX cog_sessions_leased ON cog_sessions (lease_until) WHERE lease_holder IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'MCP sessions over HTTP, shared',
+    sql: `
+      CREATE TABLE cog_mcp_sessions (
+        id         text PRIMARY KEY,
+        principal  text NOT NULL,
+        -- the initialize params, replayed by an instance that has not seen the session
+        init       text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE cog_mcp_events (
+        id         bigserial PRIMARY KEY,
+        session_id text NOT NULL REFERENCES cog_mcp_sessions (id) ON DELETE CASCADE,
+        stream_id  text NOT NULL,
+        message    text NOT NULL
+      );
+      CREATE INDEX cog_mcp_events_stream ON cog_mcp_events (session_id, stream_id, id);
+    `,
+  },
 ];
 
 /** Any constant both sides agree on: the advisory lock migrations take. */

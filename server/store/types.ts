@@ -105,6 +105,31 @@ export interface StoreCluster {
    * from, once it has read the events up to `lastSeq`.
    */
   caughtUp(key: string, lastSeq: number): void;
+  /** MCP sessions over HTTP, for every instance to carry on (see SharedMcpSessions). */
+  readonly mcp: SharedMcpSessions;
+}
+
+/**
+ * MCP sessions over HTTP that any instance can carry on: behind a load balancer without
+ * sticky sessions, each request may land on another instance.
+ */
+export interface SharedMcpSessions {
+  /** Keeps the `initialize` params a session began with, for another instance to replay. */
+  save(id: string, principal: string, init: unknown): Promise<void>;
+  find(id: string): Promise<{ principal: string; init: unknown } | undefined>;
+  delete(id: string): Promise<void>;
+  /** The SSE messages of one session's streams (the MCP SDK's EventStore shape). */
+  events(sessionId: string): SharedSseEvents;
+}
+
+/** The MCP SDK's resumability store, as a store provides it (message: a JSON-RPC message). */
+export interface SharedSseEvents {
+  storeEvent(streamId: string, message: never): Promise<string>;
+  getStreamIdForEventId?(eventId: string): Promise<string | undefined>;
+  replayEventsAfter(
+    lastEventId: string,
+    opts: { send: (eventId: string, message: never) => Promise<void> },
+  ): Promise<string>;
 }
 
 export interface SessionMeta {

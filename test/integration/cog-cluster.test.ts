@@ -3,7 +3,9 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { startCogCluster, type CogCluster } from '../helpers/cog-cluster.js';
+import { startCogCluster, type CogCluster, type CogInstance } from '../helpers/cog-cluster.js';
+import { initializeRequest } from '../helpers/mcp-raw.js';
+import { readSse } from '../helpers/sse.js';
 import { startPostgres, type PgServer } from '../helpers/postgres.js';
 import { startRoundRobinProxy } from '../helpers/round-robin-proxy.js';
 
@@ -277,5 +279,85 @@ test('the proxy streams an open response as it comes, and a client that goes awa
   } finally {
     await proxy.close();
     await new Promise<void>((resolve) => backend.close(() => resolve()));
+  }
+});
+
+test('an MCP client behind the round-robin proxy: one MCP session, each request on the next instance', async () => {
+  const c = await cluster('cluster_proxy_session');
+  try {
+    const before = [...c.proxy.hits];
+    const client = await c.client('proxy');
+    const first = await send(client, { text: 'what is 6*7?' });
+    assert.match(first.text, /42/);
+    const second = await send(client, { session: first.session, text: 'I’m Ada' });
+    assert.equal(second.session, first.session);
+    const tools = await client.listTools();
+    assert.ok(tools.tools.some((t) => t.name === 'send'));
+    assert.equal((await listed(client)).length, 1);
+    const spread = c.proxy.hits.map((h, i) => h - (before[i] ?? 0));
+    assert.ok(
+      spread.every((h) => h > 0),
+      `every instance served some of the session's requests: ${spread.join('/')}`,
+    );
+    await client.close();
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a tool call cut off on one instance is resumed with Last-Event-ID on another, answer included', async () => {
+  const c = await cluster('cluster_resume');
+  try {
+    const [zero, one] = c.instances as [CogInstance, CogInstance];
+    const headers = {
+      Authorization: `Bearer ${c.token}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      'MCP-Protocol-Version': '2025-11-25',
+    };
+    const init = await fetch(zero.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(initializeRequest(1, 'resumer')),
+    });
+    const sid = init.headers.get('mcp-session-id');
+    assert.ok(sid, 'a session id');
+    await init.body?.cancel();
+    const withSession = { ...headers, 'Mcp-Session-Id': sid };
+    await fetch(zero.url, {
+      method: 'POST',
+      headers: withSession,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    }).then((r) => r.body?.cancel());
+    // The call goes to instance 0; the client reads its first event and goes away.
+    const call = new AbortController();
+    const res = await fetch(zero.url, {
+      method: 'POST',
+      headers: withSession,
+      signal: call.signal,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'send', arguments: { text: 'what is 6*7?' } },
+      }),
+    });
+    assert.ok(res.body);
+    const [firstEvent] = await readSse(res.body, (e) => e.id !== undefined);
+    call.abort();
+    assert.ok(firstEvent?.id, 'the stream hands out an event id');
+    // Instance 1 never saw this MCP session; resuming there still brings the answer.
+    const resumed = await fetch(one.url, {
+      method: 'GET',
+      headers: { ...withSession, Accept: 'text/event-stream', 'Last-Event-ID': firstEvent.id },
+    });
+    assert.equal(resumed.status, 200);
+    assert.ok(resumed.body);
+    const replayed = await readSse(resumed.body, (e) => e.data.includes('"id":7'));
+    const answer = replayed.map((e) => JSON.parse(e.data || '{}')).find((m) => m.id === 7);
+    assert.ok(answer?.result, `the call's answer: ${JSON.stringify(replayed).slice(0, 400)}`);
+    assert.match(JSON.stringify(answer.result), /42/);
+  } finally {
+    await c.stop();
   }
 });

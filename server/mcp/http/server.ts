@@ -192,7 +192,8 @@ export async function startHttpServer(
     const sid = req.headers['mcp-session-id'];
     let session: HttpSession | undefined;
     if (typeof sid === 'string') {
-      session = registry.get(sid, principal);
+      // Not here: perhaps begun on another instance behind the same load balancer.
+      session = registry.get(sid, principal) ?? (await registry.restore(identity, sid));
       if (!session) return sendJsonError(res, 404, -32001, 'Session not found');
     } else if (req.method !== 'POST' || !isInitializeRequest(body)) {
       return sendJsonError(
@@ -206,13 +207,15 @@ export async function startHttpServer(
         'Retry-After': '60',
       });
     } else {
-      session = await registry.open(identity);
+      session = await registry.open(identity, (body as { params?: unknown }).params);
     }
     // This request's own identity, for the tool-kit's scope check (context.ts).
     req.auth = identityAuthInfo(identity);
     registry.track(session, res);
     await session.transport.handleRequest(req, res, body);
     registry.discardIfUninitialized(session);
+    // Ended by its client: ended on every instance.
+    if (req.method === 'DELETE' && session.id) await runtime.sharedMcp?.delete(session.id);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  StreamableHTTPServerTransport,
+  type EventStore,
+} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { WebStandardStreamableHTTPServerTransport as WebTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Identity } from '../../auth/identity.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { createMcpServer, type CogMcpServer } from '../server.js';
@@ -11,7 +15,7 @@ export interface HttpSession {
   readonly principal: string;
   readonly transport: StreamableHTTPServerTransport;
   readonly mcp: CogMcpServer;
-  readonly events: BoundedEventStore;
+  readonly events: EventStore;
   /** Set once `initialize` succeeded; the key in the registry. */
   id?: string;
   /** HTTP requests (and SSE streams) open on this session right now. */
@@ -66,16 +70,66 @@ export class SessionRegistry {
    * assigns its id during `initialize`; `discardIfUninitialized` cleans up after an
    * `initialize` that failed.
    */
-  async open(identity: Identity): Promise<HttpSession> {
+  async open(identity: Identity, init?: unknown): Promise<HttpSession> {
+    return this.make(identity, randomUUID(), init);
+  }
+
+  /**
+   * A session another instance began (a load balancer sent this request here): made
+   * again under its id by replaying the `initialize` it began with, whose answer was
+   * given there. Undefined when no instance began it, or another principal did.
+   */
+  async restore(identity: Identity, id: string): Promise<HttpSession | undefined> {
+    const shared = this.opts.runtime.sharedMcp;
+    const found = shared ? await shared.find(id) : undefined;
+    if (!found || found.principal !== identity.principal) return undefined;
+    const existing = this.sessions.get(id);
+    if (existing) return existing;
+    const session = await this.make(identity, id, undefined);
+    const inner = (session.transport as unknown as { _webStandardTransport?: WebTransport })
+      ._webStandardTransport;
+    if (!inner) throw new Error('this MCP SDK cannot carry on another instance’s session');
+    const replayed = await inner.handleRequest(
+      new Request('http://cog.internal/mcp', {
+        method: 'POST',
+        headers: {
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+        },
+      }),
+      {
+        parsedBody: {
+          jsonrpc: '2.0',
+          id: '_cog_restore',
+          method: 'initialize',
+          params: found.init,
+        },
+      },
+    );
+    await replayed.text();
+    if (!session.id) {
+      await session.close();
+      throw new Error(`could not carry on MCP session ${id}: its initialize was refused here`);
+    }
+    return session;
+  }
+
+  private async make(identity: Identity, id: string, init: unknown): Promise<HttpSession> {
     const principal = identity.principal;
-    const events = new BoundedEventStore(this.opts.events);
+    const shared = this.opts.runtime.sharedMcp;
+    const events: EventStore = shared
+      ? (shared.events(id) as unknown as EventStore)
+      : new BoundedEventStore(this.opts.events);
     const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => id,
       eventStore: events,
       ...(this.opts.keepAliveMs !== undefined ? { keepAliveMs: this.opts.keepAliveMs } : {}),
-      onsessioninitialized: (id) => {
-        session.id = id;
-        this.sessions.set(id, session);
+      onsessioninitialized: (sid) => {
+        session.id = sid;
+        this.sessions.set(sid, session);
+        // Saved before the answer leaves: the client's next request may land elsewhere.
+        if (shared && init !== undefined) return shared.save(sid, principal, init);
+        return undefined;
       },
     });
     const mcp = createMcpServer(this.opts.runtime, { principal, identity, channel: 'mcp-http' });
@@ -97,6 +151,7 @@ export class SessionRegistry {
     transport.onclose = () => {
       if (finished) return;
       if (session.id) this.sessions.delete(session.id);
+
       finished = mcp.close().catch((err: unknown) => {
         this.opts.log(`closing an MCP session failed: ${String(err)}`);
       });
