@@ -73,6 +73,33 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
     `,
   },
   {
+    version: 3,
+    name: 'session workspaces',
+    // The files a session's code runs leave, for the next run on any instance (instances
+    // share no filesystem): pg-workspaces.ts. A version comes from a sequence, never
+    // reused, so a directory's marker can only match the copy it was synced with.
+    sql: `
+      CREATE SEQUENCE cog_workspace_versions;
+      CREATE TABLE cog_workspaces (
+        session_key text PRIMARY KEY REFERENCES cog_sessions (key) ON DELETE CASCADE,
+        -- 0: nothing pushed yet
+        version     bigint NOT NULL DEFAULT 0,
+        files       integer NOT NULL DEFAULT 0,
+        bytes       bigint NOT NULL DEFAULT 0
+      );
+      CREATE TABLE cog_workspace_files (
+        session_key text NOT NULL REFERENCES cog_sessions (key) ON DELETE CASCADE,
+        -- relative POSIX path, no '.' or '..' segment
+        path        text NOT NULL,
+        content     bytea NOT NULL,
+        mode        integer NOT NULL,
+        mtime_ms    bigint NOT NULL,
+        sha256      text NOT NULL,
+        PRIMARY KEY (session_key, path)
+      );
+    `,
+  },
+  {
     version: 5,
     name: 'MCP sessions over HTTP, shared',
     sql: `

@@ -4,6 +4,7 @@ import { StoreError } from './errors.js';
 import { assertSessionId, storeKeyOf } from './layout.js';
 import { createPgCluster } from './pg-cluster.js';
 import { migrate } from './pg-migrations.js';
+import { createPgWorkspaces } from './pg-workspaces.js';
 import type { EventStore, OpenedSession, SessionMeta, Snapshot, StoredSession } from './types.js';
 
 export interface PgStoreOptions {
@@ -206,6 +207,7 @@ export async function createPgStore(opts: PgStoreOptions): Promise<EventStore> {
   const store: EventStore = {
     full: false,
     cluster,
+    workspaces: createPgWorkspaces(pool),
 
     async listSessions(): Promise<StoredSession[]> {
       assertOpen();

@@ -60,6 +60,25 @@ export interface EventStore {
   close(): Promise<void>;
   /** Present when other instances share the store (PostgreSQL): see StoreCluster. */
   readonly cluster?: StoreCluster;
+  /**
+   * Present when the store keeps sessions' workspaces (PostgreSQL: instances share no
+   * filesystem): a code run pulls the session's files before it and pushes them after.
+   */
+  readonly workspaces?: WorkspaceSync;
+}
+
+/**
+ * A session's workspace directory kept in step with a stored copy (pg-workspaces.ts).
+ * The directory is written by model code: only its regular files are stored.
+ */
+export interface WorkspaceSync {
+  /** Makes `dir` hold exactly the stored files (cheap when it already does). */
+  pull(key: string, dir: string): Promise<void>;
+  /**
+   * Stores `dir`'s regular files as the session's new version, in one transaction. Over
+   * the caps it stores nothing and says why in `refused`; the previous version stays.
+   */
+  push(key: string, dir: string): Promise<{ files: number; bytes: number; refused?: string }>;
 }
 
 /** What another instance changed, as the store hears it (after its commit). */
