@@ -3,7 +3,7 @@ import type { EventDraft, ModelInfo, NodeName, TurnStatus } from '../../protocol
 import type { CogConfig } from '../config.js';
 import type { BusyPolicy } from '../../protocol/names.js';
 import type { ModelClient } from '../llm/types.js';
-import type { EventStore } from '../store/types.js';
+import type { EventStore, WorkspaceSync } from '../store/types.js';
 import type { ProcessManager } from '../processes/types.js';
 import { StoreError } from '../store/errors.js';
 import { RuntimeError, isCoded } from './errors.js';
@@ -204,16 +204,25 @@ export function createTurns(deps: TurnDeps) {
         emit: (node, body) => emit({ ...body, node } as EventDraft),
         runCode: async (language, code, onCreated) => {
           const slot = await gate.runSlot(owner, signal);
+          const dir = workspace(s.key);
+          const sync = store.workspaces;
           try {
-            return await processes.run({
-              session: s.key,
-              turn,
-              language,
-              code,
-              workspace: workspace(s.key),
-              signal,
-              onCreated,
-            });
+            // A shared store keeps the workspace: this run sees what the last one left,
+            // on whichever instance it ran.
+            if (sync) await sync.pull(s.key, dir);
+            try {
+              return await processes.run({
+                session: s.key,
+                turn,
+                language,
+                code,
+                workspace: dir,
+                signal,
+                onCreated,
+              });
+            } finally {
+              if (sync && !closing.aborted) await pushWorkspace(s, turn, sync, dir);
+            }
           } finally {
             slot();
           }
@@ -340,6 +349,33 @@ export function createTurns(deps: TurnDeps) {
    * The turn is over whether or not the disk kept up (what was shown is already written):
    * `flush` makes it durable, `persist` also snapshots the projections.
    */
+  /**
+   * Saves the workspace after a code run. Never throws: the run's result stands, and a
+   * workspace not saved (over the cap, or the database failing) is told on the session.
+   */
+  async function pushWorkspace(s: Session, turn: string, sync: WorkspaceSync, dir: string) {
+    try {
+      const { refused } = await sync.push(s.key, dir);
+      if (refused) {
+        s.tryRecord({
+          type: 'node.error',
+          node: 'runtime',
+          turn,
+          code: 'workspace_too_large',
+          message: refused,
+        });
+      }
+    } catch (err) {
+      s.tryRecord({
+        type: 'node.error',
+        node: 'runtime',
+        turn,
+        code: 'workspace_sync_failed',
+        message: `The workspace was not saved: ${messageOf(err)}`,
+      });
+    }
+  }
+
   async function saveOrWarn(s: Session, how: 'flush' | 'persist') {
     try {
       await (how === 'flush' ? s.flush() : deps.persist(s));
