@@ -133,14 +133,14 @@ export function createPgWorkspaces(
       const local = await walk(dir, Infinity, Infinity);
       await removeUnwanted(dir, local, new Set(wanted.keys()));
       const stale: string[] = [];
-      for (const [path, row] of wanted) {
+      await eachLimit([...wanted], async ([path, row]) => {
         const have = local.files.get(path);
         if (have && have.size === row.size && (await hashOf(have)) === row.sha256) {
           if ((have.mode & 0o777) !== row.mode) await chmod(have.abs, row.mode);
-          continue;
+          return;
         }
         stale.push(path);
-      }
+      });
       for (let i = 0; i < stale.length; i += 100) {
         const { rows: contents } = await client.query<{
           path: string;
@@ -152,8 +152,9 @@ export function createPgWorkspaces(
             WHERE session_key = $1 AND path = ANY($2)`,
           [key, stale.slice(i, i + 100)],
         );
-        for (const c of contents)
-          await writeInside(dir, c.path, c.content, c.mode, Number(c.mtime_ms));
+        await eachLimit(contents, (c) =>
+          writeInside(dir, c.path, c.content, c.mode, Number(c.mtime_ms)),
+        );
       }
       await client.query('COMMIT');
       await writeMarker(dir, version);
@@ -193,15 +194,17 @@ export function createPgWorkspaces(
       const gone = rows.filter((r) => !local.files.has(r.path)).map((r) => r.path);
       const changed: Array<{ f: LocalFile; content: Buffer; sha: string }> = [];
       let bytes = 0;
-      for (const f of local.files.values()) {
-        const content = await readRegular(f, maxBytes - bytes);
-        if (content === undefined) continue; // replaced or grew since the walk: not stored
+      // The walk's sizes were under the cap; a file that grew since is not read past
+      // its walked size (not stored: its previous row, if any, stays).
+      await eachLimit([...local.files.values()], async (f) => {
+        const content = await readRegular(f, f.size);
+        if (content === undefined) return; // replaced or grew since the walk
         bytes += content.length;
         const sha = createHash('sha256').update(content).digest('hex');
         const old = stored.get(f.path);
-        if (old?.sha256 === sha && old.mode === (f.mode & 0o777)) continue;
+        if (old?.sha256 === sha && old.mode === (f.mode & 0o777)) return;
         changed.push({ f, content, sha });
-      }
+      });
       const files = local.files.size;
       if (!changed.length && !gone.length) {
         await client.query('COMMIT');
@@ -263,6 +266,15 @@ export function createPgWorkspaces(
     pull: (key, dir) => serial(dir, () => pull(key, dir)),
     push: (key, dir) => serial(dir, () => push(key, dir)),
   };
+}
+
+/** Runs `fn` on every item, at most 16 at once: file system calls overlap, not pile up. */
+async function eachLimit<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(16, items.length) }, worker));
 }
 
 /**
@@ -433,7 +445,12 @@ async function writeInside(
     parent = join(parent, seg);
     const st = await lstat(parent).catch(() => undefined);
     if (st && !st.isDirectory()) await rm(parent, { force: true, recursive: true });
-    if (!st || !st.isDirectory()) await mkdir(parent);
+    if (!st || !st.isDirectory()) {
+      // Parallel writes may make the same parent: EEXIST is the other one's mkdir.
+      await mkdir(parent).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+    }
   }
   const target = join(parent, segs[segs.length - 1] ?? '');
   const st = await lstat(target).catch(() => undefined);
