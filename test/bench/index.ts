@@ -16,6 +16,7 @@ import { createRuntime } from '../../server/runtime/runtime.js';
 import { reply } from '../fixtures/openai-steps.js';
 import { startFixtureProcess, type FixtureProcess } from '../fixtures/openai-server-process.js';
 import { tempHome, testConfig } from '../helpers/runtime.js';
+import { benchCluster } from './cluster.js';
 import { benchAuth } from './auth.js';
 import { benchColdStart } from './cold-start.js';
 import { benchEventLog } from './event-log.js';
@@ -208,6 +209,7 @@ const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
   webview: () => one(webviewTable()),
   extension: () => one(extensionTable()),
   'event-log': benchEventLog,
+  cluster: benchCluster,
 };
 
 const only = process.env.BENCH_ONLY?.split(',')
