@@ -1,4 +1,3 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -14,69 +13,53 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { SCOPES, type Authenticator, type Identity, type Scope } from './identity.js';
+import type { Authenticator } from './identity.js';
+import {
+  checkServiceTokenName,
+  compileServiceTokens,
+  describeServiceToken,
+  matchServiceToken,
+  mintServiceToken,
+  ServiceTokenEntrySchema,
+  ServiceTokenError,
+  tokenExists,
+  tokenNotFound,
+  type CompiledServiceToken,
+  type CreateOptions,
+  type ServiceTokenEntry,
+  type ServiceTokenInfo,
+} from './service-token-core.js';
+
+export {
+  checkServiceTokenName,
+  SERVICE_TOKEN_NAME,
+  SERVICE_TOKEN_PREFIX,
+  ServiceTokenError,
+  type CreateOptions,
+  type ServiceTokenErrorCode,
+  type ServiceTokenInfo,
+} from './service-token-core.js';
 
 /**
- * Service tokens: bearer tokens for machines, each standing for principal `service:NAME`.
+ * Service tokens in a file, for a Cog without a database (with one they live in
+ * PostgreSQL: service-tokens-pg.ts; what both share is in service-token-core.ts). Bearer
+ * tokens for machines, each standing for principal `service:NAME`.
  * `<COG_HOME>/service-tokens.json` holds one entry per token with its SHA-256 and never the
  * token itself, so the file can leak without letting anyone in. A token is shown once, when
  * it is created.
  */
 
-/** Every service token starts with this, so secret scanners can find a leaked one. */
-export const SERVICE_TOKEN_PREFIX = 'cog_svc_';
-
-/** 1–64 of letters, digits, `_`, `.` and `-`: safe in a principal, a log line and a shell. */
-export const SERVICE_TOKEN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
+/** The file's name in COG_HOME. */
 export const SERVICE_TOKENS_FILE = 'service-tokens.json';
 
-export type ServiceTokenErrorCode =
-  | 'service_token_bad_name' // a name outside SERVICE_TOKEN_NAME
-  | 'service_token_bad_options' // no scopes, or an expiry that has already passed
-  | 'service_token_exists' // create with a name that is taken
-  | 'service_token_not_found' // revoke of a name the file does not have
-  | 'service_token_file_invalid' // the file is not JSON of the shape below, or not private
-  | 'service_token_busy'; // another writer held the file for too long
-
-/** Errors cross bundles: check `code`, not `instanceof`. */
-export class ServiceTokenError extends Error {
-  override readonly name = 'ServiceTokenError';
-  constructor(
-    readonly code: ServiceTokenErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-const EntrySchema = z.strictObject({
-  name: z.string().regex(SERVICE_TOKEN_NAME),
-  /** Lowercase hex SHA-256 of the whole token string, prefix included. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  scopes: z.array(z.enum(SCOPES)).min(1),
-  createdAt: z.iso.datetime(),
-  expiresAt: z.iso.datetime().optional(),
-});
-type Entry = z.infer<typeof EntrySchema>;
+type Entry = ServiceTokenEntry;
 
 const FileSchema = z.strictObject({
   version: z.literal(1),
-  tokens: z.array(EntrySchema),
+  tokens: z.array(ServiceTokenEntrySchema),
 });
 
-/** What is shown about a token: everything on disk except its hash. */
-export interface ServiceTokenInfo {
-  name: string;
-  principal: string;
-  scopes: Scope[];
-  createdAt: string;
-  expiresAt?: string;
-  /** True once `expiresAt` has passed: the token is refused, though still listed. */
-  expired: boolean;
-}
-
+/** What create returns: the token (its only appearance), what is listed, and where. */
 export interface CreatedServiceToken {
   /** The token itself. Shown to the user once; nothing keeps it. */
   token: string;
@@ -84,35 +67,9 @@ export interface CreatedServiceToken {
   file: string;
 }
 
-export interface CreateOptions {
-  scopes: readonly Scope[];
-  expiresAt?: Date;
-  /** The clock, in ms since the epoch (tests inject one). */
-  now?: () => number;
-}
-
 /** `<home>/service-tokens.json`. */
 export function serviceTokensFile(home: string): string {
   return join(home, SERVICE_TOKENS_FILE);
-}
-
-/** Throws a `service_token_bad_name` error unless `name` can name a service token. */
-export function checkServiceTokenName(name: string): void {
-  if (!SERVICE_TOKEN_NAME.test(name)) {
-    throw new ServiceTokenError(
-      'service_token_bad_name',
-      `"${name}" is not a valid service token name: use 1 to 64 letters, digits, "_", "." or "-"`,
-    );
-  }
-}
-
-/**
- * The hash kept on disk. The token carries 32 random bytes (256 bits), so no one can guess
- * it from its hash by trying candidates: a plain SHA-256 is enough, and a salt or a slow
- * password hash (which exist for low-entropy secrets) would only slow every request.
- */
-function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
 }
 
 /**
@@ -125,38 +82,12 @@ export function createServiceToken(
   name: string,
   opts: CreateOptions,
 ): CreatedServiceToken {
-  checkServiceTokenName(name);
-  const now = (opts.now ?? Date.now)();
-  if (opts.scopes.length === 0) {
-    throw new ServiceTokenError(
-      'service_token_bad_options',
-      `a service token needs at least one scope: use some of ${SCOPES.join(', ')}`,
-    );
-  }
-  if (opts.expiresAt && opts.expiresAt.getTime() <= now) {
-    throw new ServiceTokenError(
-      'service_token_bad_options',
-      `expiry ${opts.expiresAt.toISOString()} has already passed: give a time in the future`,
-    );
-  }
-  const token = SERVICE_TOKEN_PREFIX + randomBytes(32).toString('base64url');
-  const entry: Entry = {
-    name,
-    sha256: hashToken(token).toString('hex'),
-    scopes: [...new Set(opts.scopes)],
-    createdAt: new Date(now).toISOString(),
-    ...(opts.expiresAt ? { expiresAt: opts.expiresAt.toISOString() } : {}),
-  };
+  const { token, entry, now } = mintServiceToken(name, opts);
   const file = updateStore(home, (entries) => {
-    if (entries.some((e) => e.name === name)) {
-      throw new ServiceTokenError(
-        'service_token_exists',
-        `a service token named "${name}" already exists: revoke it first (cog token revoke ${name}) or choose another name`,
-      );
-    }
+    if (entries.some((e) => e.name === name)) throw tokenExists(name);
     return [...entries, entry];
   });
-  return { token, info: describe(entry, now), file };
+  return { token, info: describeServiceToken(entry, now), file };
 }
 
 /** Every service token, oldest first, without hashes. A missing file means none. */
@@ -165,7 +96,7 @@ export function listServiceTokens(
   opts: { now?: () => number } = {},
 ): ServiceTokenInfo[] {
   const now = (opts.now ?? Date.now)();
-  return readStore(serviceTokensFile(home)).entries.map((e) => describe(e, now));
+  return readStore(serviceTokensFile(home)).entries.map((e) => describeServiceToken(e, now));
 }
 
 /** Removes the token `name`; a running authenticator refuses it from its next request. */
@@ -174,15 +105,10 @@ export function revokeServiceToken(home: string, name: string): ServiceTokenInfo
   const removed: Entry[] = [];
   updateStore(home, (entries) => {
     removed.push(...entries.filter((e) => e.name === name));
-    if (removed.length === 0) {
-      throw new ServiceTokenError(
-        'service_token_not_found',
-        `there is no service token named "${name}": cog token list shows their names`,
-      );
-    }
+    if (removed.length === 0) throw tokenNotFound(name);
     return entries.filter((e) => e.name !== name);
   });
-  return describe(removed[0] as Entry, Date.now());
+  return describeServiceToken(removed[0] as Entry, Date.now());
 }
 
 export interface AuthenticatorOptions {
@@ -195,7 +121,7 @@ export interface AuthenticatorOptions {
 interface Loaded {
   /** The file's identity (inode, size, change times); a new one means read it again. */
   version: string;
-  entries: { entry: Entry; hash: Buffer; expiresAtMs: number }[];
+  entries: CompiledServiceToken[];
 }
 
 /**
@@ -214,14 +140,7 @@ export function serviceTokenAuthenticator(
   const warn = opts.warn ?? ((m: string) => process.stderr.write(`cog: ${m}\n`));
   const load = (): Loaded => {
     const { version, entries } = readStore(file);
-    return {
-      version,
-      entries: entries.map((entry) => ({
-        entry,
-        hash: Buffer.from(entry.sha256, 'hex'),
-        expiresAtMs: entry.expiresAt ? Date.parse(entry.expiresAt) : Infinity,
-      })),
-    };
+    return { version, entries: compileServiceTokens(entries) };
   };
   let loaded = load();
   let failedVersion: string | undefined;
@@ -243,34 +162,7 @@ export function serviceTokenAuthenticator(
     return loaded.entries;
   };
 
-  return async (token) => {
-    const entries = current();
-    const hash = hashToken(token);
-    // Compare against every entry, never stopping at a match, so the time taken says
-    // nothing about which entry (if any) the token belongs to.
-    let match: (typeof entries)[number] | undefined;
-    for (const candidate of entries) {
-      if (timingSafeEqual(hash, candidate.hash) && match === undefined) match = candidate;
-    }
-    if (!match || now() >= match.expiresAtMs) return undefined;
-    const identity: Identity = {
-      principal: `service:${match.entry.name}`,
-      scopes: [...match.entry.scopes],
-      via: 'service',
-    };
-    return identity;
-  };
-}
-
-function describe(e: Entry, now: number): ServiceTokenInfo {
-  return {
-    name: e.name,
-    principal: `service:${e.name}`,
-    scopes: [...e.scopes],
-    createdAt: e.createdAt,
-    ...(e.expiresAt ? { expiresAt: e.expiresAt } : {}),
-    expired: e.expiresAt !== undefined && now >= Date.parse(e.expiresAt),
-  };
+  return async (token) => matchServiceToken(current(), token, now());
 }
 
 /** A string that changes whenever the file is replaced or written; `absent` when missing. */
