@@ -100,6 +100,25 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
     `,
   },
   {
+    version: 4,
+    name: 'service tokens',
+    // What <COG_HOME>/service-tokens.json holds, shared by every instance on the database
+    // (server/auth/service-tokens-pg.ts). Only the token's SHA-256 is kept: the token is 256
+    // random bits, so there is no salt and no slow hash to store (service-token-core.ts).
+    // A revoke sets revoked_at rather than deleting, so the row says when it happened; a
+    // create may reuse a revoked name, replacing the row, as the file store allows.
+    sql: `
+      CREATE TABLE cog_service_tokens (
+        name        text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.-]{1,64}$'),
+        sha256      bytea NOT NULL CHECK (length(sha256) = 32),
+        scopes      text[] NOT NULL CHECK (cardinality(scopes) > 0),
+        created_at  timestamptz NOT NULL,
+        expires_at  timestamptz,
+        revoked_at  timestamptz
+      );
+    `,
+  },
+  {
     version: 5,
     name: 'MCP sessions over HTTP, shared',
     sql: `
@@ -143,7 +162,10 @@ export async function migrate(pool: Pool): Promise<number[]> {
        )`,
     );
     const done = await appliedVersions(client);
-    const newest = MIGRATIONS.at(-1)?.version ?? 0;
+    // By version, not by place in the list, and without assuming the numbers are
+    // contiguous: branches append steps in parallel, and a merge may fill a gap later.
+    const steps = [...MIGRATIONS].sort((a, b) => a.version - b.version);
+    const newest = steps.at(-1)?.version ?? 0;
     const ahead = [...done].filter((v) => v > newest);
     if (ahead.length) {
       throw new Error(
@@ -151,7 +173,7 @@ export async function migrate(pool: Pool): Promise<number[]> {
       );
     }
     const applied: number[] = [];
-    for (const step of MIGRATIONS) {
+    for (const step of steps) {
       if (done.has(step.version)) continue;
       await client.query(step.sql);
       await client.query('INSERT INTO cog_migrations (version, name) VALUES ($1, $2)', [
