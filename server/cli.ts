@@ -10,7 +10,8 @@ const loadConfig = async (env: NodeJS.ProcessEnv = process.env) =>
   (await import('./config.js')).loadConfig(env);
 
 /**
- * The environment `cog serve` reads its configuration from: `--issuer` stands in for
+ * The environment `cog serve` (and `cog token`, with no issuer) reads its configuration
+ * from: `--issuer` stands in for
  * COG_OIDC_ISSUER, so the client settings beside it (COG_OIDC_CLIENT_ID, config.json's
  * oidc) go with the flag's issuer, and `--database` for COG_DATABASE_URL. An issuer that
  * is not a URL is left to runServe, which names the flag; --audience is applied there.
@@ -98,7 +99,9 @@ async function main(argv: string[]): Promise<number> {
       );
     case 'token':
       // Its own parser: NAME is a positional among the options, and -h is handled there.
-      return (await import('./cli/token.js')).runToken((await loadConfig()).home, rest);
+      return (await import('./cli/token.js')).runToken(rest, (database) =>
+        loadConfig(serveEnv(undefined, database)),
+      );
     case 'serve': {
       const { parsePort, runServe } = await import('./cli/serve.js');
       return subcommand(

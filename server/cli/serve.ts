@@ -5,8 +5,9 @@ import {
   type Authenticator,
   type Scope,
 } from '../auth/identity.js';
-import { serviceTokenAuthenticator } from '../auth/service-tokens.js';
+import { serviceTokenAuthenticator, serviceTokensFile } from '../auth/service-tokens.js';
 import { localPrincipal, localTokenVerifier, loadOrCreateLocalToken } from '../auth/tokens.js';
+import { existsSync } from 'node:fs';
 import type { CogConfig, OidcSettings } from '../config.js';
 import { isLoopbackHost } from '../mcp/http/guards.js';
 import { metadataUrl } from '../mcp/http/oauth.js';
@@ -70,12 +71,11 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
   let resource = '';
   // The local token is the local user's (every scope); service tokens (`cog token`) are
   // machines', with the scopes they were made with.
-  const local = token
-    ? anyOf(
-        verifierAuthenticator(localTokenVerifier(token.token)),
-        serviceTokenAuthenticator(config.home),
-      )
-    : undefined;
+  const services = token ? await serviceTokens(config, err) : undefined;
+  const local =
+    token && services
+      ? anyOf(verifierAuthenticator(localTokenVerifier(token.token)), services.authenticate)
+      : undefined;
   const auth: HttpAuth = !local
     ? { none: true, principal: localPrincipal() }
     : oidc
@@ -94,7 +94,13 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
 
   // Code output never shows the local token nor the introspection client's secret.
   const secrets = [token?.token, oidc?.clientSecret].filter((s): s is string => !!s);
-  const runtime = await createRuntime(config, { secrets: () => secrets });
+  let runtime;
+  try {
+    runtime = await createRuntime(config, { secrets: () => secrets });
+  } catch (e) {
+    await services?.close();
+    throw e;
+  }
   let server;
   try {
     server = await startHttpServer(runtime, {
@@ -107,6 +113,7 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
     });
   } catch (e) {
     await runtime.close();
+    await services?.close();
     throw e;
   }
 
@@ -151,9 +158,42 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
   deadline.unref();
   await server.close();
   await runtime.close();
+  await services?.close();
   // A parent's stdin kept open would otherwise keep this process alive after a signal.
   if (opts.exitWithStdin) process.stdin.destroy();
   return 0;
+}
+
+/**
+ * Where service tokens are checked: with a database, its `cog_service_tokens` (shared by
+ * every instance on it); without, `<COG_HOME>/service-tokens.json`. A file left in the home
+ * while a database is configured is not read: merging it in would let a token revoked in
+ * the database live on in one instance's home, so it is said once and left alone.
+ */
+async function serviceTokens(
+  config: CogConfig,
+  err: (line: string) => void,
+): Promise<{ authenticate: Authenticator; close(): Promise<void> }> {
+  if (!config.databaseUrl) {
+    return { authenticate: serviceTokenAuthenticator(config.home), close: async () => {} };
+  }
+  const file = serviceTokensFile(config.home);
+  if (existsSync(file)) {
+    err(
+      `cog serve: ${file} is not used: with a database the service tokens are in it (cog token list --database URL); recreate them there and delete the file`,
+    );
+  }
+  const { openPgServiceTokens } = await import('../auth/service-tokens-pg.js');
+  const tokens = await openPgServiceTokens({ url: config.databaseUrl });
+  try {
+    return {
+      authenticate: await tokens.authenticator({ warn: (m) => err(`cog serve: ${m}`) }),
+      close: () => tokens.close(),
+    };
+  } catch (e) {
+    await tokens.close();
+    throw e;
+  }
 }
 
 /** The issuer settings: flags win over COG_OIDC_* and config.json. */

@@ -1,12 +1,14 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SCOPES, parseScopes, type Scope } from '../auth/identity.js';
+import type { CreateOptions, ServiceTokenInfo } from '../auth/service-token-core.js';
 import {
   createServiceToken,
   listServiceTokens,
   revokeServiceToken,
   serviceTokensFile,
-  type ServiceTokenInfo,
 } from '../auth/service-tokens.js';
+import { redact } from '../store/pg-store.js';
 import { helpText } from './help.js';
 
 /** A user error in the arguments: exit code 2, the message says what to do. */
@@ -90,16 +92,71 @@ function table(tokens: ServiceTokenInfo[]): string {
     .join('\n');
 }
 
+/** What `cog token` needs of its configuration. */
+export interface TokenConfig {
+  home: string;
+  /** With one, the tokens are in this database's cog_service_tokens, not in the home. */
+  databaseUrl?: string | undefined;
+}
+
+/** The file or the database, behind the three operations the command uses. */
+interface TokenStore {
+  /** For JSON output: `{"file": path}` or `{"database": url without password}`. */
+  location: Record<string, string>;
+  /** For messages: the file's path, or the table and database. */
+  where: string;
+  create(name: string, opts: CreateOptions): Promise<{ token: string; info: ServiceTokenInfo }>;
+  list(): Promise<ServiceTokenInfo[]>;
+  revoke(name: string): Promise<ServiceTokenInfo>;
+  close(): Promise<void>;
+}
+
+async function openStore(config: TokenConfig): Promise<TokenStore> {
+  const file = serviceTokensFile(config.home);
+  if (!config.databaseUrl) {
+    return {
+      location: { file },
+      where: file,
+      create: async (name, opts) => createServiceToken(config.home, name, opts),
+      list: async () => listServiceTokens(config.home),
+      revoke: async (name) => revokeServiceToken(config.home, name),
+      close: async () => {},
+    };
+  }
+  if (existsSync(file)) {
+    // Not merged: a token revoked in the database must not live on in one home's file.
+    process.stderr.write(
+      `cog: ${file} is not used: with a database the service tokens are in it; recreate them there and delete the file\n`,
+    );
+  }
+  const { openPgServiceTokens } = await import('../auth/service-tokens-pg.js');
+  const db = await openPgServiceTokens({ url: config.databaseUrl });
+  return {
+    location: { database: redact(config.databaseUrl) },
+    where: db.where,
+    create: (name, opts) => db.create(name, opts),
+    list: () => db.list(),
+    revoke: (name) => db.revoke(name),
+    close: () => db.close(),
+  };
+}
+
 function usage(message: string): never {
   throw new TokenUsageError(`${message}. Run cog token --help.`);
 }
 
 /**
- * `cog token create NAME | list | revoke NAME`: the service tokens of `home`. A created
- * token goes to stdout once (so `TOKEN=$(cog token create ci)` works) and is never shown
- * again; everything else is said on stderr.
+ * `cog token create NAME | list | revoke NAME`: the service tokens of the database when one
+ * is configured (`--database URL`, COG_DATABASE_URL or config.json's databaseUrl), else of
+ * `<COG_HOME>/service-tokens.json`. `configFor` loads the configuration with `--database`
+ * (if given) standing in for COG_DATABASE_URL. A created token goes to stdout once (so
+ * `TOKEN=$(cog token create ci)` works) and is never shown again; everything else is said
+ * on stderr.
  */
-export async function runToken(home: string, args: string[]): Promise<number> {
+export async function runToken(
+  args: string[],
+  configFor: (database: string | undefined) => Promise<TokenConfig>,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -107,6 +164,7 @@ export async function runToken(home: string, args: string[]): Promise<number> {
     options: {
       scopes: { type: 'string' },
       expires: { type: 'string' },
+      database: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -116,24 +174,33 @@ export async function runToken(home: string, args: string[]): Promise<number> {
     return 0;
   }
   const [action, ...names] = positionals;
-  const file = serviceTokensFile(home);
+  let store: TokenStore | undefined;
   try {
     if (action !== 'create' && (values.scopes !== undefined || values.expires !== undefined)) {
       usage('--scopes and --expires belong to cog token create');
     }
+    if (action !== 'create' && action !== 'list' && action !== 'revoke') {
+      return usage(
+        action === undefined
+          ? 'cog token needs an action: create NAME, list or revoke NAME'
+          : `unknown token action "${action}": use create, list or revoke`,
+      );
+    }
+    if (action === 'list' && names.length) usage('cog token list takes no NAME');
+    if (action !== 'list' && names.length !== 1) usage(`cog token ${action} needs one NAME`);
+    store = await openStore(await configFor(values.database));
     switch (action) {
       case 'create': {
-        const [name] = names;
-        if (name === undefined || names.length > 1) usage('cog token create needs one NAME');
+        const name = names[0] ?? '';
         const now = Date.now(); // one clock reading: "30d" means 30 days after createdAt
-        const created = createServiceToken(home, name, {
+        const created = await store.create(name, {
           scopes: scopesOf(values.scopes),
           now: () => now,
           ...(values.expires !== undefined ? { expiresAt: parseExpires(values.expires, now) } : {}),
         });
         const { info } = created;
         if (values.json) {
-          const out = { ...asJson(info), token: created.token, file };
+          const out = { ...asJson(info), token: created.token, ...store.location };
           process.stdout.write(`${JSON.stringify(out)}\n`);
         } else {
           process.stdout.write(`${created.token}\n`);
@@ -141,15 +208,15 @@ export async function runToken(home: string, args: string[]): Promise<number> {
         process.stderr.write(
           `Created service token "${name}" for ${info.principal} (scopes ${info.scopes.join(', ')}; ` +
             `expires ${info.expiresAt ?? 'never'}). It will not be shown again: ` +
-            `only its SHA-256 hash is stored, in ${file}.\n`,
+            `only its SHA-256 hash is stored, in ${store.where}.\n`,
         );
         return 0;
       }
       case 'list': {
-        if (names.length) usage('cog token list takes no NAME');
-        const tokens = listServiceTokens(home);
+        const tokens = await store.list();
         if (values.json) {
-          process.stdout.write(`${JSON.stringify({ file, tokens: tokens.map(asJson) })}\n`);
+          const out = { ...store.location, tokens: tokens.map(asJson) };
+          process.stdout.write(`${JSON.stringify(out)}\n`);
         } else if (tokens.length === 0) {
           process.stdout.write('No service tokens.\n');
         } else {
@@ -157,10 +224,9 @@ export async function runToken(home: string, args: string[]): Promise<number> {
         }
         return 0;
       }
-      case 'revoke': {
-        const [name] = names;
-        if (name === undefined || names.length > 1) usage('cog token revoke needs one NAME');
-        const info = revokeServiceToken(home, name);
+      default: {
+        // revoke, the only action left
+        const info = await store.revoke(names[0] ?? '');
         process.stdout.write(
           values.json
             ? `${JSON.stringify({ revoked: asJson(info) })}\n`
@@ -168,15 +234,13 @@ export async function runToken(home: string, args: string[]): Promise<number> {
         );
         return 0;
       }
-      case undefined:
-        return usage('cog token needs an action: create NAME, list or revoke NAME');
-      default:
-        return usage(`unknown token action "${action}": use create, list or revoke`);
     }
   } catch (err) {
     const code = String((err as { code?: unknown }).code);
     if (!USAGE_CODES.has(code)) throw err;
     process.stderr.write(`cog: ${(err as Error).message}\n`);
     return 2;
+  } finally {
+    await store?.close();
   }
 }
