@@ -1,13 +1,12 @@
 /**
  * Several real `cog serve` processes on one PostgreSQL database, with one bearer token they
- * all accept and a round-robin proxy in front: the harness for multi-instance tests.
+ * all accept (a service token in that database) and a round-robin proxy in front: the
+ * harness for multi-instance tests.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { serviceTokensFile } from '../../server/auth/service-tokens.js';
 import {
   cogBin,
   cogEnv,
@@ -80,9 +79,10 @@ async function startInstance(
 
 /**
  * Starts `opts.n` real `cog serve --port 0 --database <databaseUrl>` processes, each with
- * its own temp COG_HOME, all accepting one service token, and a round-robin proxy over
- * them. `env` adds to each instance's environment (e.g. COG_OFFLINE=1). Builds dist/ first
- * if needed. On failure everything started so far is stopped again.
+ * its own temp COG_HOME, all accepting one service token (created once in the database with
+ * `cog token create --database`), and a round-robin proxy over them. `env` adds to each
+ * instance's environment (e.g. COG_OFFLINE=1). Builds dist/ first if needed. On failure
+ * everything started so far is stopped again.
  */
 export async function startCogCluster(opts: {
   n: number;
@@ -107,21 +107,15 @@ export async function startCogCluster(opts: {
     })());
 
   try {
-    // One token for all: made once, with the real CLI, in the first home...
+    // One token for all: made once, with the real CLI, in the database every instance
+    // reads its service tokens from (the first home is only where the command runs).
     const first = homes[0]?.home ?? '';
-    const made = await run(process.execPath, [cogBin, 'token', 'create', 'cluster', '--json'], {
-      cwd: root,
-      env: cogEnv(first),
-    });
-    const created = JSON.parse(made.stdout) as { token: string; file: string };
-    // ...and its file copied into every other home. It holds only the token's hash, and
-    // copying it is good enough for a test harness; the real multi-instance design keeps
-    // service tokens in the database, where every instance reads the same ones.
-    for (const h of homes.slice(1)) {
-      const to = serviceTokensFile(h.home);
-      copyFileSync(created.file, to);
-      chmodSync(to, 0o600); // Cog refuses a token file others could read or write
-    }
+    const made = await run(
+      process.execPath,
+      [cogBin, 'token', 'create', 'cluster', '--json', '--database', opts.databaseUrl],
+      { cwd: root, env: cogEnv(first) },
+    );
+    const created = JSON.parse(made.stdout) as { token: string };
     // In parallel: the store's migrations run under an advisory lock, one instance at a time.
     const started = await Promise.allSettled(
       homes.map((h) => startInstance(h.home, 0, opts.databaseUrl, env)),
