@@ -16,10 +16,12 @@ Usage:
   cog sessions [list] [--json]       your sessions on this COG_HOME
   cog sessions delete ID...          delete sessions: their log, snapshot and workspace
   cog doctor [--json]                which isolation tiers work here, and what each language gets
-  cog token create NAME [--scopes S] [--expires T] [--json]
+  cog token create NAME [--scopes S] [--expires T] [--json] [--database URL]
                                      a service token for a machine, shown once
-  cog token list [--json]            the service tokens (never the tokens themselves)
-  cog token revoke NAME              revoke a service token
+  cog token list [--json] [--database URL]
+                                     the service tokens (never the tokens themselves)
+  cog token revoke NAME [--database URL]
+                                     revoke a service token
   cog --help | --version
 
 cog chat
@@ -70,7 +72,8 @@ cog serve
 
   With --database postgres://… (or COG_DATABASE_URL) the sessions live in PostgreSQL
   instead of <COG_HOME>/sessions: Cog creates and migrates its cog_* tables itself, and
-  any number of cog serve instances can use one database.
+  any number of cog serve instances can use one database. Its service tokens are then
+  the database's too (see cog token).
 
   --host H       address to listen on (default ${DEFAULT_HTTP_HOST}); a non-loopback address
                  needs auth (it is refused with --no-auth)
@@ -118,12 +121,20 @@ cog token
   expiry and whether it has expired. revoke removes it; a running cog serve refuses it
   from its next request. The local token (<COG_HOME>/token) stays the local user's.
 
+  With a database (--database postgres://…, COG_DATABASE_URL or databaseUrl) the
+  tokens live in its cog_service_tokens table instead, shared by every cog serve on
+  that database: a token made once works on all of them, and a revoke is refused by
+  all within 0.5 s. A service-tokens.json left in COG_HOME is then not used (it is
+  said on stderr): create its tokens again in the database.
+
   NAME           1 to 64 letters, digits, "_", "." or "-"
   --scopes S     space- or comma-separated, of cog:read, cog:chat, cog:approve
                  (default: all three)
   --expires T    a duration from now (30d, 12h, 90m) or an ISO date or date-time
                  (2027-01-31, 2027-01-31T12:00:00Z); default: never
   --json         create, list and revoke print one JSON object
+  --database URL the PostgreSQL database whose tokens these are (default
+                 COG_DATABASE_URL, else config.json's databaseUrl, else the file)
   -h, --help     this text
 
 With no model configured, Cog answers with its offline engine (deterministic, no
