@@ -43,7 +43,10 @@ export interface ClusterLink {
    * instance holds it, or refusing with `session_busy` when `wait` is false) and brings
    * `s` up to date first. Holds on one session nest; the lease goes with the last release.
    */
-  hold(s: Session, opts: { wait: boolean; signal?: AbortSignal }): Release | Promise<Release>;
+  hold(
+    s: Session,
+    opts: { wait: boolean; interrupt?: boolean; signal?: AbortSignal },
+  ): Release | Promise<Release>;
   /**
    * With a shared store, reads what other instances committed to `s` that it has not
    * heard of yet, so that a read here sees a write made through another instance a
@@ -138,7 +141,13 @@ function sharedLink(deps: ClusterLinkDeps, cluster: StoreCluster): ClusterLink {
     });
   }
 
-  async function acquire(s: Session, wait: boolean, signal?: AbortSignal): Promise<Held> {
+  async function acquire(
+    s: Session,
+    wait: boolean,
+    interrupt: boolean,
+    signal?: AbortSignal,
+  ): Promise<Held> {
+    let asked = false;
     for (;;) {
       if (closed) throw new RuntimeError('runtime_closed', 'The runtime is shutting down.');
       signal?.throwIfAborted();
@@ -148,6 +157,11 @@ function sharedLink(deps: ClusterLinkDeps, cluster: StoreCluster): ClusterLink {
         const h: Held = { count: 0, lease, renew: setInterval(() => void renew(s, h), RENEW_MS) };
         h.renew.unref();
         return h;
+      }
+      if (interrupt && !asked) {
+        // Double-texting with "interrupt": the holder cancels its turn, then lets go.
+        asked = true;
+        await cluster.requestCancel(s.key).catch(() => undefined);
       }
       if (!wait) {
         throw new RuntimeError(
@@ -218,6 +232,11 @@ function sharedLink(deps: ClusterLinkDeps, cluster: StoreCluster): ClusterLink {
         else if (!held.has(change.key) && s.seq < change.lastSeq) void catchUp(s).catch(() => {});
         break;
       }
+      case 'cancel': {
+        const s = sessions.get(change.key);
+        if (s && held.has(change.key)) s.work.cancel();
+        break;
+      }
       case 'released':
         wake(change.key);
         // The writer's work is over, its snapshot (and turn count) saved: one read.
@@ -238,12 +257,15 @@ function sharedLink(deps: ClusterLinkDeps, cluster: StoreCluster): ClusterLink {
   const link: ClusterLink = {
     shared: true,
 
-    async hold(s, { wait, signal }) {
+    async hold(s, opts) {
+      const { wait, signal } = opts;
       let h = held.get(s.key);
       if (!h) {
         let pending = acquiring.get(s.key);
         if (!pending) {
-          pending = acquire(s, wait, signal).finally(() => acquiring.delete(s.key));
+          pending = acquire(s, wait, opts.interrupt ?? false, signal).finally(() =>
+            acquiring.delete(s.key),
+          );
           acquiring.set(s.key, pending);
         }
         h = await pending;

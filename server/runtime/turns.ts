@@ -106,6 +106,7 @@ export function createTurns(deps: TurnDeps) {
     // so the checks below and the enqueue stay one step.
     const hold = deps.hold(s, {
       wait: ifBusy !== 'reject',
+      interrupt: ifBusy === 'interrupt',
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     const held = hold instanceof Promise ? await hold : hold;

@@ -48,7 +48,9 @@ export async function createPgCluster(
     const [type, key, seq] = (payload ?? '').split(' ');
     if (!key) return undefined;
     if (type === 'appended' && seq) return { type, key, lastSeq: Number(seq) };
-    if (type === 'created' || type === 'deleted' || type === 'released') return { type, key };
+    if (type === 'created' || type === 'deleted' || type === 'released' || type === 'cancel') {
+      return { type, key };
+    }
     return undefined;
   }
 
@@ -148,6 +150,10 @@ export async function createPgCluster(
         `SELECT key FROM cog_sessions WHERE lease_holder IS NOT NULL AND lease_until < now()`,
       );
       return rows.map((r) => r.key);
+    },
+
+    async requestCancel(key) {
+      await pool.query(`SELECT pg_notify('${CHANNEL}', 'cancel ' || $1::text)`, [key]);
     },
 
     caughtUp(key, lastSeq) {

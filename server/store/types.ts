@@ -83,7 +83,7 @@ export interface WorkspaceSync {
 
 /** What another instance changed, as the store hears it (after its commit). */
 export type StoreChange =
-  | { type: 'created' | 'deleted' | 'released'; key: string }
+  | { type: 'created' | 'deleted' | 'released' | 'cancel'; key: string }
   | { type: 'appended'; key: string; lastSeq: number };
 
 /** A session's lease, held by this instance: what it writes under. */
@@ -119,6 +119,8 @@ export interface StoreCluster {
   releaseLease(lease: Lease): Promise<void>;
   /** Keys of sessions whose lease ran out without being let go: their holder is gone. */
   expiredLeases(): Promise<string[]>;
+  /** Asks whichever instance holds the session to cancel its turn (a `cancel` change). */
+  requestCancel(key: string): Promise<void>;
   /**
    * For an open session another instance wrote to: what this instance's appends continue
    * from, once it has read the events up to `lastSeq`.

@@ -23,13 +23,14 @@ after(async () => {
   await server?.stop();
 });
 
-async function cluster(n: number, more: Parameters<typeof testConfig>[1] = {}) {
+async function cluster(n: number, more: Parameters<typeof testConfig>[1] = {}, now?: () => number) {
   const databaseUrl = await server.createDatabase(`cluster_${++databases}`);
   const runtimes: Runtime[] = [];
   for (let i = 0; i < n; i++) {
     const home = tempHome(`cog-cluster-${i}-`);
     const r = await createRuntime(testConfig(home.home, { databaseUrl, ...more }), {
       sandbox: 'none',
+      ...(now ? { now } : {}),
     });
     runtimes.push(r);
     cleanups.push(async () => {
@@ -140,4 +141,42 @@ test('reject across instances: a send while another instance runs the session is
   assert.ok(pending);
   a.approve(pending.id, OWNER, 'deny', undefined, 'test');
   await first;
+});
+
+test('interrupt across instances: the other instance cancels its turn, and the new one runs', async () => {
+  const { runtimes } = await cluster(2, { approval: 'ask' });
+  const [a, b] = runtimes as [Runtime, Runtime];
+  const made = await a.createSession(OWNER, { id: 'interrupted' });
+  const first = a.send(made.id, OWNER, 'what is 6*7?');
+  const s = await a.session(made.id, OWNER);
+  await until('A to wait for approval', () =>
+    [...s.processes.values()].some((p) => p.status === 'pending-approval'),
+  );
+  const second = await b.send(made.id, OWNER, 'hello there', { ifBusy: 'interrupt' });
+  assert.equal(second.status, 'ok');
+  const ended = await first;
+  assert.equal(ended.status, 'cancelled', JSON.stringify(ended));
+  const events = await eventsOf(b, made.id, OWNER);
+  const done = events.filter((e) => e.type === 'turn.done').map((e) => e.turn);
+  assert.deepEqual(done, [ended.turn, second.turn], 'the first ended before the second ran');
+});
+
+test('sensor ticks: once per session across instances, not once per instance', async () => {
+  // One clock for both (the sensor's idle bands are 30 s and up): moved by hand.
+  let clock = Date.now();
+  const { runtimes } = await cluster(2, { sensorIntervalMs: 100 }, () => clock);
+  const [a, b] = runtimes as [Runtime, Runtime];
+  const made = await a.createSession(OWNER, { id: 'ticking' });
+  await a.send(made.id, OWNER, 'hello');
+  await b.session(made.id, OWNER);
+  const ticks = async () =>
+    (await eventsOf(a, made.id, OWNER)).filter((e) => e.type === 'sensor.tick').length;
+  await new Promise((r) => setTimeout(r, 500));
+  const before = await ticks();
+  // Both instances' sensors see the session cross into "idle over 30s"...
+  clock += 31_000;
+  await new Promise((r) => setTimeout(r, 800));
+  const after = await ticks();
+  // ...and it is written once, not once per instance.
+  assert.equal(after - before, 1, `one tick for the crossing (${before} → ${after})`);
 });
