@@ -88,7 +88,10 @@ cog serve
                  (default COG_OIDC_ISSUER); discovered at start, https or loopback http
   --audience URL the resource URL tokens must name as their audience (default
                  COG_OIDC_AUDIENCE, else this server's /mcp URL as printed; set it to
-                 the public URL behind a proxy)
+                 the public URL behind a proxy: its Host and Origin are then accepted)
+  --database URL sessions (and service tokens, MCP sessions, workspaces) in this
+                 PostgreSQL database, shared with other cog serve instances (default
+                 COG_DATABASE_URL)
   --scopes S     the scopes advertised as supported (default: cog:read cog:chat
                  cog:approve)
   -h, --help     this text

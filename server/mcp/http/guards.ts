@@ -60,6 +60,8 @@ export function checkHostAndOrigin(
   req: IncomingMessage,
   res: ServerResponse,
   hosts: ReadonlySet<string>,
+  /** Origins allowed besides this machine's: the configured public URL's. */
+  origins: ReadonlySet<string> = new Set(),
 ): boolean {
   const host = req.headers.host?.toLowerCase();
   if (!host || !hosts.has(host)) {
@@ -67,7 +69,7 @@ export function checkHostAndOrigin(
     return false;
   }
   const origin = req.headers.origin;
-  if (origin !== undefined && !isAllowedOrigin(origin)) {
+  if (origin !== undefined && !isAllowedOrigin(origin) && !origins.has(origin.toLowerCase())) {
     sendJsonError(res, 403, -32000, 'Forbidden: Origin not allowed');
     return false;
   }

@@ -140,6 +140,7 @@ export async function startHttpServer(
     log,
   });
   let hosts: ReadonlySet<string> = new Set();
+  let publicOrigins: ReadonlySet<string> = new Set();
   const auth = opts.auth;
   const oauth = 'oauth' in auth ? auth.oauth : undefined;
   const authenticator = authenticatorOf(auth);
@@ -219,7 +220,7 @@ export async function startHttpServer(
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    if (!checkHostAndOrigin(req, res, hosts)) return;
+    if (!checkHostAndOrigin(req, res, hosts, publicOrigins)) return;
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (oauth && resource && wellKnown.has(path)) return serveMetadata(req, res, resource, oauth);
     if (path !== '/mcp' && opts.web && (await opts.web.handle(req, res, path))) return;
@@ -323,6 +324,13 @@ export async function startHttpServer(
   });
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(host, port);
+  // Behind a load balancer clients name the public URL (the OAuth resource, --audience):
+  // its host is this server's too, and a page served from it may call it.
+  if (configured !== undefined) {
+    const publicUrl = new URL(configured);
+    hosts = new Set([...hosts, publicUrl.host.toLowerCase()]);
+    publicOrigins = new Set([publicUrl.origin.toLowerCase()]);
+  }
   const shown = isWildcardHost(host) ? DEFAULT_HTTP_HOST : urlHost(host);
   const url = `http://${shown}:${port}/mcp`;
   if (oauth) {
