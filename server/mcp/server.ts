@@ -3,6 +3,7 @@ import type { Identity } from '../auth/identity.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { createContext } from './context.js';
 import { createHud } from './live/hud.js';
+import type { SharedSubscriptions } from '../store/types.js';
 import { installSubscriptions } from './live/subscriptions.js';
 import { registerResources } from './resources/index.js';
 import { registerTasks, TASKS_CAPABILITY } from './tasks.js';
@@ -22,6 +23,8 @@ export interface McpServerOptions {
   identity?: Identity;
   /** Where messages come from, as the Input node sees it. Default 'mcp'. */
   channel?: string;
+  /** Subscriptions kept with the MCP session, for every instance that carries it. */
+  sharedSubscriptions?: SharedSubscriptions;
 }
 
 export interface CogMcpServer {
@@ -56,7 +59,7 @@ export function createMcpServer(runtime: Runtime, opts: McpServerOptions): CogMc
   registerResources(ctx);
 
   const hud = createHud(ctx);
-  const subscriptions = installSubscriptions(ctx);
+  const subscriptions = installSubscriptions(ctx, opts.sharedSubscriptions);
   ctx.own(() => subscriptions.close());
   ctx.own(
     runtime.subscribeAll(opts.principal, (e) => {

@@ -237,6 +237,8 @@ function sharedLink(deps: ClusterLinkDeps, cluster: StoreCluster): ClusterLink {
         if (s && held.has(change.key)) s.work.cancel();
         break;
       }
+      case 'mcp-subscriptions':
+        break; // the HTTP server's, not the runtime's
       case 'released':
         wake(change.key);
         // The writer's work is over, its snapshot (and turn count) saved: one read.

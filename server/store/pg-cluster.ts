@@ -48,7 +48,13 @@ export async function createPgCluster(
     const [type, key, seq] = (payload ?? '').split(' ');
     if (!key) return undefined;
     if (type === 'appended' && seq) return { type, key, lastSeq: Number(seq) };
-    if (type === 'created' || type === 'deleted' || type === 'released' || type === 'cancel') {
+    if (
+      type === 'created' ||
+      type === 'deleted' ||
+      type === 'released' ||
+      type === 'cancel' ||
+      type === 'mcp-subscriptions'
+    ) {
       return { type, key };
     }
     return undefined;
@@ -97,7 +103,10 @@ export async function createPgCluster(
 
   return {
     instance,
-    mcp: createPgMcpSessions(pool),
+    mcp: createPgMcpSessions(pool, (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    }),
 
     onChange(l) {
       listeners.add(l);

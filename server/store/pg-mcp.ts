@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { SharedMcpSessions, SharedSseEvents } from './types.js';
+import type { SharedMcpSessions, SharedSseEvents, StoreChange } from './types.js';
 
 /** Messages kept per MCP session for resumption; older ones go. */
 const KEEP_EVENTS = 1000;
@@ -12,7 +12,10 @@ const FOLLOW_MS = 30_000;
  * messages of its streams are kept in the database, so a client that reconnects with
  * `Last-Event-ID` through a load balancer gets what it missed wherever it lands.
  */
-export function createPgMcpSessions(pool: pg.Pool): SharedMcpSessions {
+export function createPgMcpSessions(
+  pool: pg.Pool,
+  onChange: (listener: (change: StoreChange) => void) => () => void,
+): SharedMcpSessions {
   return {
     async save(id, principal, init) {
       await pool.query(
@@ -37,6 +40,35 @@ export function createPgMcpSessions(pool: pg.Pool): SharedMcpSessions {
 
     events(sessionId) {
       return pgSseEvents(pool, sessionId);
+    },
+
+    subscriptions(sessionId) {
+      return {
+        async list() {
+          const { rows } = await pool.query<{ uri: string }>(
+            'SELECT uri FROM cog_mcp_subscriptions WHERE session_id = $1',
+            [sessionId],
+          );
+          return rows.map((r) => r.uri);
+        },
+        async set(uri, subscribed) {
+          await pool.query(
+            subscribed
+              ? `INSERT INTO cog_mcp_subscriptions (session_id, uri) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING`
+              : 'DELETE FROM cog_mcp_subscriptions WHERE session_id = $1 AND uri = $2',
+            [sessionId, uri],
+          );
+          await pool.query(`SELECT pg_notify('cog_sessions', 'mcp-subscriptions ' || $1::text)`, [
+            sessionId,
+          ]);
+        },
+        onChange(listener) {
+          return onChange((c) => {
+            if (c.type === 'mcp-subscriptions' && c.key === sessionId) listener();
+          });
+        },
+      };
     },
   };
 }

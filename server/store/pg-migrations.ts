@@ -138,6 +138,17 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX cog_mcp_events_stream ON cog_mcp_events (session_id, stream_id, id);
     `,
   },
+  {
+    version: 6,
+    name: 'MCP resource subscriptions, shared',
+    sql: `
+      CREATE TABLE cog_mcp_subscriptions (
+        session_id text NOT NULL REFERENCES cog_mcp_sessions (id) ON DELETE CASCADE,
+        uri        text NOT NULL,
+        PRIMARY KEY (session_id, uri)
+      );
+    `,
+  },
 ];
 
 /** Any constant both sides agree on: the advisory lock migrations take. */

@@ -83,7 +83,7 @@ export interface WorkspaceSync {
 
 /** What another instance changed, as the store hears it (after its commit). */
 export type StoreChange =
-  | { type: 'created' | 'deleted' | 'released' | 'cancel'; key: string }
+  | { type: 'created' | 'deleted' | 'released' | 'cancel' | 'mcp-subscriptions'; key: string }
   | { type: 'appended'; key: string; lastSeq: number };
 
 /** A session's lease, held by this instance: what it writes under. */
@@ -141,6 +141,18 @@ export interface SharedMcpSessions {
   delete(id: string): Promise<void>;
   /** The SSE messages of one session's streams (the MCP SDK's EventStore shape). */
   events(sessionId: string): SharedSseEvents;
+  /**
+   * The resources one MCP session subscribed to, through whichever instance: the one
+   * holding its GET stream announces their updates.
+   */
+  subscriptions(sessionId: string): SharedSubscriptions;
+}
+
+export interface SharedSubscriptions {
+  list(): Promise<string[]>;
+  set(uri: string, subscribed: boolean): Promise<void>;
+  /** Another instance changed the list; returns an unsubscribe. */
+  onChange(listener: () => void): () => void;
 }
 
 /** The MCP SDK's resumability store, as a store provides it (message: a JSON-RPC message). */

@@ -3,6 +3,7 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startCogCluster, type CogCluster, type CogInstance } from '../helpers/cog-cluster.js';
 import { initializeRequest } from '../helpers/mcp-raw.js';
 import { readSse } from '../helpers/sse.js';
@@ -357,6 +358,28 @@ test('a tool call cut off on one instance is resumed with Last-Event-ID on anoth
     const answer = replayed.map((e) => JSON.parse(e.data || '{}')).find((m) => m.id === 7);
     assert.ok(answer?.result, `the call's answer: ${JSON.stringify(replayed).slice(0, 400)}`);
     assert.match(JSON.stringify(answer.result), /42/);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('behind the proxy, a subscription made through one instance is announced by the one holding the GET stream', async () => {
+  const c = await cluster('cluster_subscriptions');
+  try {
+    const client = await c.client('proxy');
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updated.push(n.params.uri);
+    });
+    const first = await send(client, { text: 'hello' });
+    const uri = `cog://sessions/${first.session}/state`;
+    await client.subscribeResource({ uri });
+    await send(client, { session: first.session, text: 'what is 6*7?' });
+    for (let i = 0; !updated.includes(uri); i++) {
+      assert.ok(i < 100, `an update of ${uri} arrived (got ${JSON.stringify(updated)})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await client.close();
   } finally {
     await c.stop();
   }

@@ -132,7 +132,12 @@ export class SessionRegistry {
         return undefined;
       },
     });
-    const mcp = createMcpServer(this.opts.runtime, { principal, identity, channel: 'mcp-http' });
+    const mcp = createMcpServer(this.opts.runtime, {
+      principal,
+      identity,
+      channel: 'mcp-http',
+      ...(shared ? { sharedSubscriptions: shared.subscriptions(id) } : {}),
+    });
     const session: HttpSession = {
       principal,
       transport,

@@ -5,6 +5,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { changesOf } from '../../../protocol/event-table.js';
 import type { RuntimeEvent } from '../../../protocol/events.js';
+import type { SharedSubscriptions } from '../../store/types.js';
 import type { McpContext } from '../context.js';
 import { RESOURCE_NOT_FOUND } from '../errors.js';
 import { setStrictHandler } from '../requests.js';
@@ -28,11 +29,35 @@ export function urisFor(e: RuntimeEvent): string[] {
  * `notifications/resources/updated` for subscribed URIs (coalesced per URI) and
  * `notifications/resources/list_changed` when the principal gets a new session.
  */
-export function installSubscriptions(ctx: McpContext): {
+export function installSubscriptions(
+  ctx: McpContext,
+  shared?: SharedSubscriptions,
+): {
   onEvent(e: RuntimeEvent): void;
   close(): void;
 } {
-  const subscribed = new Set<string>();
+  let subscribed = new Set<string>();
+  /**
+   * With a shared store the list is the MCP session's, whichever instance took the
+   * request; the sessions it names are loaded here, so their events (from any instance)
+   * reach this copy, which may hold the client's GET stream.
+   */
+  const sync = async () => {
+    if (!shared) return;
+    try {
+      subscribed = new Set(await shared.list());
+    } catch {
+      return; // the database is away: keep what we had
+    }
+    for (const uri of subscribed) {
+      const target = parseUri(uri);
+      if (target?.kind === 'view') {
+        await ctx.runtime.session(target.id, ctx.principal).catch(() => undefined);
+      }
+    }
+  };
+  const stopSync = shared?.onChange(() => void sync());
+  void sync();
   const { mcp } = ctx;
   const coalescer = createCoalescer(UPDATE_INTERVAL_MS, (key) => {
     if (!mcp.isConnected()) return;
@@ -40,7 +65,7 @@ export function installSubscriptions(ctx: McpContext): {
     else mcp.server.sendResourceUpdated({ uri: key }).catch(() => undefined);
   });
 
-  setStrictHandler(mcp, 'resources/subscribe', SubscribeRequestSchema, ({ params }) => {
+  setStrictHandler(mcp, 'resources/subscribe', SubscribeRequestSchema, async ({ params }) => {
     const target = parseUri(params.uri);
     let known = target !== undefined;
     if (target?.kind === 'view') {
@@ -48,11 +73,13 @@ export function installSubscriptions(ctx: McpContext): {
     }
     if (!known) throw new McpError(RESOURCE_NOT_FOUND, `Resource ${params.uri} not found.`);
     subscribed.add(params.uri);
+    await shared?.set(params.uri, true);
     return {};
   });
-  setStrictHandler(mcp, 'resources/unsubscribe', UnsubscribeRequestSchema, ({ params }) => {
+  setStrictHandler(mcp, 'resources/unsubscribe', UnsubscribeRequestSchema, async ({ params }) => {
     subscribed.delete(params.uri);
     coalescer.forget(params.uri);
+    await shared?.set(params.uri, false);
     return {};
   });
 
@@ -62,6 +89,7 @@ export function installSubscriptions(ctx: McpContext): {
       for (const uri of urisFor(e)) if (subscribed.has(uri)) coalescer.mark(uri);
     },
     close() {
+      stopSync?.();
       coalescer.close();
       subscribed.clear();
     },
