@@ -4,6 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import pg from 'pg';
+import { MIGRATIONS } from '../../server/store/pg-migrations.js';
+import { cogEnv, firstJsonLine, spawnCog } from '../helpers/cog-process.js';
+import { tempHome } from '../helpers/runtime.js';
 import { startCogCluster, type CogCluster, type CogInstance } from '../helpers/cog-cluster.js';
 import { initializeRequest } from '../helpers/mcp-raw.js';
 import { readSse } from '../helpers/sse.js';
@@ -382,5 +386,76 @@ test('behind the proxy, a subscription made through one instance is announced by
     await client.close();
   } finally {
     await c.stop();
+  }
+});
+
+test('made on 0, sent on 1 and 2 at once, followed live on 2: turns one at a time, each done once', async () => {
+  const c = await cluster('cluster_live');
+  try {
+    const [zero, one, two] = await Promise.all([c.client(0), c.client(1), c.client(2)]);
+    const made = await send(zero, { text: 'hello' });
+    const uri = `cog://sessions/${made.session}/trace`;
+    const live: string[] = [];
+    two.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      live.push(n.params.uri);
+    });
+    await two.subscribeResource({ uri });
+    const [a, b] = await Promise.all([
+      send(one, { session: made.session, text: 'what is 2+3?' }),
+      send(two, { session: made.session, text: 'what is 4+5?' }),
+    ]);
+    assert.match(a.text, /5/);
+    assert.match(b.text, /9/);
+    assert.ok(live.includes(uri), 'instance 2 announced the trace as it grew');
+    const r = await zero.callTool({
+      name: 'trace',
+      arguments: { session: made.session, limit: 1000 },
+    });
+    const events = (
+      r.structuredContent as {
+        events: { seq: number; type: string; turn?: string; node: string }[];
+      }
+    ).events;
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+    );
+    const order: string[] = [];
+    for (const e of events) {
+      if (!e.turn || e.type === 'turn.queued' || e.node === 'memorizer') continue;
+      if (order.at(-1) !== e.turn) order.push(e.turn);
+    }
+    assert.equal(new Set(order).size, order.length, `no interleaving: ${order.join(' ')}`);
+    assert.equal(events.filter((e) => e.type === 'turn.done').length, 3);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('three cog serve started at once on a new database: one migrates, all serve', async () => {
+  const url = await server.createDatabase('cluster_migrate_race');
+  const homes = [0, 1, 2].map((i) => tempHome(`cog-migrate-race-${i}-`));
+  const procs = homes.map((h) =>
+    spawnCog(['serve', '--port', '0', '--database', url], cogEnv(h.home, { COG_OFFLINE: '1' })),
+  );
+  try {
+    const lines = await Promise.all(procs.map((p) => firstJsonLine<{ url: string }>(p, 30_000)));
+    for (const p of procs) if (p.child.pid) pids.add(p.child.pid);
+    assert.equal(new Set(lines.map((l) => l.url)).size, 3);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const { rows } = await db.query('SELECT version FROM cog_migrations ORDER BY version');
+      assert.deepEqual(
+        rows.map((r) => Number(r.version)),
+        MIGRATIONS.map((m) => m.version),
+        'each step applied once',
+      );
+    } finally {
+      await db.end();
+    }
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    for (const h of homes) h.cleanup();
   }
 });
