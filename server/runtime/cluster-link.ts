@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { RuntimeEvent } from '../../protocol/events.js';
 import type { StoreChange, StoreCluster, Lease, StoredSession } from '../store/types.js';
 import { RuntimeError } from './errors.js';
@@ -29,6 +30,11 @@ export interface ClusterLinkDeps {
   closeOrphans(s: Session): void;
   /** Our lease on `s` was taken over (we were stopped too long): end what runs here. */
   onLost(s: Session): void;
+  /**
+   * A decision on a run, made through another instance: taken if the run is here, and
+   * then answered (the result's JSON) for the asker. Undefined: not ours.
+   */
+  onApproval(payload: string): string | undefined;
   log(line: string): void;
 }
 
@@ -55,6 +61,11 @@ export interface ClusterLink {
   fresh(s: Session): Promise<void> | undefined;
   /** Whether this instance holds `key` now (always true alone). */
   holding(key: string): boolean;
+  /**
+   * Hands a decision to every instance (shared store only); resolves with the answer of
+   * the one running it, or undefined after `timeoutMs`.
+   */
+  forwardApproval(payload: string, timeoutMs: number): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -72,6 +83,7 @@ const LOCAL: ClusterLink = {
   hold: () => nothingToRelease,
   fresh: () => undefined,
   holding: () => true,
+  forwardApproval: async () => undefined,
   close: async () => undefined,
 };
 
@@ -89,6 +101,8 @@ function sharedLink(deps: ClusterLinkDeps, cluster: StoreCluster): ClusterLink {
   const held = new Map<string, Held>();
   const acquiring = new Map<string, Promise<Held>>();
   const waiters = new Map<string, Set<() => void>>();
+  /** Forwarded decisions waiting for their answer, by nonce. */
+  const replies = new Map<string, (answer: string) => void>();
   /** Per session, the catch-up under way: one reader at a time, in order. */
   const catching = new Map<string, Promise<void>>();
   let closed = false;
@@ -239,6 +253,17 @@ function sharedLink(deps: ClusterLinkDeps, cluster: StoreCluster): ClusterLink {
       }
       case 'mcp-subscriptions':
         break; // the HTTP server's, not the runtime's
+      case 'approve': {
+        const nonce = /"nonce":"([0-9a-f]{16,64})"/.exec(change.payload)?.[1];
+        const answer = deps.onApproval(change.payload);
+        if (answer !== undefined && nonce) {
+          void cluster.announce('approved', nonce, answer).catch(() => undefined);
+        }
+        break;
+      }
+      case 'approved':
+        replies.get(change.key)?.(change.payload);
+        break;
       case 'released':
         wake(change.key);
         // The writer's work is over, its snapshot (and turn count) saved: one read.
@@ -293,6 +318,23 @@ function sharedLink(deps: ClusterLinkDeps, cluster: StoreCluster): ClusterLink {
 
     holding(key) {
       return held.has(key);
+    },
+
+    async forwardApproval(payload, timeoutMs) {
+      const nonce = randomBytes(12).toString('hex');
+      const answered = new Promise<string | undefined>((resolve) => {
+        const timer = setTimeout(() => {
+          replies.delete(nonce);
+          resolve(undefined);
+        }, timeoutMs);
+        replies.set(nonce, (answer) => {
+          clearTimeout(timer);
+          replies.delete(nonce);
+          resolve(answer);
+        });
+      });
+      await cluster.announce('approve', '*', JSON.stringify({ ...JSON.parse(payload), nonce }));
+      return answered;
     },
 
     fresh(s) {

@@ -9,6 +9,7 @@ export type RuntimeErrorCode =
   | 'runtime_closed'
   | 'session_busy'
   | 'session_moved'
+  | 'process_elsewhere'
   | 'turn_cancelled'
   | 'rate_limited'
   | 'home_locked';

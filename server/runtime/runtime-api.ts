@@ -58,6 +58,18 @@ export interface Runtime {
     /** Why it was denied, in words, when not by the person (the run shows it). */
     reason?: string,
   ): ProcessInfo;
+  /**
+   * `approve` for a run on another instance (with a shared store `approve` says
+   * `process_elsewhere`): the decision goes to the instance running it, and this resolves
+   * with the run once that instance recorded it.
+   */
+  forwardApproval(
+    processId: string,
+    owner: string,
+    decision: ApprovalDecision,
+    codeSha256?: string,
+    reason?: string,
+  ): Promise<ProcessInfo>;
   /** What a run of `owner`'s wrote (stdout and stderr, redacted), while Cog holds it. */
   processOutput(processId: string, owner: string): string | undefined;
   cancelProcess(processId: string, owner: string): ProcessInfo;

@@ -11,7 +11,7 @@ import { createFileStore } from '../store/file-store.js';
 import { storeKeyOf } from '../store/layout.js';
 import type { EventStore, StoredSession } from '../store/types.js';
 import { createProcessManager } from '../processes/process-manager.js';
-import { RuntimeError, isCoded } from './errors.js';
+import { RuntimeError, type RuntimeErrorCode, isCoded } from './errors.js';
 import { lockHome } from './home-lock.js';
 import { SessionCatalog } from './catalog.js';
 import { startEviction } from './eviction.js';
@@ -307,6 +307,37 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       }
     },
     closeOrphans: (s) => closeOpenWork(s, now, 'its Cog instance stopped'),
+    onApproval(payload) {
+      let d: Record<string, unknown>;
+      try {
+        d = JSON.parse(payload) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+      const { processId, owner, decision, codeSha256, reason } = d;
+      if (typeof processId !== 'string' || typeof owner !== 'string') return undefined;
+      if (decision !== 'approve' && decision !== 'deny') return undefined;
+      const running = processes.get(processId);
+      const s = running ? sessions.get(running.session) : undefined;
+      // Only the instance running it answers; another principal's run is not found there.
+      if (!s || !link.holding(s.key) || s.owner !== owner) return undefined;
+      try {
+        const p = runtime.approve(
+          processId,
+          owner,
+          decision,
+          typeof codeSha256 === 'string' ? codeSha256 : undefined,
+          typeof reason === 'string' ? reason : undefined,
+        );
+        return JSON.stringify({ process: p });
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        const message = (err as Error).message;
+        return JSON.stringify({
+          error: { code: typeof code === 'string' ? code : 'process_not_found', message },
+        });
+      }
+    },
     onLost(s) {
       // Nothing more of it may run here: another instance has the session now.
       s.work.cancel();
@@ -377,6 +408,14 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       const p = ownedProcess(processId, owner);
       const key = [...sessions.values()].find((x) => x.processes.get(processId) === p)?.key;
       if (key && !link.holding(key)) {
+        // A run of ours whose session another instance took over while this one was
+        // stopped; else a run on the instance holding it now: forwardApproval's.
+        if (!processes.get(processId)) {
+          throw new RuntimeError(
+            'process_elsewhere',
+            `Process ${processId} runs on another Cog instance.`,
+          );
+        }
         throw new RuntimeError(
           'session_moved',
           `Process ${processId} will not run here: another Cog instance took its session over while this one was stopped. Send the message again.`,
@@ -389,6 +428,22 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
         );
       }
       return { ...processes.approve(processId, decision, codeSha256, reason), session: p.session };
+    },
+    async forwardApproval(processId, owner, decision, codeSha256, reason) {
+      const answer = await link.forwardApproval(
+        JSON.stringify({ processId, owner, decision, codeSha256, reason }),
+        10_000,
+      );
+      if (answer === undefined) {
+        throw new RuntimeError('process_not_found', `No process ${processId}.`);
+      }
+      const parsed = JSON.parse(answer) as {
+        process?: ProcessInfo;
+        error?: { code: RuntimeErrorCode; message: string };
+      };
+      if (parsed.error) throw new RuntimeError(parsed.error.code, parsed.error.message);
+      if (!parsed.process) throw new RuntimeError('process_not_found', `No process ${processId}.`);
+      return parsed.process;
     },
     processOutput(processId, owner) {
       ownedProcess(processId, owner);

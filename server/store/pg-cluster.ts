@@ -47,6 +47,9 @@ export async function createPgCluster(
   function parse(payload: string | undefined): StoreChange | undefined {
     const [type, key, seq] = (payload ?? '').split(' ');
     if (!key) return undefined;
+    if (type === 'approve' || type === 'approved') {
+      return { type, key, payload: (payload ?? '').slice(type.length + key.length + 2) };
+    }
     if (type === 'appended' && seq) return { type, key, lastSeq: Number(seq) };
     if (
       type === 'created' ||
@@ -159,6 +162,13 @@ export async function createPgCluster(
         `SELECT key FROM cog_sessions WHERE lease_holder IS NOT NULL AND lease_until < now()`,
       );
       return rows.map((r) => r.key);
+    },
+
+    async announce(type, key, payload) {
+      await pool.query(
+        `SELECT pg_notify('${CHANNEL}', $1::text || ' ' || $2::text || ' ' || $3::text)`,
+        [type, key, payload],
+      );
     },
 
     async requestCancel(key) {

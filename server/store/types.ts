@@ -84,7 +84,12 @@ export interface WorkspaceSync {
 /** What another instance changed, as the store hears it (after its commit). */
 export type StoreChange =
   | { type: 'created' | 'deleted' | 'released' | 'cancel' | 'mcp-subscriptions'; key: string }
-  | { type: 'appended'; key: string; lastSeq: number };
+  | { type: 'appended'; key: string; lastSeq: number }
+  /**
+   * A decision on a run, for the instance running it (`approve`, key `*`), and that
+   * instance's answer (`approved`, key: the asker's nonce); JSON in `payload`.
+   */
+  | { type: 'approve' | 'approved'; key: string; payload: string };
 
 /** A session's lease, held by this instance: what it writes under. */
 export interface Lease {
@@ -121,6 +126,8 @@ export interface StoreCluster {
   expiredLeases(): Promise<string[]>;
   /** Asks whichever instance holds the session to cancel its turn (a `cancel` change). */
   requestCancel(key: string): Promise<void>;
+  /** Says `approve <key> <payload>` (or `approved …`) to every instance. */
+  announce(type: 'approve' | 'approved', key: string, payload: string): Promise<void>;
   /**
    * For an open session another instance wrote to: what this instance's appends continue
    * from, once it has read the events up to `lastSeq`.

@@ -153,3 +153,30 @@ test('a paused instance whose session was taken over writes nothing when it wake
     'the run never ran',
   );
 });
+
+test('an approval that lands on another instance goes to the one running the turn', async (t) => {
+  const c = await cluster(t, 'failover_forward');
+  const zero = await c.client(0);
+  const one = await c.client(1);
+  const two = await c.client(2);
+  const open = await openTurn(zero);
+  const approved = await one.callTool({
+    name: 'process-approve',
+    arguments: {
+      process: open.pending!.id,
+      decision: 'approve',
+      codeSha256: open.pending!.codeSha256,
+    },
+  });
+  assert.equal(approved.isError, undefined, JSON.stringify(approved.content));
+  const { events } = await traceUntil(two, open.session, 'the turn done', (evs) =>
+    evs.some((e) => e.type === 'turn.done' && e.turn === open.turn),
+  );
+  const run = events.filter(
+    (e) => e.type === 'process.updated' && e.process?.id === open.pending!.id,
+  );
+  assert.equal(run.at(-1)?.process?.status, 'done', 'the run ran, on instance 0');
+  const done = events.find((e) => e.type === 'turn.done' && e.turn === open.turn);
+  assert.equal(done?.status, 'ok');
+  contiguous(events);
+});

@@ -180,3 +180,27 @@ test('sensor ticks: once per session across instances, not once per instance', a
   // ...and it is written once, not once per instance.
   assert.equal(after - before, 1, `one tick for the crossing (${before} → ${after})`);
 });
+
+test('a decision forwarded to the instance running the run: taken for its owner, not for another principal', async () => {
+  const { runtimes } = await cluster(2, { approval: 'ask' });
+  const [a, b] = runtimes as [Runtime, Runtime];
+  const made = await a.createSession(OWNER, { id: 'forwarded' });
+  const first = a.send(made.id, OWNER, 'what is 6*7?');
+  const s = await a.session(made.id, OWNER);
+  await until('A to wait for approval', () =>
+    [...s.processes.values()].some((p) => p.status === 'pending-approval'),
+  );
+  const pending = [...s.processes.values()].find((p) => p.status === 'pending-approval')!;
+  // Another principal, through B: the instance running it does not answer for it.
+  await assert.rejects(
+    b.forwardApproval(pending.id, 'local:someone-else', 'approve', pending.codeSha256),
+    { code: 'process_not_found' },
+  );
+  assert.equal(s.processes.get(pending.id)?.status, 'pending-approval', 'nothing ran');
+  // The owner, through B: A takes it, and the turn finishes there.
+  const decided = await b.forwardApproval(pending.id, OWNER, 'approve', pending.codeSha256);
+  assert.notEqual(decided.status, 'pending-approval');
+  const done = await first;
+  assert.equal(done.status, 'ok');
+  assert.match(done.text, /42/);
+});

@@ -28,7 +28,17 @@ export const processApproveTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
   taskSupport: 'optional',
   async run({ process: id, decision, codeSha256 }, ctx, extra) {
-    const process = ctx.runtime.approve(id, ctx.principal, decision, codeSha256);
+    let process;
+    try {
+      process = ctx.runtime.approve(id, ctx.principal, decision, codeSha256);
+    } catch (err) {
+      // Behind a load balancer: the run is on another instance, which takes the decision.
+      const code = (err as { code?: unknown }).code;
+      const elsewhere =
+        code === 'process_elsewhere' || (code === 'process_not_found' && ctx.runtime.sharedMcp);
+      if (!elsewhere) throw err;
+      process = await ctx.runtime.forwardApproval(id, ctx.principal, decision, codeSha256);
+    }
     const decided = `Process ${id} is ${process.status}.`;
     const rest = await continueTurn(ctx, process, extra);
     if (!rest) return { data: { process }, text: decided };
