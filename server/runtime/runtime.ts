@@ -1,23 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FINAL_PROCESS_STATUSES, type ModelInfo, type ProcessInfo } from '../../protocol/events.js';
+import { FINAL_PROCESS_STATUSES, type ProcessInfo } from '../../protocol/events.js';
 import { localPrincipal } from '../auth/tokens.js';
 import type { CogConfig } from '../config.js';
-import { createOfflineEngine } from '../llm/offline.js';
-import { createOpenAiClient } from '../llm/openai-client.js';
-import { createFileStore } from '../store/file-store.js';
 import { storeKeyOf } from '../store/layout.js';
 import type { EventStore, StoredSession } from '../store/types.js';
 import { createProcessManager } from '../processes/process-manager.js';
-import { RuntimeError, type RuntimeErrorCode, isCoded } from './errors.js';
+import { RuntimeError, isCoded } from './errors.js';
 import { lockHome } from './home-lock.js';
 import { SessionCatalog } from './catalog.js';
 import { startEviction } from './eviction.js';
 import { PrincipalGate } from './principal-limits.js';
-import { createClusterLink } from './cluster-link.js';
-import { closeOpenWork, restoreSession } from './restore.js';
+import { forwardDecision, tickShared, wireCluster } from './cluster-wiring.js';
+import { modelFor, modelInfoOf, openStore, secretsOf } from './runtime-parts.js';
+import { restoreSession } from './restore.js';
 import { createSensor } from './sensor.js';
 import type { Runtime, RuntimeDeps, SessionSummary } from './runtime-api.js';
 import { ID_PATTERN } from '../../protocol/mcp.js';
@@ -36,33 +34,14 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
   const unlock = lockHome(config.home);
   let store: EventStore;
   try {
-    store =
-      deps.store ??
-      (config.databaseUrl
-        ? await (await import('../store/pg-store.js')).createPgStore({ url: config.databaseUrl })
-        : createFileStore({ dir: join(config.home, 'sessions') }));
+    store = deps.store ?? (await openStore(config));
   } catch (err) {
     unlock();
     throw err;
   }
   const ownSecrets = secretsOf(config);
-  const model =
-    deps.model ??
-    (config.endpoint
-      ? createOpenAiClient({
-          baseUrl: config.endpoint.baseUrl,
-          apiKey: config.endpoint.apiKey,
-          idleTimeoutMs: config.llm.idleTimeoutMs,
-          totalTimeoutMs: config.llm.totalTimeoutMs,
-        })
-      : createOfflineEngine());
-  const modelInfo: ModelInfo = {
-    offline: model.offline,
-    models: model.offline
-      ? { input: 'offline', thinker: 'offline', output: 'offline', memorizer: 'offline' }
-      : config.models,
-    ...(model.baseUrl ? { baseUrl: model.baseUrl } : {}),
-  };
+  const model = deps.model ?? modelFor(config);
+  const modelInfo = modelInfoOf(model, config);
   /** Every stored session: identity and listing counters. Cheap; all of them. */
   const catalog = new SessionCatalog();
   /** Sessions in memory, by store key: projections, tail, listeners. */
@@ -126,33 +105,9 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
           s.tryRecord({ type: 'sensor.tick', node: 'sensor', readings, deltas });
           return;
         }
-        void tickShared(s, readings, deltas);
+        void tickShared(link, s, { readings, deltas, now, intervalMs: config.sensorIntervalMs });
       },
     });
-  }
-
-  /**
-   * A sensor tick with a shared store: once per session across instances. Taken under
-   * the lease, and skipped when the session is busy elsewhere or another instance ticked
-   * it within the interval (seen once caught up).
-   */
-  async function tickShared(
-    s: Session,
-    readings: Record<string, string>,
-    deltas: Record<string, string>,
-  ) {
-    let release: (() => Promise<void>) | undefined;
-    try {
-      const hold = link.hold(s, { wait: false });
-      release = hold instanceof Promise ? await hold : hold;
-      const last = s.lastSensor ? Date.parse(s.lastSensor.ts) : 0;
-      if (now() - last < config.sensorIntervalMs / 2) return;
-      s.tryRecord({ type: 'sensor.tick', node: 'sensor', readings, deltas });
-    } catch {
-      // busy on another instance: its holder ticks it
-    } finally {
-      await release?.();
-    }
   }
 
   function assertOpen() {
@@ -281,71 +236,15 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     throw new RuntimeError('process_not_found', `No process ${processId}.`);
   }
 
-  const link = createClusterLink({
-    cluster: store.cluster,
+  const link = wireCluster({
+    store,
     sessions,
+    catalog,
     load,
-    read: (key, afterSeq, limit) => store.read(key, afterSeq, limit),
-    onCreated(stored) {
-      if (!catalog.has(stored.meta.owner, stored.meta.id)) catalog.add(stored);
-    },
-    onListing(key, { lastSeq, stored }) {
-      const entry = catalog.byKey(key);
-      if (!entry) return;
-      if (lastSeq !== undefined) entry.lastSeq = Math.max(entry.lastSeq, lastSeq);
-      if (stored) Object.assign(entry, { lastSeq: stored.lastSeq, turns: stored.turns });
-    },
-    onDeleted(key) {
-      const s = sessions.get(key);
-      const stored = s?.meta ?? catalog.byKey(key)?.meta;
-      if (stored) catalog.delete(stored);
-      if (s) {
-        s.work.cancel();
-        sessions.delete(key);
-        sensor.untrack(key);
-        void store.unload(key);
-      }
-    },
-    closeOrphans: (s) => closeOpenWork(s, now, 'its Cog instance stopped'),
-    onApproval(payload) {
-      let d: Record<string, unknown>;
-      try {
-        d = JSON.parse(payload) as Record<string, unknown>;
-      } catch {
-        return undefined;
-      }
-      const { processId, owner, decision, codeSha256, reason } = d;
-      if (typeof processId !== 'string' || typeof owner !== 'string') return undefined;
-      if (decision !== 'approve' && decision !== 'deny') return undefined;
-      const running = processes.get(processId);
-      const s = running ? sessions.get(running.session) : undefined;
-      // Only the instance running it answers; another principal's run is not found there.
-      if (!s || !link.holding(s.key) || s.owner !== owner) return undefined;
-      try {
-        const p = runtime.approve(
-          processId,
-          owner,
-          decision,
-          typeof codeSha256 === 'string' ? codeSha256 : undefined,
-          typeof reason === 'string' ? reason : undefined,
-        );
-        return JSON.stringify({ process: p });
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        const message = (err as Error).message;
-        return JSON.stringify({
-          error: { code: typeof code === 'string' ? code : 'process_not_found', message },
-        });
-      }
-    },
-    onLost(s) {
-      // Nothing more of it may run here: another instance has the session now.
-      s.work.cancel();
-      for (const p of s.processes.values()) {
-        if (!FINAL_PROCESS_STATUSES.includes(p.status)) processes.cancel(p.id);
-      }
-    },
-    log: (line) => process.stderr.write(`cog: ${line}\n`),
+    processes,
+    sensor,
+    now,
+    approve: (...args) => runtime.approve(...args),
   });
 
   const turns = createTurns({
@@ -429,22 +328,8 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       }
       return { ...processes.approve(processId, decision, codeSha256, reason), session: p.session };
     },
-    async forwardApproval(processId, owner, decision, codeSha256, reason) {
-      const answer = await link.forwardApproval(
-        JSON.stringify({ processId, owner, decision, codeSha256, reason }),
-        10_000,
-      );
-      if (answer === undefined) {
-        throw new RuntimeError('process_not_found', `No process ${processId}.`);
-      }
-      const parsed = JSON.parse(answer) as {
-        process?: ProcessInfo;
-        error?: { code: RuntimeErrorCode; message: string };
-      };
-      if (parsed.error) throw new RuntimeError(parsed.error.code, parsed.error.message);
-      if (!parsed.process) throw new RuntimeError('process_not_found', `No process ${processId}.`);
-      return parsed.process;
-    },
+    forwardApproval: (processId, owner, decision, codeSha256, reason) =>
+      forwardDecision(link, { processId, owner, decision, codeSha256, reason }),
     processOutput(processId, owner) {
       ownedProcess(processId, owner);
       return processes.output(processId);
@@ -519,20 +404,4 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     },
   };
   return runtime;
-}
-
-/**
- * What code output must never show: the configured API key, and the bearer token of
- * `cog serve` on this home (read once: a `cog mcp` may run beside an old token file).
- */
-function secretsOf(config: CogConfig): string[] {
-  const out: string[] = [];
-  if (config.endpoint && config.endpoint.apiKey !== 'not-needed') out.push(config.endpoint.apiKey);
-  try {
-    const token = readFileSync(join(config.home, 'token'), 'utf8').trim();
-    if (token) out.push(token);
-  } catch {
-    // No token file: nothing to hide.
-  }
-  return out;
 }
