@@ -11,7 +11,8 @@ import { LlmError } from './types.js';
 export const OFFLINE_MODEL = 'offline';
 
 const ARITHMETIC = /(-?\d+(?:\.\d+)?(?:\s*(?:\*\*|[-+*/%x×^])\s*-?\d+(?:\.\d+)?)+)/;
-const NAME = /\b(?:i am|i'm|im|my name is|call me)\s+([A-Z][\p{L}'-]{0,40})/iu;
+// "I’m Ada" as keyboards on phones and Cog's own hint write it, and "I'm Ada" alike.
+const NAME = /\b(?:i am|i['’]m|im|my name is|call me)\s+([A-Z][\p{L}'’-]{0,40})/iu;
 const ACTION = /^\[action: ([\w.:-]+)\](.*)$/s;
 
 const HELP =

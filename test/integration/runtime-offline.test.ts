@@ -73,6 +73,14 @@ for (const mode of ['fast', 'faithful'] as const) {
       assert.match(reply.text, /Ada/);
       await runtime.close();
     });
+
+    test('a typographic apostrophe, as the offline hint writes it: “I’m Grace”', async () => {
+      const { runtime, id } = await offlineRuntime(mode);
+      await runtime.send(id, OWNER, 'I’m Grace');
+      await runtime.settled(id);
+      assert.equal((await runtime.session(id, OWNER)).memory.user_name, 'Grace');
+      await runtime.close();
+    });
   });
 }
 
