@@ -4,6 +4,7 @@ import type { ChatViewProvider } from './chat-view.js';
 import type { Logger } from './emitter.js';
 import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
 import { SECRET_API_KEY, SECRET_SERVER_TOKEN, readSettings } from './settings.js';
+import { mcpClientConfigs } from './mcp-config.js';
 import { describeAccount, type SignInController } from './sign-in.js';
 
 export interface CommandDeps {
@@ -119,20 +120,15 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       await connection.whenConnected(10_000);
       const ep = connection.endpoint;
       if (!ep) throw new Error('The Cog runtime is not running.');
-      const config = {
-        mcpServers: {
-          cog: {
-            type: 'http',
-            url: ep.url.href,
-            // A server that signs people in (OAuth) is found by the client's own sign-in.
-            ...(ep.token ? { headers: { Authorization: `Bearer ${ep.token}` } } : {}),
-          },
-        },
-      };
-      await vscode.env.clipboard.writeText(JSON.stringify(config, null, 2));
+      const pick = await vscode.window.showQuickPick(
+        mcpClientConfigs({ url: ep.url, token: ep.token }),
+        { title: 'Cog: Copy MCP Client Config', placeHolder: 'Which MCP client is it for?' },
+      );
+      if (!pick) return;
+      await vscode.env.clipboard.writeText(pick.text);
       void vscode.window.showInformationMessage(
         ep.pid
-          ? 'Copied an MCP client configuration for this window\u2019s Cog runtime. It contains the bearer token: keep it private. The port changes when the runtime restarts.'
+          ? 'Copied the MCP client configuration for this window\u2019s Cog runtime. It contains the bearer token: keep it private. The port changes when the runtime restarts.'
           : 'Copied an MCP client configuration for the Cog server. It contains the bearer token: keep it private.',
       );
     },
