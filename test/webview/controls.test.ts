@@ -59,6 +59,42 @@ describe('controls', () => {
     await host.page.close();
   });
 
+  it('a click shows in the user’s bubble as the button’s words, not its action and data', async () => {
+    const ev = new Events();
+    const host = await open(ev);
+    await host.events(
+      ev.session,
+      turnWithControls(ev, [
+        { type: 'button', label: 'Tell me more', action: 'more', data: { about: 'nodes' } },
+      ]),
+    );
+    const turn = `t${++ev.turns}`;
+    await host.events(ev.session, [
+      ev.ev({
+        type: 'user.message',
+        node: 'user',
+        turn,
+        text: '[action: more] {"about":"nodes"}',
+        action: { action: 'more', data: { about: 'nodes' } },
+      }),
+      // One the page never showed: its action name, as before.
+      ev.ev({
+        type: 'user.message',
+        node: 'user',
+        turn: `t${++ev.turns}`,
+        text: '[action: unseen]',
+        action: { action: 'unseen' },
+      }),
+    ]);
+    const bubbles = host.page.locator('.msg.user .msg-action');
+    await bubbles.nth(1).waitFor();
+    assert.equal(await bubbles.nth(0).innerText(), '▸ Tell me more');
+    assert.match((await bubbles.nth(0).getAttribute('title')) ?? '', /Action: more/);
+    assert.equal(await bubbles.nth(1).innerText(), '▸ unseen');
+    assert.equal(await host.page.locator('.msg.user', { hasText: '{"about"' }).count(), 0);
+    await host.page.close();
+  });
+
   it('a table sorts by a clicked header (numbers numerically) and pages past 50 rows', async () => {
     const ev = new Events();
     const host = await open(ev);

@@ -1,3 +1,4 @@
+import type { Control } from '../../protocol/controls.js';
 import type { RuntimeEvent } from '../../protocol/events.js';
 import type { ControlContext } from '../controls/index.js';
 import { h } from '../dom.js';
@@ -27,6 +28,8 @@ export class ChatView {
     attrs: { role: 'log', 'aria-label': 'Conversation', 'aria-live': 'polite', tabindex: 0 },
   });
   private readonly list = h('div', { class: 'turns' });
+  /** Labels of the buttons shown so far, by what a click on them sends. */
+  private readonly labels = new Map<string, string>();
   private readonly empty = h(
     'div',
     { class: 'chat-empty' },
@@ -175,17 +178,29 @@ export class ChatView {
       case 'user.message': {
         const i = this.pending.findIndex((p) => p.text.trim() === e.text.trim());
         if (i >= 0) this.pending.splice(i, 1)[0].el.remove();
-        return this.turn(e.turn).userMessage(e);
+        const label = e.action
+          ? this.labels.get(buttonKey(e.action.action, e.action.data))
+          : undefined;
+        return this.turn(e.turn).userMessage(e, label);
       }
       case 'output.delta':
         return this.turn(e.turn).delta(e.text);
       case 'assistant.message':
+        this.rememberLabels(e.controls);
         return this.turn(e.turn).final(e, this.batching ? this.deferRender : undefined);
       case 'controls':
+        this.rememberLabels(e.controls);
         return this.turn(e.turn).controls(e.controls);
       default:
         // The HUD, the process cards and the trace show the rest.
         return;
+    }
+  }
+
+  /** A click comes back as its action: the user's bubble shows the button's own words. */
+  private rememberLabels(controls: readonly Control[]) {
+    for (const c of controls) {
+      if (c.type === 'button') this.labels.set(buttonKey(c.action, c.data), c.label);
     }
   }
 
@@ -216,4 +231,9 @@ export class ChatView {
       if (this.stick) this.el.scrollTop = this.el.scrollHeight;
     });
   }
+}
+
+/** What a click on a button sends, as one key: its action and its data. */
+function buttonKey(action: string, data: unknown): string {
+  return `${action}\u0000${data === undefined ? '' : JSON.stringify(data)}`;
 }

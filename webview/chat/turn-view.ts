@@ -39,18 +39,24 @@ export class TurnView {
     );
   }
 
-  userMessage(e: EventOf<'user.message'>): void {
+  /** `label`: the words of the button whose click this is, when it was shown here. */
+  userMessage(e: EventOf<'user.message'>, label?: string): void {
     const text = h('div', { class: 'msg-text', text: e.text });
-    const action = e.action
-      ? h(
-          'div',
-          { class: 'msg-action' },
-          h('span', { class: 'action-name', text: `▸ ${e.action.action}` }),
-          e.action.data === undefined
-            ? null
-            : h('span', { class: 'action-data', text: ` ${compact(e.action.data, 120)}` }),
-        )
-      : null;
+    const data = e.action?.data === undefined ? '' : ` ${compact(e.action.data, 120)}`;
+    const action = !e.action
+      ? null
+      : label
+        ? h(
+            'div',
+            { class: 'msg-action', attrs: { title: `Action: ${e.action.action}${data}` } },
+            h('span', { class: 'action-name', text: `▸ ${label}` }),
+          )
+        : h(
+            'div',
+            { class: 'msg-action' },
+            h('span', { class: 'action-name', text: `▸ ${e.action.action}` }),
+            data ? h('span', { class: 'action-data', text: data }) : null,
+          );
     this.user = h(
       'div',
       { class: 'msg user' },
