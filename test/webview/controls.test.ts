@@ -306,3 +306,66 @@ describe('controls', () => {
     await page.close();
   });
 });
+
+describe('high contrast', () => {
+  /** WCAG contrast of the element's text on its (first opaque) background. */
+  const contrastOf = (selector: string) => `(() => {
+    const el = document.querySelector(${JSON.stringify(selector)});
+    if (!el) return -1;
+    const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    let bg = el;
+    while (bg && (rgb(getComputedStyle(bg).backgroundColor)[3] === 0 || getComputedStyle(bg).backgroundColor === 'transparent')) bg = bg.parentElement;
+    const back = bg ? rgb(getComputedStyle(bg).backgroundColor) : [255, 255, 255];
+    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(back)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+  })()`;
+
+  // VS Code 1.100's own colours for these themes (statusBarItem.warningBackground is
+  // null in high contrast dark, so the badge fell back to white on the warning yellow).
+  for (const [name, theme] of [
+    [
+      'dark',
+      {
+        '--vscode-foreground': '#ffffff',
+        '--vscode-editor-background': '#000000',
+        '--vscode-sideBar-background': '#000000',
+        '--vscode-contrastBorder': '#6fc3df',
+        '--vscode-statusBarItem-warningForeground': '#ffffff',
+        '--vscode-editorWarning-foreground': '#ffd370',
+      },
+    ],
+    [
+      'light',
+      {
+        '--vscode-foreground': '#292929',
+        '--vscode-editor-background': '#ffffff',
+        '--vscode-sideBar-background': '#ffffff',
+        '--vscode-contrastBorder': '#0f4a85',
+        '--vscode-statusBarItem-warningForeground': '#ffffff',
+        '--vscode-statusBarItem-warningBackground': '#895503',
+        '--vscode-editorWarning-foreground': '#895503',
+      },
+    ],
+  ] as const) {
+    it(`the offline badge reads at 4.5:1 or better in high contrast ${name}`, async () => {
+      const ev = new Events();
+      const host = await open(ev);
+      await host.events(ev.session, ev.turn('hello', ['Hi.']));
+      await host.page.locator('.offline-tag').first().waitFor();
+      await host.page.evaluate(
+        `(() => { const t = ${JSON.stringify(theme)};
+          for (const [k, v] of Object.entries(t)) document.documentElement.style.setProperty(k, v);
+          if (!('--vscode-statusBarItem-warningBackground' in t)) document.documentElement.style.removeProperty('--vscode-statusBarItem-warningBackground');
+          document.body.classList.remove('vscode-dark');
+          document.body.classList.add('vscode-high-contrast'${name === 'light' ? ", 'vscode-high-contrast-light'" : ''}); })()`,
+      );
+      const ratio = await host.page.evaluate<number>(contrastOf('.offline-tag'));
+      assert.ok(ratio >= 4.5, `contrast ${ratio.toFixed(2)}:1`);
+      await host.page.close();
+    });
+  }
+});
