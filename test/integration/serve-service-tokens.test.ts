@@ -68,6 +68,7 @@ test('a service token is service:NAME with its scopes; revoked, it is refused', 
     assert.match(refused.headers.get('www-authenticate') ?? '', /invalid_token/);
     await Promise.all([local.close(), b.close(), r.close()]);
   } finally {
-    started.serve.child.kill('SIGTERM');
+    // Awaited: the home is deleted after this, and cog serve writes until it has exited.
+    await started.serve.stop();
   }
 });
