@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { sendTool as send, type SentTurn } from '../helpers/mcp-send.js';
 import { after, before, test, type TestContext } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startCogCluster, type CogCluster } from '../helpers/cog-cluster.js';
@@ -17,13 +18,6 @@ after(async () => {
   await server?.stop();
 });
 
-interface Turn {
-  session: string;
-  turn: string;
-  status: string;
-  text: string;
-  pending?: { id: string; codeSha256: string };
-}
 interface TraceEvent {
   seq: number;
   type: string;
@@ -31,12 +25,6 @@ interface TraceEvent {
   status?: string;
   error?: string;
   process?: { id: string; status: string };
-}
-
-async function send(client: Client, args: Record<string, unknown>): Promise<Turn> {
-  const r = await client.callTool({ name: 'send', arguments: args });
-  assert.equal(r.isError, undefined, JSON.stringify(r.content));
-  return r.structuredContent as unknown as Turn;
 }
 
 async function trace(client: Client, session: string): Promise<TraceEvent[]> {
@@ -79,7 +67,7 @@ async function cluster(t: TestContext, db: string): Promise<CogCluster> {
 }
 
 /** A turn on `client` left open: its code run waits for an approval nobody gives. */
-async function openTurn(client: Client): Promise<Turn> {
+async function openTurn(client: Client): Promise<SentTurn> {
   const turn = await send(client, { text: 'what is 6*7?' });
   assert.equal(turn.status, 'awaiting_approval', JSON.stringify(turn));
   assert.ok(turn.pending, 'the run waiting for a decision');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { sendTool as send } from '../helpers/mcp-send.js';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -69,18 +70,6 @@ function initialize(url: string, token: string, origin?: string): Promise<Respon
       },
     }),
   });
-}
-
-interface Turn {
-  session: string;
-  status: string;
-  text: string;
-}
-
-async function send(client: Client, args: Record<string, unknown>): Promise<Turn> {
-  const r = await client.callTool({ name: 'send', arguments: args });
-  assert.equal(r.isError, undefined, JSON.stringify(r.content));
-  return r.structuredContent as unknown as Turn;
 }
 
 async function listed(client: Client): Promise<{ id: string; turns: number }[]> {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
+import { sendTool as send } from '../helpers/mcp-send.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { cogEnv, connectHttp, spawnCog, startServe } from '../helpers/cog-process.js';
 import { startPostgres, type PgServer } from '../helpers/postgres.js';
 import { tempHome } from '../helpers/runtime.js';
@@ -18,18 +18,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
-
-interface Turn {
-  session: string;
-  status: string;
-  text: string;
-}
-
-async function send(client: Client, args: Record<string, unknown>): Promise<Turn> {
-  const r = await client.callTool({ name: 'send', arguments: args });
-  assert.equal(r.isError, undefined, JSON.stringify(r.content));
-  return r.structuredContent as unknown as Turn;
-}
 
 test('a session written through one cog serve is read, whole, through another', async () => {
   const url = await server.createDatabase('serve_handover');
