@@ -34,9 +34,22 @@ export interface ChildOptions {
  */
 const DRAIN_GRACE_MS = 2_000;
 
-/** SIGKILL to the whole group; the child leads it because it is spawned detached. */
+/**
+ * Kills the child and everything it started. On POSIX that is SIGKILL to its process group
+ * (it leads one because it is spawned detached). Windows has no groups to signal:
+ * `taskkill /T` ends the process tree instead.
+ */
 export function killGroup(pid: number | undefined): void {
   if (pid === undefined) return;
+  if (process.platform === 'win32') {
+    spawn('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true }).on(
+      'error',
+      () => {
+        // taskkill missing or refused: the run's own exit handling still settles it.
+      },
+    );
+    return;
+  }
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
@@ -64,7 +77,9 @@ export function runChild(opts: ChildOptions): Promise<ChildOutcome> {
     const child = spawn(opts.command.file, opts.command.args, {
       cwd: opts.cwd,
       env: opts.env,
-      detached: true,
+      // A group of its own on POSIX; on Windows `detached` would open a console instead.
+      detached: process.platform !== 'win32',
+      windowsHide: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
 

@@ -16,6 +16,9 @@ export const INHERITED_ENV = [
   // pyenv shims pick the interpreter from these; they name a version, not a secret.
   'PYENV_ROOT',
   'PYENV_VERSION',
+  // Windows itself needs these to start a process (they name the system folder only).
+  'SYSTEMROOT',
+  'WINDIR',
 ] as const;
 
 /** The child's private temp directory, inside its workspace so it is writable under bubblewrap. */
