@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ensureExtensionBuilt, requireVscodeE2e, root } from '../extension/build-suite.js';
+import { packageVsix, vsixIsFresh } from '../helpers/vsix.js';
 import {
   codeServerE2e,
   QUIET_SETTINGS,
@@ -49,17 +41,6 @@ function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<
   });
 }
 
-/** The .vsix is rebuilt unless it is newer than everything that goes into it. */
-function vsixIsFresh(): boolean {
-  if (!existsSync(vsix)) return false;
-  const built = statSync(vsix).mtimeMs;
-  const inputs = ['package.json', '.vscodeignore', 'README.md', 'LICENSE', 'media/cog.svg'];
-  for (const f of ['cog.mjs', 'extension.cjs', 'sql-runner.mjs', 'sql-asm.cjs'])
-    inputs.push(`dist/${f}`);
-  for (const f of readdirSync(join(root, 'dist', 'webview'))) inputs.push(`dist/webview/${f}`);
-  return inputs.every((f) => !existsSync(join(root, f)) || statSync(join(root, f)).mtimeMs < built);
-}
-
 const USER_SETTINGS = {
   ...QUIET_SETTINGS,
   // "ask" on purpose: the run waits until the user approves it on its card.
@@ -76,16 +57,7 @@ test(
     // vsce alone, not `npm run package`: rebuilding dist/ here would rewrite bundles that
     // tests running alongside are loading. `npm test` has just built them.
     await ensureExtensionBuilt();
-    if (!vsixIsFresh()) {
-      const vsce = join(root, 'node_modules', '.bin', 'vsce');
-      await run(vsce, [
-        'package',
-        '--no-dependencies',
-        '--allow-missing-repository',
-        '--out',
-        vsix,
-      ]);
-    }
+    if (!vsixIsFresh(vsix)) await packageVsix(vsix);
     t.diagnostic(`vsix: ${Date.now() - started} ms`);
 
     // Short paths: code-server puts unix sockets in the state dir.
