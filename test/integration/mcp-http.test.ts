@@ -98,6 +98,44 @@ test('no token or a wrong one: 401, WWW-Authenticate: Bearer, JSON-RPC body', as
   }
 });
 
+test('SSE priming: an event id and retry: first, by the version the session negotiated', async () => {
+  const base = {
+    ...auth(),
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+  };
+  /** The raw start of a tools/list answer's SSE stream, in a session that negotiated `v`. */
+  const firstEvent = async (negotiated: string, header: string): Promise<string> => {
+    const init = await fetch(url, {
+      method: 'POST',
+      headers: base,
+      body: JSON.stringify(initializeRequest(1, 'priming', negotiated)),
+    });
+    const sid = init.headers.get('mcp-session-id')!;
+    await init.text();
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { ...base, 'mcp-session-id': sid, 'mcp-protocol-version': header },
+      body: '{"jsonrpc":"2.0","id":2,"method":"tools/list"}',
+    });
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    const text = await res.text();
+    await fetch(url, { method: 'DELETE', headers: { ...auth(), 'mcp-session-id': sid } });
+    return text.split('\n\n')[0] ?? '';
+  };
+
+  // 2025-11-25 clients handle an empty event, even when a request names an older version
+  // (the MCP conformance suite's own raw POST does).
+  for (const header of ['2025-11-25', '2025-03-26']) {
+    assert.match(await firstEvent('2025-11-25', header), /^id: \S+\nretry: 1000\ndata: $/);
+  }
+  // A session that negotiated an older version gets no empty event: its clients choke on it.
+  assert.match(
+    await firstEvent('2025-03-26', '2025-03-26'),
+    /^(event: message\n)?id: \S+\ndata: \{/,
+  );
+});
+
 test('resumable SSE: a stream dropped mid-reply is replayed from Last-Event-ID', async () => {
   const base = {
     ...auth(),

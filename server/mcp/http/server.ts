@@ -36,7 +36,7 @@ import {
   serveMetadata,
   type ProtectedResource,
 } from './oauth.js';
-import { SessionRegistry, type HttpSession } from './sessions.js';
+import { alignProtocolHeader, SessionRegistry, type HttpSession } from './sessions.js';
 import type { WebRoutes } from '../../web/routes.js';
 
 export type HttpAuth =
@@ -213,6 +213,7 @@ export async function startHttpServer(
     // This request's own identity, for the tool-kit's scope check (context.ts).
     req.auth = identityAuthInfo(identity);
     registry.track(session, res);
+    alignProtocolHeader(req, session);
     await session.transport.handleRequest(req, res, body);
     registry.discardIfUninitialized(session);
     // Ended by its client: ended on every instance.

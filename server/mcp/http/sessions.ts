@@ -1,14 +1,47 @@
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   StreamableHTTPServerTransport,
   type EventStore,
 } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { WebStandardStreamableHTTPServerTransport as WebTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import {
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Identity } from '../../auth/identity.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { createMcpServer, type CogMcpServer } from '../server.js';
 import { BoundedEventStore, type BoundedEventStoreOptions } from './event-store.js';
+
+/** How long a client waits before reconnecting to a dropped SSE stream (its `retry:`). */
+export const SSE_RETRY_MS = 1_000;
+
+/** The version the SDK's `initialize` answers: the one asked for if supported, else the latest. */
+function negotiatedVersion(initParams: unknown): string {
+  const asked = (initParams as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+  return typeof asked === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(asked)
+    ? asked
+    : LATEST_PROTOCOL_VERSION;
+}
+
+/**
+ * The SDK primes an SSE stream (an event id with empty data, so a dropped stream can be
+ * resumed) only when the request's `MCP-Protocol-Version` header is 2025-11-25 or later,
+ * because older clients choke on empty data. A client that negotiated 2025-11-25 handles it
+ * whatever version a request names, so the header is raised to the negotiated version;
+ * a session that negotiated an older version is left as it is.
+ */
+export function alignProtocolHeader(req: IncomingMessage, session: HttpSession): void {
+  const sent = req.headers['mcp-protocol-version'];
+  if (typeof sent !== 'string' || sent >= session.protocolVersion) return;
+  req.headers['mcp-protocol-version'] = session.protocolVersion;
+  // The SDK's Node adapter builds its Request from rawHeaders, not from headers.
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i].toLowerCase() === 'mcp-protocol-version')
+      req.rawHeaders[i + 1] = session.protocolVersion;
+  }
+}
 
 /** One MCP session over HTTP: its own transport, MCP server and replay buffer. */
 export interface HttpSession {
@@ -16,6 +49,8 @@ export interface HttpSession {
   readonly transport: StreamableHTTPServerTransport;
   readonly mcp: CogMcpServer;
   readonly events: EventStore;
+  /** The protocol version `initialize` negotiated (what the SDK answers for that request). */
+  readonly protocolVersion: string;
   /** Set once `initialize` succeeded; the key in the registry. */
   id?: string;
   /** HTTP requests (and SSE streams) open on this session right now. */
@@ -32,6 +67,8 @@ export interface SessionRegistryOptions {
   maxSessions: number;
   events?: BoundedEventStoreOptions;
   keepAliveMs?: number;
+  /** The `retry:` (ms) sent in each SSE stream's priming event: how soon a client reconnects. */
+  retryMs?: number;
   log: (line: string) => void;
   now?: () => number;
 }
@@ -85,7 +122,7 @@ export class SessionRegistry {
     if (!found || found.principal !== identity.principal) return undefined;
     const existing = this.sessions.get(id);
     if (existing) return existing;
-    const session = await this.make(identity, id, undefined);
+    const session = await this.make(identity, id, undefined, found.init);
     const inner = (session.transport as unknown as { _webStandardTransport?: WebTransport })
       ._webStandardTransport;
     if (!inner) throw new Error('this MCP SDK cannot carry on another instance’s session');
@@ -114,7 +151,12 @@ export class SessionRegistry {
     return session;
   }
 
-  private async make(identity: Identity, id: string, init: unknown): Promise<HttpSession> {
+  private async make(
+    identity: Identity,
+    id: string,
+    init: unknown,
+    initParams = init,
+  ): Promise<HttpSession> {
     const principal = identity.principal;
     const shared = this.opts.runtime.sharedMcp;
     const events: EventStore = shared
@@ -123,6 +165,7 @@ export class SessionRegistry {
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       eventStore: events,
+      retryInterval: this.opts.retryMs ?? SSE_RETRY_MS,
       ...(this.opts.keepAliveMs !== undefined ? { keepAliveMs: this.opts.keepAliveMs } : {}),
       onsessioninitialized: (sid) => {
         session.id = sid;
@@ -143,6 +186,7 @@ export class SessionRegistry {
       transport,
       mcp,
       events,
+      protocolVersion: negotiatedVersion(initParams),
       active: 0,
       lastSeen: this.now(),
       close: async () => {
