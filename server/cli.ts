@@ -23,6 +23,9 @@ function serveEnv(issuer: string | undefined, database: string | undefined): Nod
   return env;
 }
 const helpText = async () => (await import('./cli/help.js')).helpText();
+/** One command's help, or the overview for a name that is not a command. */
+const commandHelp = async (name: string) =>
+  (await import('./cli/help.js')).commandHelpText(name) ?? (await helpText());
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values<O extends Options> = ReturnType<
@@ -31,6 +34,7 @@ type Values<O extends Options> = ReturnType<
 
 /** Parses a subcommand's options strictly (plus -h/--help, which prints the help). */
 async function subcommand<O extends Options>(
+  name: string,
   args: string[],
   options: O,
   run: (values: Values<O>) => Promise<number>,
@@ -41,7 +45,7 @@ async function subcommand<O extends Options>(
     strict: true,
   });
   if ((values as { help?: boolean }).help) {
-    process.stdout.write(await helpText());
+    process.stdout.write(await commandHelp(name));
     return 0;
   }
   return run(values as Values<O>);
@@ -53,6 +57,10 @@ async function main(argv: string[]): Promise<number> {
   // (in the OS temp folder; NODE_DISABLE_COMPILE_CACHE=1 turns it off). Older Node lacks it.
   (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   const [command, ...rest] = argv;
+  if (command === 'help' && rest[0]) {
+    process.stdout.write(await commandHelp(rest[0]));
+    return 0;
+  }
   if (!command || command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(await helpText());
     return command ? 0 : 2;
@@ -64,16 +72,22 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'chat':
       return subcommand(
+        'chat',
         rest,
-        { session: { type: 'string' }, json: { type: 'boolean', default: false } },
+        {
+          session: { type: 'string' },
+          create: { type: 'boolean', default: false },
+          json: { type: 'boolean', default: false },
+        },
         async (v) =>
           (await import('./cli/chat.js')).runChat(await loadConfig(), {
             session: v.session,
+            create: v.create,
             json: v.json,
           }),
       );
     case 'mcp':
-      return subcommand(rest, {}, async () =>
+      return subcommand('mcp', rest, {}, async () =>
         (await import('./cli/mcp.js')).runMcp(await loadConfig()),
       );
     case 'sessions': {
@@ -83,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
         return Promise.resolve(2);
       }
       return subcommand(
+        'sessions',
         rest.filter((a) => a.startsWith('-')),
         { json: { type: 'boolean', default: false } },
         async (v) =>
@@ -94,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
       );
     }
     case 'doctor':
-      return subcommand(rest, { json: { type: 'boolean', default: false } }, async (v) =>
+      return subcommand('doctor', rest, { json: { type: 'boolean', default: false } }, async (v) =>
         (await import('./cli/doctor.js')).runDoctor(await loadConfig(), { json: v.json }),
       );
     case 'token':
@@ -105,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const { parsePort, runServe } = await import('./cli/serve.js');
       return subcommand(
+        'serve',
         rest,
         {
           host: { type: 'string', default: DEFAULT_HTTP_HOST },

@@ -36,6 +36,8 @@ export interface OidcSettings {
 export interface CogConfig {
   home: string;
   endpoint: Endpoint | undefined;
+  /** True when COG_OFFLINE=1 chose the offline engine over a configured model. */
+  offlineForced?: boolean;
   models: Record<NodeName, string>;
   /** Context budget per node, in tokens. */
   budgets: Record<NodeName, number>;
@@ -301,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CogConfig {
   return {
     home,
     endpoint,
+    ...(env.COG_OFFLINE === '1' ? { offlineForced: true } : {}),
     models,
     budgets: { ...DEFAULT_BUDGETS, ...file.budgets },
     pipeline:

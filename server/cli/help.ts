@@ -2,49 +2,54 @@ import { ENV_DOCS } from '../config-docs.js';
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from '../mcp/http/defaults.js';
 import { VERSION } from './version.js';
 
-export function helpText(): string {
-  const env = ENV_DOCS.map(([name, what]) => `  ${name.padEnd(20)} ${what}`).join('\n');
-  return `cog ${VERSION}: a cognitive agent runtime
+/** One command's help: its usage lines (as in the overview) and what it does, with options. */
+interface CommandHelp {
+  usage: string;
+  text: string;
+  /** It starts a runtime, so the configuration variables apply to it. */
+  readsConfig: boolean;
+}
 
-Usage:
-  cog chat [--session ID] [--json]   chat in the terminal
-  cog mcp                            serve MCP on stdin/stdout (for agents that spawn it)
-  cog serve [--host H] [--port N] [--no-auth] [--exit-with-stdin] [--no-web]
-            [--issuer URL [--audience URL] [--scopes S]] [--database URL]
-                                     serve MCP over Streamable HTTP at /mcp, and the
-                                     chat in a browser at /
-  cog sessions [list] [--json]       your sessions on this COG_HOME
-  cog sessions delete ID...          delete sessions: their log, snapshot and workspace
-  cog doctor [--json]                which isolation tiers work here, and what each language gets
-  cog token create NAME [--scopes S] [--expires T] [--json] [--database URL]
-                                     a service token for a machine, shown once
-  cog token list [--json] [--database URL]
-                                     the service tokens (never the tokens themselves)
-  cog token revoke NAME [--database URL]
-                                     revoke a service token
-  cog --help | --version
+export const COMMAND_HELP: Record<string, CommandHelp> = {
+  chat: {
+    usage: `  cog chat [--session ID [--create]] [--json]
+                                     chat in the terminal`,
+    text: `  On a terminal: replies stream above a prompt that is always redrawn, with a
+  compact HUD line per node (sensor changes too) and each code run's output live.
+  What you type while a reply streams is queued and sent after it. With approval
+  "ask" each code run shows its code and asks y/N. Ctrl-C cancels the running turn,
+  or denies the run waiting for approval; at an empty prompt, twice leaves. Colours
+  only on a terminal, and never with NO_COLOR set.
+  Commands (Tab completes them): /help, /sessions, /session ID, /new, /clear,
+  /approve, /deny, /trace [N], /state, /action NAME [JSON], /quit (or /exit, Ctrl-D).
 
-cog chat
-  On a terminal: streamed replies with compact HUD lines; Ctrl-C cancels a running
-  turn, Ctrl-D (or /exit) quits. With approval "ask" each code run asks y/n first.
   With stdin not a terminal: one message per input line, each reply printed on its own
   (JSONL events instead with --json); runs that need approval are denied, so set
-  COG_APPROVAL=auto to let piped chats run code.
+  COG_APPROVAL=auto to let piped chats run code. The exit code is 1 when any turn
+  failed (the reason is on stderr), 2 for a usage error.
 
-  --session ID   resume session ID (or create it with that id); default: a new session
+  --session ID   talk in your session ID; an unknown ID is an error (exit 2)
+  --create       with --session: create the session under that ID if it does not exist
   --json         print every runtime event as one JSON object per line
-  -h, --help     this text
-
-cog mcp
-  One MCP client on stdin/stdout, acting as local:<your username> (the sessions of
+  -h, --help     this text`,
+    readsConfig: true,
+  },
+  mcp: {
+    usage: `  cog mcp                            serve MCP on stdin/stdout (for agents that spawn it)`,
+    text: `  One MCP client on stdin/stdout, acting as local:<your username> (the sessions of
   cog chat). Only JSON-RPC goes to stdout; logs go to stderr. A malformed line gets a
   JSON-RPC error. Exits when stdin closes, once pending memory updates are stored
   (at most 10 s); on SIGINT or SIGTERM at once.
 
-  -h, --help     this text
-
-cog serve
-  Streamable HTTP MCP at http://HOST:PORT/mcp for any number of clients, sharing one
+  -h, --help     this text`,
+    readsConfig: true,
+  },
+  serve: {
+    usage: `  cog serve [--host H] [--port N] [--no-auth] [--exit-with-stdin] [--no-web]
+            [--issuer URL [--audience URL] [--scopes S]] [--database URL]
+                                     serve MCP over Streamable HTTP at /mcp, and the
+                                     chat in a browser at /`,
+    text: `  Streamable HTTP MCP at http://HOST:PORT/mcp for any number of clients, sharing one
   runtime; each client's sessions are its principal's own. Requires a bearer token:
   generated once into <COG_HOME>/token (mode 0600) and reused. On start it prints the
   URL and a ready-to-paste MCP client configuration (with the token) to stderr, and one
@@ -94,19 +99,24 @@ cog serve
                  COG_DATABASE_URL)
   --scopes S     the scopes advertised as supported (default: cog:read cog:chat
                  cog:approve)
-  -h, --help     this text
-
-cog sessions
-  Lists the sessions of local:<your username> (those of cog chat and cog mcp), or
+  -h, --help     this text`,
+    readsConfig: true,
+  },
+  sessions: {
+    usage: `  cog sessions [list] [--json]       your sessions on this COG_HOME
+  cog sessions delete ID...          delete sessions: their log, snapshot and workspace`,
+    text: `  Lists the sessions of local:<your username> (those of cog chat and cog mcp), or
   deletes some: the event log, the snapshot and the code runs' workspace are removed.
   It opens COG_HOME itself, so it refuses while cog serve or cog chat runs on it; a
   client of that runtime deletes with the MCP sessions tool (action "delete").
 
   --json         list as one JSON object
-  -h, --help     this text
-
-cog doctor
-  Probes the isolation tiers model-written code can run in, strongest first:
+  -h, --help     this text`,
+    readsConfig: true,
+  },
+  doctor: {
+    usage: `  cog doctor [--json]                which isolation tiers work here, and what each language gets`,
+    text: `  Probes the isolation tiers model-written code can run in, strongest first:
   bubblewrap (Linux, bwrap installed), namespaces (Linux: util-linux unshare with user,
   mount, pid and network namespaces), wasm (any OS: Python on Pyodide, JavaScript on
   QuickJS, SQL on sql.js; pure-Python standard library only), and none (no sandbox).
@@ -114,10 +124,17 @@ cog doctor
   install. Exits 1 when some language would get no sandbox.
 
   --json         the same as one JSON object
-  -h, --help     this text
-
-cog token
-  Service tokens let a program (CI, a bot, another server) call cog serve as principal
+  -h, --help     this text`,
+    readsConfig: false,
+  },
+  token: {
+    usage: `  cog token create NAME [--scopes S] [--expires T] [--json] [--database URL]
+                                     a service token for a machine, shown once
+  cog token list [--json] [--database URL]
+                                     the service tokens (never the tokens themselves)
+  cog token revoke NAME [--database URL]
+                                     revoke a service token`,
+    text: `  Service tokens let a program (CI, a bot, another server) call cog serve as principal
   service:NAME, apart from the local user and holding only the scopes it is given.
   create prints the token on stdout once; only its SHA-256 hash is kept, in
   <COG_HOME>/service-tokens.json (mode 0600). list shows name, scopes, creation,
@@ -138,11 +155,38 @@ cog token
   --json         create, list and revoke print one JSON object
   --database URL the PostgreSQL database whose tokens these are (default
                  COG_DATABASE_URL, else config.json's databaseUrl, else the file)
-  -h, --help     this text
+  -h, --help     this text`,
+    readsConfig: false,
+  },
+};
+
+const envTable = () => ENV_DOCS.map(([name, what]) => `  ${name.padEnd(20)} ${what}`).join('\n');
+
+const CONFIG_INTRO = `Configuration comes from the environment and <COG_HOME>/config.json (the environment
+wins):`;
+
+/** \`cog --help\`: every command, then every configuration variable. */
+export function helpText(): string {
+  const commands = Object.entries(COMMAND_HELP);
+  return `cog ${VERSION}: a cognitive agent runtime
+
+Usage:
+${commands.map(([, c]) => c.usage).join('\n')}
+  cog COMMAND --help                 one command's help
+  cog --help | --version
+
+${commands.map(([name, c]) => `cog ${name}\n${c.text}`).join('\n\n')}
 
 With no model configured, Cog answers with its offline engine (deterministic, no
-network). Configuration comes from the environment and <COG_HOME>/config.json
-(the environment wins):
-${env}
+network). ${CONFIG_INTRO}
+${envTable()}
 `;
+}
+
+/** \`cog COMMAND --help\`: that command alone (and the variables, if it reads them). */
+export function commandHelpText(name: string): string | undefined {
+  const c = COMMAND_HELP[name];
+  if (!c) return undefined;
+  const config = c.readsConfig ? `\n${CONFIG_INTRO}\n${envTable()}\n` : '';
+  return `Usage:\n${c.usage}\n\n${c.text}\n${config}\ncog --help lists every command.\n`;
 }

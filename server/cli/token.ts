@@ -9,7 +9,7 @@ import {
   serviceTokensFile,
 } from '../auth/service-tokens.js';
 import { redact } from '../store/pg-store.js';
-import { helpText } from './help.js';
+import { commandHelpText } from './help.js';
 
 /** A user error in the arguments: exit code 2, the message says what to do. */
 class TokenUsageError extends Error {
@@ -170,7 +170,7 @@ export async function runToken(
     },
   });
   if (values.help) {
-    process.stdout.write(helpText());
+    process.stdout.write(commandHelpText('token') ?? '');
     return 0;
   }
   const [action, ...names] = positionals;

@@ -25,9 +25,14 @@ function run(cmd: string, args: string[], input: string, env: NodeJS.ProcessEnv 
 
 test('cog chat on the offline engine, piped: computes, shows a table, remembers a name', async () => {
   const input = "what is 17*23?\nshow me a table\nI'm Ada\nwhat's my name?\n";
-  const r = await run(process.execPath, [cog, 'chat', '--session', 'cli-offline'], input, {
-    COG_APPROVAL: 'auto',
-  });
+  const r = await run(
+    process.execPath,
+    [cog, 'chat', '--session', 'cli-offline', '--create'],
+    input,
+    {
+      COG_APPROVAL: 'auto',
+    },
+  );
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
   assert.match(lines[0]!, /17 × 23 = 391/);
@@ -66,6 +71,67 @@ test('approval "ask" with piped input denies and says so', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /needs approval but stdin is not a terminal: denied/);
   assert.match(r.stdout, /did not finish \(denied\)/);
+});
+
+test('piped chat exits 1 and says why when a turn fails (the model endpoint is down)', async () => {
+  // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+  const r = await run(process.execPath, [cog, 'chat'], 'hi\nhello again\n', {
+    COG_LLM_BASE_URL: 'http://127.0.0.1:9/v1',
+    COG_MODEL: 'some-model',
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /the turn failed: Could not reach model endpoint http:\/\/127\.0\.0\.1:9\/v1/,
+  );
+  assert.match(r.stderr, /2 turn\(s\) failed/);
+  assert.equal(r.stdout, '', 'no empty reply lines');
+});
+
+test('--session with an unknown id is an error unless --create; nothing is created', async () => {
+  const unknown = await run(process.execPath, [cog, 'chat', '--session', 'cli-typo'], 'hi\n');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /no session "cli-typo".*--create/);
+  const listed = await run(process.execPath, [cog, 'sessions', '--json'], '');
+  assert.doesNotMatch(listed.stdout, /cli-typo/, 'the typo did not become a session');
+  const lone = await run(process.execPath, [cog, 'chat', '--create'], '');
+  assert.equal(lone.code, 2);
+  assert.match(lone.stderr, /--create needs --session ID/);
+  const made = await run(
+    process.execPath,
+    [cog, 'chat', '--session', 'cli-typo', '--create'],
+    'hi\n',
+  );
+  assert.equal(made.code, 0, made.stderr);
+  const again = await run(
+    process.execPath,
+    [cog, 'chat', '--session', 'cli-typo'],
+    "what's my name?\n",
+  );
+  assert.equal(again.code, 0, again.stderr);
+});
+
+test('the banner names only what is true: forced offline, and the models this mode calls', async () => {
+  const forced = await run(process.execPath, [cog, 'chat'], '', {
+    COG_OFFLINE: '1',
+    COG_LLM_BASE_URL: 'http://127.0.0.1:9/v1',
+    COG_MODEL: 'm',
+  });
+  assert.match(forced.stderr, /offline engine \(COG_OFFLINE=1/);
+  assert.doesNotMatch(forced.stderr, /no model configured/);
+  const base = {
+    COG_LLM_BASE_URL: 'http://127.0.0.1:9/v1',
+    COG_MODEL: 'm',
+    COG_MODEL_OUTPUT: 'speaker',
+  };
+  const fast = await run(process.execPath, [cog, 'chat'], '', base);
+  assert.match(fast.stderr, /input\+thinker\+memorizer m/);
+  assert.doesNotMatch(fast.stderr, /speaker/, 'fast mode never calls the Output model');
+  const faithful = await run(process.execPath, [cog, 'chat'], '', {
+    ...base,
+    COG_PIPELINE: 'faithful',
+  });
+  assert.match(faithful.stderr, /input\+thinker\+memorizer m, output speaker/);
 });
 
 test('--help documents every flag and variable; bad flags fail clearly', async () => {
@@ -128,7 +194,11 @@ test('on a terminal: streamed reply, HUD lines, and approval asked y/n', async (
 });
 
 test('cog sessions lists and deletes the local sessions; a bad id fails clearly', async () => {
-  const made = await run(process.execPath, [cog, 'chat', '--session', 'cli-doomed'], 'hello\n');
+  const made = await run(
+    process.execPath,
+    [cog, 'chat', '--session', 'cli-doomed', '--create'],
+    'hello\n',
+  );
   assert.equal(made.code, 0, made.stderr);
   const listed = await run(process.execPath, [cog, 'sessions', '--json'], '');
   assert.equal(listed.code, 0, listed.stderr);

@@ -248,13 +248,13 @@ test('--exit-with-stdin: serve stops when its parent closes stdin', async () => 
   }
 });
 
-test('cog --help documents cog mcp and cog serve with every flag', async () => {
+test('cog serve --help documents cog serve with every flag, and only cog serve', async () => {
   const help = spawnCog(['serve', '--help'], cogEnv(home.home));
   let out = '';
   help.child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   assert.equal(await help.exited, 0);
+  assert.doesNotMatch(out, /cog mcp|cog chat/, 'no other command in its help');
   for (const text of [
-    'cog mcp',
     'cog serve',
     '--host',
     '--port',
