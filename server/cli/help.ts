@@ -52,8 +52,9 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     text: `  Streamable HTTP MCP at http://HOST:PORT/mcp for any number of clients, sharing one
   runtime; each client's sessions are its principal's own. Requires a bearer token:
   generated once into <COG_HOME>/token (mode 0600) and reused. On start it prints the
-  URL and a ready-to-paste MCP client configuration (with the token) to stderr, and one
-  line {"url": ..., "tokenFile": ...} to stdout. Requests with a Host or Origin that is
+  URL and where the token is to stderr (never the token: its stderr is often a log;
+  cog token local prints a client configuration with it), and one line
+  {"url": ..., "tokenFile": ...} to stdout. Requests with a Host or Origin that is
   not this machine's are refused (403). Ctrl-C (SIGINT) or SIGTERM stops it.
 
   With --issuer it is also an OAuth 2.1 protected resource (MCP authorization): it
@@ -133,13 +134,16 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   cog token list [--json] [--database URL]
                                      the service tokens (never the tokens themselves)
   cog token revoke NAME [--database URL]
-                                     revoke a service token`,
+                                     revoke a service token
+  cog token local [--url URL]        an MCP client configuration with the local token`,
     text: `  Service tokens let a program (CI, a bot, another server) call cog serve as principal
   service:NAME, apart from the local user and holding only the scopes it is given.
   create prints the token on stdout once; only its SHA-256 hash is kept, in
   <COG_HOME>/service-tokens.json (mode 0600). list shows name, scopes, creation,
   expiry and whether it has expired. revoke removes it; a running cog serve refuses it
-  from its next request. The local token (<COG_HOME>/token) stays the local user's.
+  from its next request. The local token (<COG_HOME>/token) stays the local user's:
+  local prints an MCP client configuration holding it (stdout only, for pasting into
+  a client), for cog serve at URL (default http://${DEFAULT_HTTP_HOST}:${DEFAULT_HTTP_PORT}/mcp).
 
   With a database (--database postgres://…, COG_DATABASE_URL or databaseUrl) the
   tokens live in its cog_service_tokens table instead, shared by every cog serve on
@@ -153,6 +157,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   --expires T    a duration from now (30d, 12h, 90m) or an ISO date or date-time
                  (2027-01-31, 2027-01-31T12:00:00Z); default: never
   --json         create, list and revoke print one JSON object
+  --url URL      local: the cog serve MCP URL the configuration names
   --database URL the PostgreSQL database whose tokens these are (default
                  COG_DATABASE_URL, else config.json's databaseUrl, else the file)
   -h, --help     this text`,

@@ -48,8 +48,8 @@ export function parsePort(value: string): number {
 }
 
 /**
- * `cog serve`: Streamable HTTP MCP until SIGINT/SIGTERM. stderr gets the URL and a
- * client configuration to paste (with the token: that is the user's own terminal);
+ * `cog serve`: Streamable HTTP MCP until SIGINT/SIGTERM. stderr gets the URL and where the
+ * token is (never the token: `cog token local` prints a client configuration with it);
  * stdout gets one JSON line `{"url", "tokenFile"}` for a parent process.
  */
 export async function runServe(config: CogConfig, opts: ServeOptions): Promise<number> {
@@ -126,15 +126,9 @@ export async function runServe(config: CogConfig, opts: ServeOptions): Promise<n
     );
   }
   if (token) {
+    // Not the token itself: stderr is often a log (systemd, a CI job, a terminal recorder).
     err(`cog serve: bearer token in ${token.file} (mode 0600${token.created ? ', new' : ''})`);
-    const client = {
-      mcpServers: {
-        cog: { type: 'http', url: server.url, headers: { Authorization: `Bearer ${token.token}` } },
-      },
-    };
-    err(
-      `MCP client configuration (contains the token; keep it private):\n${JSON.stringify(client, null, 2)}`,
-    );
+    err(`cog serve: for a client configuration with it, run: cog token local --url ${server.url}`);
   } else {
     err('cog serve: WARNING: --no-auth: any program on this machine can use this runtime');
     err(JSON.stringify({ mcpServers: { cog: { type: 'http', url: server.url } } }, null, 2));

@@ -8,6 +8,8 @@ import {
   revokeServiceToken,
   serviceTokensFile,
 } from '../auth/service-tokens.js';
+import { loadOrCreateLocalToken } from '../auth/tokens.js';
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from '../mcp/http/defaults.js';
 import { redact } from '../store/pg-store.js';
 import { commandHelpText } from './help.js';
 
@@ -141,6 +143,24 @@ async function openStore(config: TokenConfig): Promise<TokenStore> {
   };
 }
 
+/**
+ * `cog token local`: an MCP client configuration holding the local user's token, on stdout
+ * only, for pasting into a client. cog serve itself never prints the token: its stderr is
+ * often a log.
+ */
+function printLocalClientConfig(config: TokenConfig, url: string | undefined): number {
+  const endpoint = url ?? `http://${DEFAULT_HTTP_HOST}:${DEFAULT_HTTP_PORT}/mcp`;
+  if (!URL.canParse(endpoint)) usage(`--url ${endpoint} is not a URL`);
+  const { token } = loadOrCreateLocalToken(config.home);
+  const client = {
+    mcpServers: {
+      cog: { type: 'http', url: endpoint, headers: { Authorization: `Bearer ${token}` } },
+    },
+  };
+  process.stdout.write(`${JSON.stringify(client, null, 2)}\n`);
+  return 0;
+}
+
 function usage(message: string): never {
   throw new TokenUsageError(`${message}. Run cog token --help.`);
 }
@@ -166,6 +186,7 @@ export async function runToken(
       expires: { type: 'string' },
       database: { type: 'string' },
       json: { type: 'boolean', default: false },
+      url: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -174,6 +195,8 @@ export async function runToken(
     return 0;
   }
   const [action, ...names] = positionals;
+  if (action === 'local') return printLocalClientConfig(await configFor(undefined), values.url);
+  if (values.url !== undefined) usage('--url belongs to cog token local');
   let store: TokenStore | undefined;
   try {
     if (action !== 'create' && (values.scopes !== undefined || values.expires !== undefined)) {
@@ -182,8 +205,8 @@ export async function runToken(
     if (action !== 'create' && action !== 'list' && action !== 'revoke') {
       return usage(
         action === undefined
-          ? 'cog token needs an action: create NAME, list or revoke NAME'
-          : `unknown token action "${action}": use create, list or revoke`,
+          ? 'cog token needs an action: create NAME, list, revoke NAME or local'
+          : `unknown token action "${action}": use create, list, revoke or local`,
       );
     }
     if (action === 'list' && names.length) usage('cog token list takes no NAME');

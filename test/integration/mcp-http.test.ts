@@ -40,14 +40,10 @@ async function connect(): Promise<Client> {
   return client;
 }
 
-test('serve: loopback URL, a 0600 token file, a client configuration on stderr', () => {
+test('serve: loopback URL, a 0600 token file, and where it is on stderr', () => {
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
   assert.equal(statSync(join(home.home, 'token')).mode & 0o777, 0o600);
-  const config = /\{\s*"mcpServers"[\s\S]*\n\}/.exec(serve.stderr());
-  assert.ok(config, serve.stderr());
-  assert.deepEqual(JSON.parse(config[0]), {
-    mcpServers: { cog: { type: 'http', url, headers: { Authorization: `Bearer ${token}` } } },
-  });
+  assert.match(serve.stderr(), new RegExp(`bearer token in ${join(home.home, 'token')}`));
 });
 
 test('the SDK client over HTTP: tools, a send streamed as progress, DELETE ends it', async () => {
@@ -80,6 +76,21 @@ test('the SDK client over HTTP: tools, a send streamed as progress, DELETE ends 
   });
   assert.equal(after.status, 404, 'the session is gone');
   await client.close();
+});
+
+test("the token is never in cog serve's output; cog token local prints a config with it", async () => {
+  assert.ok(!serve.stderr().includes(token), 'stderr (often a log) never holds the token');
+  assert.match(serve.stderr(), /run: cog token local --url http:\/\/127\.0\.0\.1:\d+\/mcp/);
+  const local = spawnCog(['token', 'local', '--url', url], cogEnv(home.home));
+  let out = '';
+  local.child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  assert.equal(await local.exited, 0, local.stderr());
+  const config = JSON.parse(out) as {
+    mcpServers: { cog: { url: string; headers: { Authorization: string } } };
+  };
+  assert.equal(config.mcpServers.cog.url, url);
+  assert.equal(config.mcpServers.cog.headers.Authorization, `Bearer ${token}`);
+  assert.ok(!local.stderr().includes(token));
 });
 
 test('no token or a wrong one: 401, WWW-Authenticate: Bearer, JSON-RPC body', async () => {
