@@ -170,15 +170,22 @@ const envTable = () => ENV_DOCS.map(([name, what]) => `  ${name.padEnd(20)} ${wh
 const CONFIG_INTRO = `Configuration comes from the environment and <COG_HOME>/config.json (the environment
 wins):`;
 
+/** The usage lines of every command (the README's "Commands" section is this, verbatim). */
+export function usageText(): string {
+  return `${Object.values(COMMAND_HELP)
+    .map((c) => c.usage)
+    .join('\n')}
+  cog COMMAND --help                 one command's help
+  cog --help | --version`;
+}
+
 /** \`cog --help\`: every command, then every configuration variable. */
 export function helpText(): string {
   const commands = Object.entries(COMMAND_HELP);
   return `cog ${VERSION}: a cognitive agent runtime
 
 Usage:
-${commands.map(([, c]) => c.usage).join('\n')}
-  cog COMMAND --help                 one command's help
-  cog --help | --version
+${usageText()}
 
 ${commands.map(([name, c]) => `cog ${name}\n${c.text}`).join('\n\n')}
 
