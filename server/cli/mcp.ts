@@ -1,6 +1,7 @@
 import type { CogConfig } from '../config.js';
 import { serveStdio } from '../mcp/stdio.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
+import { modelLine } from './chat/format.js';
 
 /**
  * Makes console.log/info/debug write to stderr. Where stdout carries a protocol (JSON-RPC
@@ -14,10 +15,9 @@ export function keepStdoutForProtocol(): void {
   console.debug = toStderr;
 }
 
-/** What the process serves with, for the first stderr line. */
+/** What the process serves with, for the first stderr line: what answers, and why. */
 export function engineLabel(runtime: Runtime): string {
-  const m = runtime.modelInfo;
-  return m.offline ? 'offline engine (no model configured)' : `${m.baseUrl}`;
+  return modelLine(runtime);
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

@@ -1,11 +1,22 @@
 import type { ChatMessage, ChatRequest, ChatResult, ModelClient, ToolCall } from './types.js';
 import { LlmError } from './types.js';
+import {
+  countCode,
+  countOf,
+  COUNT_DEFAULT,
+  demoButtons,
+  helpReply,
+  sandboxProbeCode,
+  sandboxVerdict,
+  wantsSandboxDemo,
+} from './offline-demos.js';
 
 /**
  * The offline engine: what answers when no model is configured. Deterministic and without
- * network, yet it drives the whole pipeline the way a model would: it perceives, calls
- * run_code for arithmetic, shows a table when asked, and gives the memorizer a name to keep.
- * Every reply is labelled offline by the runtime.
+ * network, yet it drives the whole pipeline the way a model would: it perceives, runs code
+ * (arithmetic, a slow count to cancel, a probe of the sandbox), shows tables and buttons,
+ * and gives the memorizer a name to keep; `help` lists it all (offline-demos.ts). Every
+ * reply is labelled offline by the runtime.
  */
 
 export const OFFLINE_MODEL = 'offline';
@@ -15,10 +26,27 @@ const ARITHMETIC = /(-?\d+(?:\.\d+)?(?:\s*(?:\*\*|[-+*/%x×^])\s*-?\d+(?:\.\d+)?
 const NAME = /\b(?:i am|i['’]m|im|my name is|call me)\s+([A-Z][\p{L}'’-]{0,40})/iu;
 const ACTION = /^\[action: ([\w.:-]+)\](.*)$/s;
 
-const HELP =
-  'I am Cog’s offline engine: no model is configured, so I answer from a fixed script. ' +
-  'Try “what is 17*23?”, “show me a table” or “I’m Ada”. To talk to a real model, set ' +
-  'COG_LLM_BASE_URL (and COG_MODEL) or OPENROUTER_API_KEY.';
+export interface OfflineOptions {
+  /** COG_HOME: the sandbox demo shows that code cannot read Cog's token and config there. */
+  home?: string;
+  /** Where the user is: the hint to configure a model names what they can do there. */
+  surface?: 'terminal' | 'vscode';
+}
+
+/** How to leave the offline engine, in the words of the surface the user is on. */
+function configureHint(surface: OfflineOptions['surface']): string {
+  return surface === 'vscode'
+    ? 'To talk to a real model, run “Cog: Set API Key” (an OpenRouter or OpenAI key), or set ' +
+        'Cog’s Base Url and Model in Settings.'
+    : 'To talk to a real model, set COG_LLM_BASE_URL (and COG_MODEL) or OPENROUTER_API_KEY.';
+}
+
+function shortHelp(surface: OfflineOptions['surface']): string {
+  return (
+    'I am Cog’s offline engine: no model is configured, so I answer from a fixed script. ' +
+    `Try “help”, “what is 17*23?”, “count slowly to 20” or “I’m Ada”. ${configureHint(surface)}`
+  );
+}
 
 function lastOf(messages: ChatMessage[], role: ChatMessage['role']) {
   for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === role) return messages[i];
@@ -80,53 +108,111 @@ function table() {
   };
 }
 
-function think(req: ChatRequest): ChatResult {
+/** The code of the run the Thinker asked for last: a tool call's, or a fenced block's. */
+function lastCode(messages: ChatMessage[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m.role !== 'assistant') continue;
+    const call = m.toolCalls?.find((c) => c.name === 'run_code');
+    if (call) return String((JSON.parse(call.arguments) as { code?: unknown }).code ?? '');
+    const fenced = /```\w*\n([\s\S]*?)```/.exec(m.content);
+    if (fenced) return fenced[1];
+  }
+  return '';
+}
+
+/** The answer once a run or a control ended, from what it was and how it went. */
+function afterTool(messages: ChatMessage[], last: ChatMessage, surface: Surface): ChatResult {
+  const question =
+    messages.filter((m) => m.role === 'user' && !m.content.startsWith('Output of the code')).at(-1)
+      ?.content ?? '';
+  if (/^Shown/.test(last.content)) {
+    if (isHelp(question) || /\[action: help\]/.test(question)) return reply(helpReply());
+    if (/\bbuttons?\b/i.test(question))
+      return reply('Here are some buttons: a click comes back to me as an action, like a message.');
+    return reply('Here is the table.');
+  }
+  const output = last.content.split('\n').slice(1).join('\n').trim();
+  const head = /^(?:Output of the code you ran:\n)?\[process \S+ \w+: (\S+), exit \S+, (\w+)/.exec(
+    last.content,
+  );
+  const [status, isolation] = [head?.[1], head?.[2]];
+  const code = lastCode(messages);
+  if (code.includes('socket.create_connection')) return reply(sandboxVerdict(output, isolation));
+  if (status !== 'done')
+    return reply(`The code did not finish (${status ?? 'unknown'}): ${output || 'no output'}`);
+  if (code.includes('time.sleep')) {
+    const n = output.split('\n').filter(Boolean).at(-1);
+    return reply(
+      `Counted to ${n}, one number every half second. ${surface === 'vscode' ? 'Cancel' : 'Ctrl-C'} stops a run like this midway.`,
+    );
+  }
+  const expr = expressionOf(question);
+  return reply(expr ? `${expr.replace(/\*/g, ' × ')} = ${output}` : `The code printed: ${output}`);
+}
+
+const isHelp = (text: string) =>
+  /^\s*(help|\?|what can you (do|show)|how does this work)\b/i.test(text);
+
+type Surface = OfflineOptions['surface'];
+
+function think(req: ChatRequest, opts: OfflineOptions): ChatResult {
   const { messages } = req;
   const native = Boolean(req.tools?.length);
   const last = messages.at(-1);
-  // After a tool ran: answer from its result.
   if (
     last?.role === 'tool' ||
     (last?.role === 'user' && last.content.startsWith('Output of the code'))
   ) {
-    const output = last.content.split('\n').slice(1).join('\n').trim();
-    if (/^Shown/.test(last.content)) return reply('Here is the table.');
-    const question = messages
-      .filter((m) => m.role === 'user' && !m.content.startsWith('Output of the code'))
-      .at(-1);
-    const expr = expressionOf(question?.content ?? '');
-    const status = /^\[process \S+ \w+: (\S+),/.exec(last.content)?.[1];
-    if (status !== 'done')
-      return reply(`The code did not finish (${status ?? 'unknown'}): ${output || 'no output'}`);
-    return reply(
-      expr ? `${expr.replace(/\*/g, ' × ')} = ${output}` : `The code printed: ${output}`,
-    );
+    return afterTool(messages, last, opts.surface);
   }
+  const run = (language: string, code: string, intro: string) =>
+    native
+      ? toolCall('run_code', { language, code })
+      : reply(`${intro}\n\n\`\`\`${language}\n${code}\n\`\`\``);
+  const show = (controls: { controls: unknown[] }, intro: string) =>
+    native
+      ? toolCall('show_controls', controls)
+      : reply(`${intro}\n\n\`\`\`controls\n${JSON.stringify(controls.controls)}\n\`\`\``);
+  const demos = {
+    count: (n: number) => run('python', countCode(n), `Counting to ${n}, slowly.`),
+    sandbox: () =>
+      run('python', sandboxProbeCode(opts.home), 'Let me try to read what a sandbox must refuse.'),
+    table: () => show(table(), 'Here is the table.'),
+    buttons: () => show(demoButtons(), 'Here are some buttons.'),
+    help: () => (native ? toolCall('show_controls', demoButtons()) : reply(helpReply())),
+  };
+
   const text = lastOf(messages, 'user')?.content ?? '';
   const action = ACTION.exec(text);
   if (action) {
-    if (action[1] === 'more') {
-      return reply(
-        'Each message goes through Input (perception), Thinker (reasoning and tools), Output ' +
-          '(the streamed reply); the Memorizer updates shared memory afterwards.',
-      );
+    const data = parseData(action[2]);
+    switch (action[1]) {
+      case 'more':
+        return reply(
+          'Each message goes through Input (perception), Thinker (reasoning and tools), Output ' +
+            '(the streamed reply); the Memorizer updates shared memory afterwards.',
+        );
+      case 'count':
+        return demos.count(typeof data.to === 'number' ? data.to : COUNT_DEFAULT);
+      case 'sandbox':
+      case 'table':
+      case 'help':
+        return demos[action[1]]();
     }
     return reply(
       `You clicked “${action[1]}”.${action[2]?.trim() ? ` Data: ${action[2].trim()}` : ''}`,
     );
   }
+  if (isHelp(text)) return demos.help();
+  const count = countOf(text);
+  if (count !== undefined) return demos.count(count);
+  if (wantsSandboxDemo(text)) return demos.sandbox();
   const expr = expressionOf(text);
-  if (expr) {
-    const code = `console.log(${expr.replace(/\^/g, '**')})`;
-    if (native) return toolCall('run_code', { language: 'javascript', code });
-    return reply(`Let me compute that.\n\n\`\`\`javascript\n${code}\n\`\`\``);
-  }
-  if (/\btable\b/i.test(text)) {
-    if (native) return toolCall('show_controls', table());
-    return reply(
-      `Here is the table.\n\n\`\`\`controls\n${JSON.stringify(table().controls)}\n\`\`\``,
-    );
-  }
+  if (expr)
+    return run('javascript', `console.log(${expr.replace(/\^/g, '**')})`, 'Let me compute that.');
+  if (/\btable\b/i.test(text)) return demos.table();
+  if (/\bbuttons?\b/i.test(text)) return demos.buttons();
   const name = nameOf(text);
   if (name) return reply(`Nice to meet you, ${name}. I will remember your name.`);
   if (/\bmy name\b/i.test(text)) {
@@ -137,14 +223,23 @@ function think(req: ChatRequest): ChatResult {
     return reply(known ? `Your name is ${known}.` : 'You have not told me your name yet.');
   }
   if (/^(hi|hello|hey|hallo|good (morning|evening|afternoon))\b/i.test(text.trim())) {
-    return reply(`Hello! ${HELP}`);
+    return reply(`Hello! ${shortHelp(opts.surface)}`);
   }
-  return reply(`You said: “${text.slice(0, 200)}”. ${HELP}`);
+  return reply(`You said: “${text.slice(0, 200)}”. ${shortHelp(opts.surface)}`);
 }
 
-function speak(messages: ChatMessage[]): ChatResult {
+function parseData(text: string | undefined): Record<string, unknown> {
+  try {
+    const data: unknown = JSON.parse(text?.trim() || '{}');
+    return typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function speak(messages: ChatMessage[], opts: OfflineOptions): ChatResult {
   const said = /Thinker says: ([\s\S]*)$/.exec(lastOf(messages, 'system')?.content ?? '')?.[1];
-  return reply(said?.trim() || HELP);
+  return reply(said?.trim() || shortHelp(opts.surface));
 }
 
 function memorize(messages: ChatMessage[]): ChatResult {
@@ -185,7 +280,7 @@ async function stream(result: ChatResult, req: ChatRequest): Promise<void> {
   }
 }
 
-export function createOfflineEngine(): ModelClient {
+export function createOfflineEngine(opts: OfflineOptions = {}): ModelClient {
   return {
     offline: true,
     async chat(req) {
@@ -194,9 +289,9 @@ export function createOfflineEngine(): ModelClient {
         req.node === 'input'
           ? reply(perceive(req.messages))
           : req.node === 'thinker'
-            ? think(req)
+            ? think(req, opts)
             : req.node === 'output'
-              ? speak(req.messages)
+              ? speak(req.messages, opts)
               : memorize(req.messages);
       if (req.onDelta) await stream(result, req);
       return result;

@@ -17,7 +17,13 @@ export async function openStore(config: CogConfig): Promise<EventStore> {
 
 /** The configured endpoint's client, or the offline engine when there is none. */
 export function modelFor(config: CogConfig): ModelClient {
-  if (!config.endpoint) return createOfflineEngine();
+  if (!config.endpoint) {
+    return createOfflineEngine({
+      home: config.home,
+      // The VS Code extension sets it for the runtime it starts (extension/runtime-env.ts).
+      surface: process.env.COG_SURFACE === 'vscode' ? 'vscode' : 'terminal',
+    });
+  }
   return createOpenAiClient({
     baseUrl: config.endpoint.baseUrl,
     apiKey: config.endpoint.apiKey,

@@ -125,7 +125,7 @@ export async function think(env: NodeEnv, input: ThinkInput): Promise<Thought> {
     });
     const p = result.process;
     const why = p.reason ? ` (${p.reason})` : '';
-    return `[process ${p.id} ${p.language}: ${p.status}, exit ${p.exitCode ?? '-'}${why}]\n${result.output}`;
+    return `[process ${p.id} ${p.language}: ${p.status}, exit ${p.exitCode ?? '-'}, ${p.isolation}${why}]\n${result.output}`;
   };
 
   let model = env.modelName;
