@@ -34,6 +34,8 @@ export interface ConnectionState {
   status: ConnectionStatus;
   /** Why it is not connected, in words; or the connected runtime's label. */
   detail?: string;
+  /** The settings are wrong: nothing is retried until they change (or Restart Runtime). */
+  needsSetup?: boolean;
   /** The runtime's models, once known. */
   model?: ModelInfo;
 }
@@ -53,7 +55,7 @@ export interface ConnectionOptions {
 }
 
 /** Settles a lost-connection wait with the reason. */
-type Loss = { reason: string; restartNow: boolean };
+type Loss = { reason: string; restartNow: boolean; setup?: boolean };
 
 /**
  * Owns the runtime for the extension: starts it (or reaches the configured server),
@@ -198,13 +200,32 @@ export class RuntimeConnection implements Disposable {
         launched = await this.opts.launch(signal);
         loss = await this.attach(launched, signal, () => (connectedAt = Date.now()));
       } catch (err) {
-        loss = { reason: errorMessage(err), restartNow: this.restartRequested };
+        loss = {
+          reason: errorMessage(err),
+          restartNow: this.restartRequested,
+          setup: (err as { setup?: unknown }).setup === true,
+        };
       }
       const client = this.current?.client;
       this.current = undefined;
       await client?.close();
       await launched?.stop?.();
       if (this.lifetime.signal.aborted) break;
+
+      if (loss.setup && !loss.restartNow) {
+        // Starting again would fail the same way: wait for the settings to change
+        // (extension.ts restarts on that) or for Restart Runtime.
+        log.warn(`the runtime cannot start with these settings: ${loss.reason}`);
+        this.setState({
+          status: 'error',
+          detail: loss.reason,
+          needsSetup: true,
+          model: this.currentState.model,
+        });
+        await sleep(2 ** 31 - 1, AbortSignal.any([this.lifetime.signal, this.attemptAbort.signal]));
+        attempt = 0;
+        continue;
+      }
 
       if (loss.restartNow) {
         attempt = 0;

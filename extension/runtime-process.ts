@@ -52,7 +52,17 @@ export interface LocalRuntime {
 export class RuntimeStartError extends Error {
   override readonly name = 'RuntimeStartError';
   readonly code = 'runtime_start_failed';
+  constructor(
+    message: string,
+    /** The settings are wrong (cog exited with EX_CONFIG): starting again will not help. */
+    readonly setup = false,
+  ) {
+    super(message);
+  }
 }
+
+/** cog's exit code for a configuration error (server/cli.ts EXIT_CONFIG). */
+export const EXIT_CONFIG = 78;
 
 export interface StartOptions {
   /** The JavaScript runtime: the editor's own `process.execPath` with ELECTRON_RUN_AS_NODE. */
@@ -122,12 +132,12 @@ export function startLocalRuntime(opts: StartOptions): Promise<LocalRuntime> {
 
   return new Promise<LocalRuntime>((resolve, reject) => {
     let settled = false;
-    const fail = (message: string) => {
+    const fail = (message: string, setup = false) => {
       if (settled) return;
       settled = true;
       cleanup();
       void stop(500);
-      reject(new RuntimeStartError(message));
+      reject(new RuntimeStartError(message, setup));
     };
     const timer = setTimeout(
       () => fail(`the runtime did not start within ${(opts.timeoutMs ?? 20_000) / 1000} s`),
@@ -141,7 +151,7 @@ export function startLocalRuntime(opts: StartOptions): Promise<LocalRuntime> {
       opts.signal?.removeEventListener('abort', onAbort);
     };
     child.once('error', (err) => fail(`cannot start ${opts.execPath}: ${err.message}`));
-    void exited.then((exit) => fail(describeExit(exit)));
+    void exited.then((exit) => fail(describeExit(exit), exit.code === EXIT_CONFIG));
 
     child.stdout.setEncoding('utf8');
     createInterface({ input: child.stdout }).on('line', (line) => {

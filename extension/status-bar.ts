@@ -38,7 +38,7 @@ function connectionText(state: ConnectionState): string {
     case 'connected':
       return `$(hubot) Cog: ${modelLabel(state.model)}`;
     case 'error':
-      return '$(error) Cog: error';
+      return state.needsSetup ? '$(gear) Cog: needs setup' : '$(error) Cog: error';
     case 'stopped':
       return '$(circle-slash) Cog: stopped';
     default: {
@@ -68,6 +68,10 @@ function tooltip(state: ConnectionState, auth: SignInState): vscode.MarkdownStri
     return md;
   }
   if (state.detail) md.appendText(`${state.detail}\n\n`);
+  if (state.needsSetup) {
+    md.appendMarkdown('Click to open Cog’s settings; Cog starts again when they change.');
+    return md;
+  }
   if (state.model) {
     if (state.model.offline) md.appendMarkdown('Offline engine: no model configured.\n\n');
     else {
@@ -104,7 +108,11 @@ export function createStatusBar(
     const signedOut = auth.status === 'signed-out';
     item.text = statusText(state, auth);
     item.tooltip = tooltip(state, auth);
-    item.command = signedOut ? 'cog.signIn' : 'cog.chat.focus';
+    item.command = signedOut
+      ? 'cog.signIn'
+      : state.needsSetup
+        ? { title: 'Open Settings', command: 'workbench.action.openSettings', arguments: ['cog.'] }
+        : 'cog.chat.focus';
     item.backgroundColor = signedOut
       ? new vscode.ThemeColor('statusBarItem.warningBackground')
       : state.status === 'error'

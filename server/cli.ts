@@ -6,6 +6,13 @@ import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT } from './mcp/http/defaults.js';
 // Everything else is imported by the command that needs it: the bundle is split into
 // chunks (esbuild.mjs), so `cog --version` compiles only this file and `cog mcp` never
 // the HTTP server.
+/**
+ * The exit code of a configuration error (sysexits' EX_CONFIG): a parent that starts Cog
+ * (the VS Code extension) tells it from a crash, and asks for the setting instead of
+ * starting it again and again.
+ */
+export const EXIT_CONFIG = 78;
+
 const loadConfig = async (env: NodeJS.ProcessEnv = process.env) =>
   (await import('./config.js')).loadConfig(env);
 
@@ -160,6 +167,11 @@ main(process.argv.slice(2)).then(
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`cog: ${message}\n`);
     const code = String((err as { code?: unknown } | undefined)?.code);
-    process.exitCode = code.startsWith('ERR_PARSE_ARGS_') || code === 'usage' ? 2 : 1;
+    process.exitCode =
+      code.startsWith('ERR_PARSE_ARGS_') || code === 'usage'
+        ? 2
+        : code === 'config_invalid'
+          ? EXIT_CONFIG
+          : 1;
   },
 );

@@ -291,9 +291,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CogConfig {
   for (const node of ['input', 'thinker', 'output', 'memorizer'] as const) {
     const model = endpoint ? perNode(node) : 'offline';
     if (!model) {
-      throw new ConfigError(
-        `No model named for the ${node} node: set COG_MODEL (or COG_MODEL_${node.toUpperCase()}) for ${endpoint?.baseUrl}`,
-      );
+      // In VS Code (the extension sets COG_SURFACE) the user fixes it in Settings.
+      const fix =
+        env.COG_SURFACE === 'vscode'
+          ? `set Cog: Model (cog.model) in Settings, or cog.models.${node}`
+          : `set COG_MODEL (or COG_MODEL_${node.toUpperCase()})`;
+      throw new ConfigError(`No model named for the ${node} node: ${fix} for ${endpoint?.baseUrl}`);
     }
     models[node] = model;
   }

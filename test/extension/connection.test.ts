@@ -67,15 +67,47 @@ test('RuntimeConnection: connects, restarts a killed runtime with backoff, stops
   assert.deepEqual(states.slice(0, 2), ['starting', 'connected']);
 });
 
-test('RuntimeConnection: a runtime that cannot start shows an error and keeps retrying', async () => {
-  const conn = localConnection(home(), log, { COG_PIPELINE: 'sideways' });
+test('RuntimeConnection: a runtime that cannot start shows an error and keeps retrying', async (t) => {
+  // Not a settings problem: another runtime holds the home (it may go away, so retrying helps).
+  const dir = home();
+  const holder = spawnCog(['mcp'], env(dir) as Record<string, string>);
+  t.after(() => holder.child.kill('SIGKILL'));
+  for (let i = 0; i < 200 && !holder.stderr().includes('serving MCP on stdio'); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const conn = localConnection(dir, log);
+  conn.start();
+  const s = await until(conn.onDidChangeState, (st) => st.status === 'error');
+  assert.match(s.detail ?? '', /retrying in/);
+  assert.ok(!s.needsSetup);
+  await until(conn.onDidChangeState, (st) => st.status === 'reconnecting');
+  await until(conn.onDidChangeState, (st) => st.status === 'error');
+  await conn.dispose();
+  assert.equal(conn.state.status, 'stopped');
+});
+
+test('RuntimeConnection: bad settings are a setup error, not retried until they change', async () => {
+  // A base URL without a model: cog exits with EX_CONFIG, naming the setting to fix.
+  const conn = localConnection(home(), log, {
+    COG_LLM_BASE_URL: 'http://127.0.0.1:9/v1',
+    COG_SURFACE: 'vscode',
+  });
   const seen: ConnectionState[] = [];
   conn.onDidChangeState((s) => seen.push(s));
   conn.start();
-  const s = await until(conn.onDidChangeState, (st) => st.status === 'error');
-  assert.match(s.detail ?? '', /COG_PIPELINE=sideways is not valid.*retrying in/);
+  const s = await until(conn.onDidChangeState, (st) => st.status === 'error', 20_000);
+  assert.ok(s.needsSetup, 'marked as needing setup');
+  assert.match(s.detail ?? '', /No model named for the \w+ node: set Cog: Model \(cog\.model\)/);
+  assert.doesNotMatch(s.detail ?? '', /COG_MODEL|retrying/, 'no environment variable, no retry');
+  await new Promise((r) => setTimeout(r, 3_000));
+  assert.equal(
+    seen.filter((st) => st.status === 'starting' || st.status === 'reconnecting').length,
+    1,
+    'started once, then waited',
+  );
+  conn.restart('settings changed');
   await until(conn.onDidChangeState, (st) => st.status === 'reconnecting');
-  await until(conn.onDidChangeState, (st) => st.status === 'error');
+  await until(conn.onDidChangeState, (st) => st.status === 'error' && st.needsSetup === true);
   await conn.dispose();
   assert.equal(conn.state.status, 'stopped');
 });
