@@ -51,22 +51,10 @@ export function runtimeEnv(
   for (const [node, model] of Object.entries(settings.models)) {
     if (model) env[`COG_MODEL_${node.toUpperCase()}`] = model;
   }
-  if (apiKey && settings.baseUrl) env.COG_LLM_API_KEY = apiKey;
-  else if (apiKey) Object.assign(env, keyOnlyEnv(apiKey));
+  if (apiKey) env.COG_LLM_API_KEY = apiKey;
   // The runtime's hints then name commands and settings, not environment variables.
   env.COG_SURFACE = 'vscode';
   return env;
-}
-
-/**
- * A key with no endpoint picks its service by its shape, as the runtime does for
- * OPENROUTER_API_KEY or OPENAI_API_KEY alone (a default model unless cog.model names one);
- * a key of neither shape is kept for an endpoint set later, and the offline engine answers.
- */
-export function keyOnlyEnv(apiKey: string): NodeJS.ProcessEnv {
-  if (apiKey.startsWith('sk-or-')) return { OPENROUTER_API_KEY: apiKey };
-  if (apiKey.startsWith('sk-')) return { OPENAI_API_KEY: apiKey };
-  return {};
 }
 
 /** A one-line description of the settings for the log: never the key, only whether one is set. */

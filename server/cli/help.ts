@@ -170,6 +170,10 @@ const envTable = () => ENV_DOCS.map(([name, what]) => `  ${name.padEnd(20)} ${wh
 const CONFIG_INTRO = `Configuration comes from the environment and <COG_HOME>/config.json (the environment
 wins):`;
 
+const EXIT_STATUS = `Exit status: 0 done; 1 something failed (said on stderr); 2 a usage error (a bad
+command, flag or argument); 78 the configuration is invalid (a bad variable or
+config.json), which retrying will not fix.`;
+
 /** The usage lines of every command (the README's "Commands" section is this, verbatim). */
 export function usageText(): string {
   return `${Object.values(COMMAND_HELP)
@@ -192,6 +196,8 @@ ${commands.map(([name, c]) => `cog ${name}\n${c.text}`).join('\n\n')}
 With no model configured, Cog answers with its offline engine (deterministic, no
 network). ${CONFIG_INTRO}
 ${envTable()}
+
+${EXIT_STATUS}
 `;
 }
 
@@ -199,6 +205,6 @@ ${envTable()}
 export function commandHelpText(name: string): string | undefined {
   const c = COMMAND_HELP[name];
   if (!c) return undefined;
-  const config = c.readsConfig ? `\n${CONFIG_INTRO}\n${envTable()}\n` : '';
+  const config = c.readsConfig ? `\n${CONFIG_INTRO}\n${envTable()}\n\n${EXIT_STATUS}\n` : '';
   return `Usage:\n${c.usage}\n\n${c.text}\n${config}\ncog --help lists every command.\n`;
 }

@@ -82,25 +82,6 @@ test('runtimeEnv: settings and the key in, inherited Cog configuration out', () 
   assert.equal(offline.COG_SURFACE, 'vscode', 'the runtime words its hints for VS Code');
 });
 
-test('runtimeEnv: a key alone picks its service by its shape, a base URL takes any key', () => {
-  const none = { ...settings, baseUrl: '', model: '' };
-  const openrouter = runtimeEnv({}, none, '/h', 'sk-or-v1-abc');
-  assert.equal(openrouter.OPENROUTER_API_KEY, 'sk-or-v1-abc');
-  assert.equal(openrouter.COG_LLM_API_KEY, undefined);
-  assert.equal(openrouter.OPENAI_API_KEY, undefined);
-  const openai = runtimeEnv({}, none, '/h', 'sk-proj-abc');
-  assert.equal(openai.OPENAI_API_KEY, 'sk-proj-abc');
-  assert.equal(openai.OPENROUTER_API_KEY, undefined);
-  const unknown = runtimeEnv({}, none, '/h', 'gsk_other');
-  assert.equal(
-    unknown.OPENAI_API_KEY ?? unknown.OPENROUTER_API_KEY ?? unknown.COG_LLM_API_KEY,
-    undefined,
-  );
-  const local = runtimeEnv({}, settings, '/h', 'sk-or-v1-abc');
-  assert.equal(local.COG_LLM_API_KEY, 'sk-or-v1-abc', 'with a base URL the key goes to it');
-  assert.equal(local.OPENROUTER_API_KEY, undefined);
-});
-
 test('describeSettings never contains the key', () => {
   const line = describeSettings(settings, true);
   assert.match(line, /api key set/);

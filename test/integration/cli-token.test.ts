@@ -118,8 +118,8 @@ test('usage errors exit 2 and say what to do; a broken file exits 1; no stack tr
   const first = await cogToken(home, 'create', 'dup');
   assert.equal(first.code, 0, first.stderr);
   const cases: [string[], RegExp][] = [
-    [[], /cog token needs an action: create NAME, list or revoke NAME/],
-    [['rotate', 'x'], /unknown token action "rotate": use create, list or revoke/],
+    [[], /cog token needs an action: create NAME, list, revoke NAME or local/],
+    [['rotate', 'x'], /unknown token action "rotate": use create, list, revoke or local/],
     [['create'], /cog token create needs one NAME/],
     [['create', 'a', 'b'], /cog token create needs one NAME/],
     [['create', 'dup'], /already exists: revoke it first \(cog token revoke dup\)/],

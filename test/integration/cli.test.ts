@@ -144,7 +144,8 @@ test('--help documents every flag and variable; bad flags fail clearly', async (
   assert.match(bad.stderr, /^cog: .*bogus/);
   assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
   const env = await run(process.execPath, [cog, 'chat'], 'hi\n', { COG_PIPELINE: 'turbo' });
-  assert.equal(env.code, 1);
+  assert.equal(env.code, 78, 'an invalid configuration exits EX_CONFIG');
+  assert.match(r.stdout, /78 the configuration is invalid/);
   assert.match(env.stderr, /COG_PIPELINE=turbo is not valid: use one of fast, faithful/);
 });
 
