@@ -77,6 +77,7 @@ export const UsageSchema = z.object({
   promptTokens: Count,
   completionTokens: Count,
   cachedTokens: Count.optional(),
+  cost: z.number().min(0).optional().describe('USD, when the provider reports it (OpenRouter)'),
 });
 
 export const ActionRefSchema = z.object({ action: z.string(), data: z.unknown().optional() });

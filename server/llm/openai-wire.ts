@@ -105,10 +105,12 @@ export class StreamAccumulator {
     if (!this.model && chunk.model) this.model = chunk.model;
     if (chunk.usage) {
       const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
+      const cost = usageCost(chunk.usage);
       this.usage = {
         promptTokens: chunk.usage.prompt_tokens,
         completionTokens: chunk.usage.completion_tokens,
         ...(typeof cached === 'number' && { cachedTokens: cached }),
+        ...(cost !== undefined && { cost }),
       };
     }
     const choice = chunk.choices?.[0];
@@ -151,4 +153,14 @@ export class StreamAccumulator {
     if (name && name !== call.name) call.name += name;
     call.arguments += fragment.function?.arguments ?? '';
   }
+}
+
+/**
+ * What the call cost in USD, when the provider says: OpenRouter adds `usage.cost` (credits,
+ * which are dollars) to the OpenAI shape. Anything but a finite, non-negative number is no
+ * report at all, so a server's odd field never shows as a price.
+ */
+export function usageCost(usage: OpenAI.CompletionUsage): number | undefined {
+  const cost = (usage as { cost?: unknown }).cost;
+  return typeof cost === 'number' && Number.isFinite(cost) && cost >= 0 ? cost : undefined;
 }

@@ -54,6 +54,8 @@ export interface Usage {
   completionTokens: number;
   /** Prompt tokens served from the provider's cache, when it reports them. */
   cachedTokens?: number;
+  /** What the call cost in USD, when the provider reports it (OpenRouter's `usage.cost`). */
+  cost?: number;
 }
 
 export interface ModelClient {
