@@ -26,6 +26,8 @@ export interface ChatControllerOptions {
   approval(): ApprovalPolicy;
   /** Restricted Mode: no code runs, and the panel says why. Default: trusted. */
   restricted?(): boolean;
+  /** Copy, Insert at Cursor, New File on a reply's code block (extension/code-actions.ts). */
+  codeAction?(msg: Extract<WebviewToHost, { type: 'codeAction' }>): Promise<void>;
 }
 
 /**
@@ -159,6 +161,10 @@ export class ChatController implements Disposable {
         return this.guard(this.switchSession(msg.session));
       case 'clear':
         return this.guard(this.clear());
+      case 'codeAction':
+        if (this.opts.codeAction) return this.guard(this.opts.codeAction(msg));
+        this.send({ type: 'notice', level: 'info', message: 'Code actions work in VS Code.' });
+        return;
       default: {
         const never: never = msg;
         this.opts.log.warn(`unhandled webview message ${JSON.stringify(never)}`);

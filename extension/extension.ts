@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { CogExtensionApi } from './api.js';
 import { createApprovalPrompt } from './approvals.js';
 import { ChatController } from './chat-controller.js';
+import { CodeActions } from './code-actions.js';
 import { CHAT_VIEW_ID, ChatViewProvider } from './chat-view.js';
 import { registerCommands } from './commands.js';
 import { createLauncher } from './launcher.js';
@@ -59,9 +60,12 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
   shutdown = () => connection.dispose();
   context.subscriptions.push({ dispose: () => void connection.dispose() });
 
+  const codeActions = new CodeActions();
+  context.subscriptions.push(codeActions);
   const chat = new ChatController({
     connection,
     log,
+    codeAction: (msg) => codeActions.run(msg),
     approval: () => underWorkspaceTrust(readSettings(), vscode.workspace.isTrusted).approvalPolicy,
     restricted: () => !vscode.workspace.isTrusted,
     memory: {

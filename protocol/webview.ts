@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { MemoryState, ModelInfo, ProcessInfo, RuntimeEvent } from './events.js';
+import { CODE_LANGUAGE, MAX_CODE_ACTION } from './code-actions.js';
 import { LIMITS } from './mcp.js';
 import type { SessionSummary } from './results.js';
 
@@ -94,5 +95,14 @@ export const WebviewToHostSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('newSession') }).strict(),
   z.object({ type: z.literal('switchSession'), session: Id }).strict(),
   z.object({ type: z.literal('clear') }).strict(),
+  /** A button on a finished code block in a reply: copy it, insert it, open it as a file. */
+  z
+    .object({
+      type: z.literal('codeAction'),
+      action: z.enum(['copy', 'insert', 'newFile']),
+      code: z.string().min(1).max(MAX_CODE_ACTION),
+      language: z.string().regex(CODE_LANGUAGE).optional(),
+    })
+    .strict(),
 ]);
 export type WebviewToHost = z.infer<typeof WebviewToHostSchema>;

@@ -122,10 +122,15 @@ describe('security', () => {
       return bad;
     });
     assert.deepEqual(planted, []);
+    // The code blocks' own toolbars (added after sanitising) are the only buttons in replies.
     assert.equal(
-      await page.locator('.md .cog-btn').count(),
+      await page.locator('.md .cog-btn:not(.code-actions > .code-action)').count(),
       0,
       'markdown cannot borrow app classes',
+    );
+    assert.equal(
+      await page.locator('.md .code-actions:not(.code-block > .code-actions)').count(),
+      0,
     );
     await page.close();
   });

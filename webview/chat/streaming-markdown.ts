@@ -13,7 +13,11 @@ export class StreamingMarkdown {
   private frame: number | undefined;
   private notBefore = 0;
 
-  constructor(private readonly onRendered: () => void) {}
+  /** `decorate`: adds to each render before it is shown (the code blocks' buttons). */
+  constructor(
+    private readonly onRendered: () => void,
+    private readonly decorate?: (rendered: DocumentFragment) => void,
+  ) {}
 
   get value(): string {
     return this.text;
@@ -61,7 +65,9 @@ export class StreamingMarkdown {
   }
 
   private render(): void {
-    this.el.replaceChildren(renderMarkdown(this.text));
+    const rendered = renderMarkdown(this.text);
+    this.decorate?.(rendered);
+    this.el.replaceChildren(rendered);
     this.onRendered();
   }
 }

@@ -3,6 +3,7 @@ import type { EventOf, ModelInfo, TurnStatus } from '../../protocol/events.js';
 import { controlKey, renderControl, type ControlContext } from '../controls/index.js';
 import { h } from '../dom.js';
 import { compact } from '../format.js';
+import { addCodeActions } from './code-actions.js';
 import { StreamingMarkdown } from './streaming-markdown.js';
 
 /**
@@ -69,7 +70,9 @@ export class TurnView {
 
   private reply() {
     if (!this.assistant) {
-      const text = new StreamingMarkdown(this.changed);
+      const text = new StreamingMarkdown(this.changed, (rendered) =>
+        addCodeActions(rendered, (msg) => this.ctx.host.post(msg)),
+      );
       const el = h(
         'div',
         { class: 'msg assistant' },
