@@ -31,13 +31,13 @@ export function createApp(root: HTMLElement, host: Host): void {
   const bar = new SessionBar(host);
   const banners = new Banners();
   const hud = new Hud();
-  const chat = new ChatView(ctx, () => saver.schedule());
+  const chat = new ChatView(ctx, () => saver.schedule(), {
+    copy: (text) => host.post({ type: 'codeAction', action: 'copy', code: text }),
+    retry: (text) => sendText(text),
+    edit: (text) => composer.edit(text),
+  });
   const composer = new Composer({
-    send(text) {
-      host.post({ type: 'send', text });
-      chat.addPending(text);
-      refreshRunning();
-    },
+    send: (text) => sendText(text),
     cancel: cancelTurn,
     draftChanged: () => saver.schedule(),
   });
@@ -59,6 +59,12 @@ export function createApp(root: HTMLElement, host: Host): void {
 
   let synced = false;
   const waiting: Events[] = [];
+
+  function sendText(text: string): void {
+    host.post({ type: 'send', text });
+    chat.addPending(text);
+    refreshRunning();
+  }
 
   function cancelTurn(): void {
     host.post({ type: 'cancelTurn' });

@@ -4,6 +4,7 @@ import type { ControlContext } from '../controls/index.js';
 import { h } from '../dom.js';
 import { LazyRenderer } from './lazy-render.js';
 import { TurnView } from './turn-view.js';
+import type { UserMessageActions } from './user-actions.js';
 
 export interface ScrollPosition {
   top: number;
@@ -52,6 +53,7 @@ export class ChatView {
   constructor(
     private readonly ctx: ControlContext,
     private readonly onScroll: () => void,
+    private readonly userActions?: UserMessageActions,
   ) {
     this.lazy = new LazyRenderer(this.el);
     this.el.append(this.empty, this.earlier, this.list);
@@ -171,10 +173,10 @@ export class ChatView {
         return this.turn(e.turn).queued(e.position);
       case 'turn.started':
         this.runningTurns.add(e.turn ?? '-');
-        return this.turn(e.turn).started();
+        return this.turn(e.turn).started(e.mode);
       case 'turn.done':
         this.runningTurns.delete(e.turn ?? '-');
-        return this.turn(e.turn).done(e.status, e.error);
+        return this.turn(e.turn).done(e.status, e.error, e.timing.totalMs);
       case 'user.message': {
         const i = this.pending.findIndex((p) => p.text.trim() === e.text.trim());
         if (i >= 0) this.pending.splice(i, 1)[0].el.remove();
@@ -191,6 +193,13 @@ export class ChatView {
       case 'controls':
         this.rememberLabels(e.controls);
         return this.turn(e.turn).controls(e.controls);
+      case 'node.context':
+        // A turn's usage, for its footer; calls outside a turn (none today) have no footer.
+        if (e.usage && e.turn && this.turns.has(e.turn)) this.turn(e.turn).usage(e.usage);
+        return;
+      case 'node.done':
+        if (e.turn && this.turns.has(e.turn)) this.turn(e.turn).nodeDone(e);
+        return;
       default:
         // The HUD, the process cards and the trace show the rest.
         return;
@@ -211,7 +220,7 @@ export class ChatView {
     const key = id ?? '-';
     let t = this.turns.get(key);
     if (!t) {
-      t = new TurnView(key, this.ctx, () => this.changed());
+      t = new TurnView(key, this.ctx, () => this.changed(), this.userActions);
       this.turns.set(key, t);
       // A new turn goes before the messages still waiting for their echo.
       this.list.insertBefore(t.el, this.pending[0]?.el ?? null);

@@ -66,6 +66,14 @@ export class Composer {
     this.autosize();
   }
 
+  /** Puts `text` in the box to change and send (a sent message's Edit), cursor at its end. */
+  edit(text: string): void {
+    this.draft = text.length > MAX_MESSAGE ? text.slice(0, MAX_MESSAGE) : text;
+    this.input.focus();
+    this.input.setSelectionRange(this.input.value.length, this.input.value.length);
+    this.opts.draftChanged();
+  }
+
   /** Shows Stop while a turn runs. */
   setRunning(running: boolean): void {
     if (this.stopButton.hidden === running) this.stopButton.hidden = !running;
