@@ -26,8 +26,11 @@ export interface ChatControllerOptions {
   approval(): ApprovalPolicy;
   /** Restricted Mode: no code runs, and the panel says why. Default: trusted. */
   restricted?(): boolean;
-  /** Copy, Insert at Cursor, New File on a reply's code block (extension/code-actions.ts). */
-  codeAction?(msg: Extract<WebviewToHost, { type: 'codeAction' }>): Promise<void>;
+  /**
+   * Copy, Insert at Cursor, New File on a reply's code block (extension/code-actions.ts);
+   * words it resolves with are shown in the panel as a notice.
+   */
+  codeAction?(msg: Extract<WebviewToHost, { type: 'codeAction' }>): Promise<string | undefined>;
 }
 
 /**
@@ -161,10 +164,16 @@ export class ChatController implements Disposable {
         return this.guard(this.switchSession(msg.session));
       case 'clear':
         return this.guard(this.clear());
-      case 'codeAction':
-        if (this.opts.codeAction) return this.guard(this.opts.codeAction(msg));
-        this.send({ type: 'notice', level: 'info', message: 'Code actions work in VS Code.' });
-        return;
+      case 'codeAction': {
+        const said = this.opts.codeAction
+          ? this.opts.codeAction(msg)
+          : 'Code actions work in VS Code.';
+        return this.guard(
+          Promise.resolve(said).then((message) => {
+            if (message) this.send({ type: 'notice', level: 'info', message });
+          }),
+        );
+      }
       default: {
         const never: never = msg;
         this.opts.log.warn(`unhandled webview message ${JSON.stringify(never)}`);

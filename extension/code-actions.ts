@@ -24,14 +24,16 @@ export class CodeActions implements vscode.Disposable {
     this.watch.dispose();
   }
 
-  async run(msg: CodeActionMessage): Promise<void> {
+  /** Resolves with nothing to say in the panel: VS Code's own messages say it. */
+  async run(msg: CodeActionMessage): Promise<undefined> {
     switch (msg.action) {
       case 'copy':
         await vscode.env.clipboard.writeText(msg.code);
         vscode.window.setStatusBarMessage('Cog: code copied', 3000);
         return;
       case 'insert':
-        return this.insert(msg.code);
+        await this.insert(msg.code);
+        return;
       case 'newFile': {
         const language = languageIdOf(msg.language, await vscode.languages.getLanguages());
         const doc = await vscode.workspace.openTextDocument({ language, content: msg.code });

@@ -51,6 +51,16 @@ export function browserHost(me: Me): Host {
           : localStorage.setItem(key('session'), session),
     },
     approval: () => me.approval,
+    // A browser tab has no editor: Copy works, Insert and New File say where they do.
+    async codeAction(msg) {
+      if (msg.action !== 'copy') return 'Insert and New File work in VS Code; Copy works here.';
+      try {
+        await navigator.clipboard.writeText(msg.code);
+      } catch {
+        return 'The browser did not allow copying: select the text and copy it instead.';
+      }
+      return undefined;
+    },
   });
   const listeners: ((message: unknown) => void)[] = [];
   controller.attach((msg: HostToWebview) => {
