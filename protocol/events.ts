@@ -128,7 +128,13 @@ const EVENT_SCHEMAS = [
     summary: z.string(),
   }),
   body('node.streaming', {}),
-  body('node.done', { ms: z.number(), model: z.string() }),
+  body('node.done', {
+    /** The node's latency, without time its turn waited for a human's approval. */
+    ms: z.number(),
+    model: z.string(),
+    /** The approval wait left out of `ms`, when there was one. */
+    approvalWaitMs: z.number().optional(),
+  }),
   body('node.error', { code: z.string(), message: z.string() }),
   body('controls', { controls: z.array(ControlViewSchema) }),
   body('process.updated', { process: ProcessInfoSchema }),

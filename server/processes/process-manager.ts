@@ -216,7 +216,9 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
     if (req.signal?.aborted) onCallerAbort();
     const done = (async (): Promise<RunResult> => {
       try {
-        if (!approval || (await approval) === 'approve') await execute(e, req, choice);
+        const verdict = approval && (await approval);
+        if (approval) notify('decided', () => req.onDecided?.(snapshot(e)));
+        if (!approval || verdict === 'approve') await execute(e, req, choice);
       } catch (err) {
         finish(e, 'failed', `could not run: ${err instanceof Error ? err.message : String(err)}`);
       } finally {

@@ -38,6 +38,11 @@ export interface RunRequest {
   signal?: AbortSignal;
   /** Told the process as soon as it exists (before approval or spawn), e.g. to show its card. */
   onCreated?(process: ProcessInfo): void;
+  /**
+   * Told when a run that waited for approval stops waiting (approved, denied, cancelled or
+   * expired), so a caller can leave the human's time out of its own latency.
+   */
+  onDecided?(process: ProcessInfo): void;
 }
 
 export interface RunResult {

@@ -9,7 +9,7 @@ import type { ModelClient } from '../llm/types.js';
 import { perceive } from './nodes/input.js';
 import type { NodeEnv, Turn } from './nodes/node-env.js';
 import { speak } from './nodes/output.js';
-import { think, type ThinkInput } from './nodes/thinker.js';
+import { latency, think, type ThinkInput } from './nodes/thinker.js';
 
 export interface PipelineInput {
   turn: string;
@@ -135,7 +135,12 @@ export async function runPipeline(p: PipelineInput): Promise<PipelineOutput> {
     startPerception();
     text = streamed || thought.text;
     if (!streamed) deliver(text);
-    output.emit({ type: 'node.done', ms: p.now() - outputStarted, model: p.models.thinker });
+    // The reply is the Thinker's stream: its latency leaves out the same approval waits.
+    output.emit({
+      type: 'node.done',
+      ...latency(p.now() - outputStarted, thought.approvalWaitMs),
+      model: p.models.thinker,
+    });
     after = (perception ?? Promise.resolve('')).then(
       () => undefined,
       () => undefined,

@@ -203,7 +203,7 @@ export function createTurns(deps: TurnDeps) {
         budgets: config.budgets,
         signal,
         emit: (node, body) => emit({ ...body, node } as EventDraft),
-        runCode: async (language, code, onCreated) => {
+        runCode: async (language, code, onCreated, onDecided) => {
           const slot = await gate.runSlot(owner, signal);
           const dir = workspace(s.key);
           const sync = store.workspaces;
@@ -220,6 +220,7 @@ export function createTurns(deps: TurnDeps) {
                 workspace: dir,
                 signal,
                 onCreated,
+                onDecided,
               });
             } finally {
               if (sync && !closing.aborted) await pushWorkspace(s, turn, sync, dir);

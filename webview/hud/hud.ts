@@ -65,7 +65,7 @@ export class Hud {
         return this.strip.status(node, 'streaming');
       case 'node.done':
         this.strip.status(node, 'done');
-        return this.strip.latency(node, e.ms, e.model);
+        return this.strip.latency(node, e.ms, e.model, e.approvalWaitMs);
       case 'node.error':
         return this.strip.status(node, 'error', `${e.code}: ${e.message}`);
       case 'node.context':

@@ -106,10 +106,13 @@ export class PipelineStrip {
     }`;
   }
 
-  latency(node: NodeName, ms: number, model: string): void {
+  /** The node's last latency; a wait for approval is not in it, and the title says so. */
+  latency(node: NodeName, ms: number, model: string, approvalWaitMs?: number): void {
     const v = this.nodes[node];
     v.latency.textContent = formatMs(ms);
-    v.latency.title = `last latency, model ${model}`;
+    v.latency.title = `last latency, model ${model}${
+      approvalWaitMs ? `, not counting ${formatMs(approvalWaitMs)} waiting for approval` : ''
+    }`;
   }
 
   /** A new turn: statuses go dark; gauges and latencies keep their last values. */

@@ -13,11 +13,15 @@ export interface ThinkInput {
   perception?: string;
   context: string;
   tools: 'native' | 'fenced';
-  /** Runs code; `onCreated` is told the process before it waits for approval or runs. */
+  /**
+   * Runs code; `onCreated` is told the process before it waits for approval or runs, and
+   * `onDecided` when a run that waited for approval stops waiting.
+   */
   runCode(
     language: Language,
     code: string,
     onCreated: (process: ProcessInfo) => void,
+    onDecided?: (process: ProcessInfo) => void,
   ): Promise<RunResult>;
   /** Fast mode: the reply streams to the user as the Thinker writes it. */
   onDelta?(text: string): void;
@@ -28,6 +32,8 @@ export interface Thought {
   controls: Control[];
   processes: string[];
   decision: 'direct' | 'tool' | 'controls';
+  /** Time the Thinker spent waiting for a human to approve its runs: not its latency. */
+  approvalWaitMs: number;
 }
 
 /** Model calls one turn may make: the first answer plus tool follow-ups. */
@@ -101,7 +107,13 @@ export async function think(env: NodeEnv, input: ThinkInput): Promise<Thought> {
   if (input.perception)
     messages.push({ role: 'system', content: `Perception: ${input.perception}` });
 
-  const thought: Thought = { text: '', controls: [], processes: [], decision: 'direct' };
+  const thought: Thought = {
+    text: '',
+    controls: [],
+    processes: [],
+    decision: 'direct',
+    approvalWaitMs: 0,
+  };
   const show = (candidates: unknown[]): string => {
     const { controls, rejected } = parseControls(candidates);
     for (const reason of rejected)
@@ -117,12 +129,22 @@ export async function think(env: NodeEnv, input: ThinkInput): Promise<Thought> {
   const run = async (language: Language, code: string): Promise<string> => {
     // The card goes out as soon as the process exists, so a run waiting for approval
     // already shows its Approve and Deny buttons.
-    const result = await input.runCode(language, code, (p) => {
-      thought.processes.push(p.id);
-      const card: Control = { type: 'process', processId: p.id };
-      thought.controls.push(card);
-      env.emit({ type: 'controls', controls: [card] });
-    });
+    let waitingSince: number | undefined;
+    const result = await input.runCode(
+      language,
+      code,
+      (p) => {
+        if (p.status === 'pending-approval') waitingSince = env.now();
+        thought.processes.push(p.id);
+        const card: Control = { type: 'process', processId: p.id };
+        thought.controls.push(card);
+        env.emit({ type: 'controls', controls: [card] });
+      },
+      () => {
+        if (waitingSince !== undefined) thought.approvalWaitMs += env.now() - waitingSince;
+        waitingSince = undefined;
+      },
+    );
     const p = result.process;
     const why = p.reason ? ` (${p.reason})` : '';
     return `[process ${p.id} ${p.language}: ${p.status}, exit ${p.exitCode ?? '-'}, ${p.isolation}${why}]\n${result.output}`;
@@ -191,7 +213,7 @@ export async function think(env: NodeEnv, input: ThinkInput): Promise<Thought> {
         ? `showed ${thought.controls.length} control(s)`
         : 'direct reply';
   env.emit({ type: 'node.decided', decision: thought.decision, summary });
-  env.emit({ type: 'node.done', ms: env.now() - started, model });
+  env.emit({ type: 'node.done', ...latency(env.now() - started, thought.approvalWaitMs), model });
   return thought;
 
   async function runTool(call: ToolCall): Promise<string> {
@@ -219,4 +241,19 @@ export async function think(env: NodeEnv, input: ThinkInput): Promise<Thought> {
     env.emit({ type: 'node.error', code: 'tool_call_invalid', message });
     return `Error: ${message}`;
   }
+}
+
+/**
+ * A node's latency without the time its turn waited for a human's approval (the wait
+ * rides along, so the HUD can say what was left out).
+ */
+export function latency(
+  elapsedMs: number,
+  approvalWaitMs: number,
+): {
+  ms: number;
+  approvalWaitMs?: number;
+} {
+  const waited = Math.max(0, Math.min(elapsedMs, approvalWaitMs));
+  return waited ? { ms: elapsedMs - waited, approvalWaitMs: waited } : { ms: elapsedMs };
 }
