@@ -124,6 +124,8 @@ purify.addHook('afterSanitizeAttributes', (node) => {
     node.setAttribute('rel', 'noopener noreferrer nofollow');
     if (node.hasAttribute('href')) node.setAttribute('target', '_blank');
   }
+  // Code and tables scroll sideways in a narrow panel: focusable, so keys scroll them too.
+  if (node.nodeName === 'PRE' || node.nodeName === 'TABLE') node.setAttribute('tabindex', '0');
 });
 
 /** Markdown → a sanitised fragment ready to append. */

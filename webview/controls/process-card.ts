@@ -35,7 +35,10 @@ export function renderProcessCard(control: ProcessCardControl, ctx: ControlConte
   const language = h('span', { class: 'proc-lang', text: '…' });
   const status = h('span', { class: 'proc-status', text: 'waiting for the runtime' });
   const isolation = h('div', { class: 'proc-isolation', attrs: { hidden: true } });
-  const elapsed = h('span', { class: 'proc-elapsed', attrs: { 'aria-label': 'elapsed time' } });
+  const elapsed = h('span', {
+    class: 'proc-elapsed',
+    attrs: { role: 'timer', 'aria-label': 'elapsed time' },
+  });
   const exit = h('span', { class: 'proc-exit' });
   const reason = h('div', { class: 'proc-reason', attrs: { hidden: true } });
   const code = h('code');

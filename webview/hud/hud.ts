@@ -29,7 +29,13 @@ export class Hud {
         'details',
         { class: 'hud-state' },
         h('summary', { text: 'State' }),
-        h('div', { class: 'hud-panels' }, this.sensors.el, this.memory.el),
+        // It scrolls when full: focusable, so the keyboard reaches its last row too.
+        h(
+          'div',
+          { class: 'hud-panels', attrs: { tabindex: 0, role: 'region', 'aria-label': 'State' } },
+          this.sensors.el,
+          this.memory.el,
+        ),
       ),
       this.trace.el,
     );

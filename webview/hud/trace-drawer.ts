@@ -8,18 +8,24 @@ const SHOW = 500;
 const SUMMARY = 300;
 const SOURCES = ['input', 'thinker', 'output', 'memorizer', 'sensor', 'process', 'runtime', 'user'];
 
+/** Sensor ticks kept in one folded row, newest last: its expanded view lists these. */
+const TICKS_KEPT = 100;
+
 interface Entry {
   event: RuntimeEvent;
   seq: number;
   /** Folded output deltas: their text so far (up to the shown length). */
   folded?: string;
+  /** Folded sensor ticks, oldest first (`event` is the newest). */
+  ticks?: RuntimeEvent[];
   count: number;
   row?: HTMLElement;
 }
 
 /**
  * The session's events, newest last, filtered by node. Rows are built only while the
- * drawer is open; consecutive output deltas of a turn fold into one row.
+ * drawer is open; consecutive output deltas of a turn fold into one row, and consecutive
+ * sensor ticks into one expandable row with their count (the clock ticks every minute).
  */
 export class TraceDrawer {
   readonly el = h('details', { class: 'trace' });
@@ -51,6 +57,15 @@ export class TraceDrawer {
       last.count++;
       last.seq = e.seq;
       if ((last.folded ??= last.event.text).length < SUMMARY) last.folded += e.text;
+      if (last.row) this.fill(last.row, last);
+      return;
+    }
+    if (e.type === 'sensor.tick' && last?.event.type === e.type) {
+      last.count++;
+      last.seq = e.seq;
+      (last.ticks ??= [last.event]).push(e);
+      if (last.ticks.length > TICKS_KEPT) last.ticks.shift();
+      last.event = e;
       if (last.row) this.fill(last.row, last);
       return;
     }
@@ -92,12 +107,39 @@ export class TraceDrawer {
   private fill(row: HTMLElement, entry: Entry): void {
     const e = entry.event;
     const type = entry.count > 1 ? `${e.type} ×${entry.count}` : String(e.type);
-    row.replaceChildren(
+    const summary = compact(entry.folded ?? summarize(e), SUMMARY);
+    const cells = [
       h('span', { class: 'seq', text: `#${entry.seq}` }),
       h('span', { class: 'time', text: formatClock(e.ts) }),
       h('span', { class: 'node', text: String(e.node) }),
       h('span', { class: 'type', text: type }),
-      h('span', { class: 'summary', text: compact(entry.folded ?? summarize(e), SUMMARY) }),
+      h('span', { class: 'summary', text: summary, title: summary }),
+    ];
+    if (!entry.ticks) {
+      row.replaceChildren(...cells);
+      return;
+    }
+    // Folded ticks: the newest is the row; opening it lists each one kept.
+    const ticks = entry.ticks;
+    const wasOpen = row.querySelector(':scope > details')?.hasAttribute('open') ?? false;
+    const body = h('div', { class: 'fold-body' });
+    const folded = h(
+      'details',
+      { class: 'fold', attrs: { open: wasOpen } },
+      h('summary', { class: 'fold-head' }, ...cells),
+      body,
     );
+    const list = () =>
+      body.replaceChildren(
+        ...ticks.map((t) =>
+          h('div', {
+            class: 'fold-row',
+            text: `#${t.seq} ${formatClock(t.ts)} ${compact(summarize(t), SUMMARY)}`,
+          }),
+        ),
+      );
+    if (wasOpen) list();
+    folded.addEventListener('toggle', () => (folded.open ? list() : body.replaceChildren()));
+    row.replaceChildren(folded);
   }
 }
