@@ -30,7 +30,11 @@ interface Entry {
 export class TraceDrawer {
   readonly el = h('details', { class: 'trace' });
   private readonly filter = h('select', { attrs: { 'aria-label': 'Show events of node' } });
-  private readonly list = h('ol', { class: 'trace-list' });
+  /** It scrolls: focusable, so the keyboard scrolls it too. */
+  private readonly list = h('ol', {
+    class: 'trace-list',
+    attrs: { tabindex: 0, 'aria-label': 'Trace events' },
+  });
   private entries: Entry[] = [];
 
   constructor() {
