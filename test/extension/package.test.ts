@@ -57,6 +57,19 @@ test('npm run package: no hiding flags, no warnings, a marketplace-ready .vsix',
     );
     assert.match(readme, /^# Cog for VS Code/, 'the marketplace README, not the developer one');
     assert.match(readme, /Privacy: what leaves your machine/);
+    // The README shows the panel in the four default themes: the PNGs ship in the package,
+    // and vsce points the README at them in the repository, over https, for the marketplace.
+    for (const theme of ['dark', 'light', 'hc-dark', 'hc-light']) {
+      const png = `media/screenshots/panel-${theme}.png`;
+      assert.match(
+        readme,
+        new RegExp(`\\]\\(https://[^)\\s]+/${png.replace(/\./g, '\\.')}\\)`),
+        png,
+      );
+      const bytes = statSync(join(root, png)).size;
+      assert.ok(bytes < 150 * 1024, `${png} is ${bytes} bytes`);
+      assert.ok(files.includes(`extension/${png}`), `${png} is in the package`);
+    }
 
     const manifest = JSON.parse(unzipText(vsix, 'extension/package.json')) as {
       repository?: { url?: string };
