@@ -42,6 +42,11 @@ export const EVENT_TABLE: EventTable = {
     changes: ['sessions'],
     summary: (e) => `owner ${e.owner}${e.title ? `, "${e.title}"` : ''}`,
   },
+  'session.titled': {
+    hud: 'debug',
+    changes: ['sessions'],
+    summary: (e) => `"${e.title}" (${e.source})`,
+  },
   'session.cleared': {
     hud: 'debug',
     changes: ['history', 'state', 'sessions'],

@@ -7,6 +7,7 @@ import {
   NODE_NAMES,
   PIPELINE_MODES,
   PROCESS_STATUSES,
+  TITLE_SOURCES,
   TURN_STATUSES,
 } from './names.js';
 
@@ -95,7 +96,13 @@ const body = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
   z.object({ ...EventEnvelopeSchema.shape, type: z.literal(type), ...shape });
 
 const EVENT_SCHEMAS = [
-  body('session.created', { owner: z.string(), title: z.string().optional() }),
+  body('session.created', {
+    owner: z.string(),
+    title: z.string().optional(),
+    titleSource: z.enum(TITLE_SOURCES).optional(),
+  }),
+  /** A new title: the user's (rename), the Memorizer's topic, or the first message's. */
+  body('session.titled', { title: z.string().min(1).max(200), source: z.enum(TITLE_SOURCES) }),
   body('session.cleared', {}),
   body('turn.queued', { position: Count }),
   body('turn.started', { mode: z.enum(PIPELINE_MODES) }),

@@ -45,6 +45,14 @@ export const TURN_STATUSES = ['ok', 'error', 'cancelled'] as const;
 export type TurnStatus = (typeof TURN_STATUSES)[number];
 
 /**
+ * Where a session's title came from. `user`: set by its owner, never replaced by Cog;
+ * `first-message`: the automatic one, which the Memorizer's settled topic replaces once;
+ * `topic`: that replacement.
+ */
+export const TITLE_SOURCES = ['user', 'topic', 'first-message'] as const;
+export type TitleSource = (typeof TITLE_SOURCES)[number];
+
+/**
  * How a child process is contained, strongest first; shown on every surface.
  * - `bubblewrap`: Linux, bwrap builds the sandbox (only system directories, the workspace,
  *   a private /tmp and /proc; no network; capabilities dropped).

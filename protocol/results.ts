@@ -86,6 +86,7 @@ export const SessionsResultSchema = z.object({
   sessions: z.array(SessionSummarySchema),
   created: SessionSummarySchema.optional(),
   deleted: z.string().optional(),
+  renamed: SessionSummarySchema.optional(),
 });
 
 export const ContextFillSchema = z.object({

@@ -41,7 +41,12 @@ export function wireCluster(deps: ClusterWiringDeps): ClusterLink {
       const entry = catalog.byKey(key);
       if (!entry) return;
       if (lastSeq !== undefined) entry.lastSeq = Math.max(entry.lastSeq, lastSeq);
-      if (stored) Object.assign(entry, { lastSeq: stored.lastSeq, turns: stored.turns });
+      if (stored) {
+        Object.assign(entry, { lastSeq: stored.lastSeq, turns: stored.turns });
+        // Renamed on another instance: the listing here shows the new title too.
+        const { title, titleSource } = stored.meta;
+        if (title) Object.assign(entry.meta, { title, titleSource });
+      }
     },
     onDeleted(key) {
       const s = sessions.get(key);

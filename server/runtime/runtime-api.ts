@@ -1,6 +1,6 @@
 import type { SharedMcpSessions } from '../store/types.js';
 import type { Action } from '../../protocol/controls.js';
-import type { ApprovalPolicy, ModelInfo, ProcessInfo } from '../../protocol/events.js';
+import type { ApprovalPolicy, ModelInfo, ProcessInfo, TitleSource } from '../../protocol/events.js';
 import type { CogConfig } from '../config.js';
 import type { ModelClient } from '../llm/types.js';
 import type { EventStore } from '../store/types.js';
@@ -34,7 +34,11 @@ export interface Runtime {
   readonly modelInfo: ModelInfo;
   /** With a store other instances share: MCP sessions over HTTP any of them carries on. */
   readonly sharedMcp?: SharedMcpSessions;
-  createSession(owner: string, opts?: { id?: string; title?: string }): Promise<SessionSummary>;
+  /** `title` is the user's unless `titleSource` says otherwise (send's first message). */
+  createSession(
+    owner: string,
+    opts?: { id?: string; title?: string; titleSource?: TitleSource },
+  ): Promise<SessionSummary>;
   /**
    * The session, loaded from the store if it is not in memory, or a `session_not_found`
    * error (also for another principal's session).
@@ -45,6 +49,11 @@ export interface Runtime {
   listSessions(owner: string): SessionSummary[];
   /** Ends its turns and processes, then removes its log, snapshot and workspace. */
   deleteSession(id: string, owner: string): Promise<void>;
+  /**
+   * Titles the session as its owner asked (a `session.titled` from `user`, which Cog's own
+   * titles never replace); `invalid_input` for an empty or too long title.
+   */
+  renameSession(id: string, owner: string, title: string): Promise<SessionSummary>;
   send(id: string, owner: string, text: string, opts?: SendOptions): Promise<TurnResult>;
   action(id: string, owner: string, action: Action, opts?: SendOptions): Promise<TurnResult>;
   /** Cancels the running turn (and those queued behind it). True if there was one. */

@@ -2,11 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FINAL_PROCESS_STATUSES, type ProcessInfo } from '../../protocol/events.js';
+import {
+  FINAL_PROCESS_STATUSES,
+  type ProcessInfo,
+  type TitleSource,
+} from '../../protocol/events.js';
 import { localPrincipal } from '../auth/tokens.js';
 import type { CogConfig } from '../config.js';
 import { storeKeyOf } from '../store/layout.js';
-import type { EventStore, StoredSession } from '../store/types.js';
+import type { EventStore, SessionMeta, StoredSession } from '../store/types.js';
 import { createProcessManager } from '../processes/process-manager.js';
 import { RuntimeError, isCoded } from './errors.js';
 import { lockHome } from './home-lock.js';
@@ -21,6 +25,7 @@ import type { Runtime, RuntimeDeps, SessionSummary } from './runtime-api.js';
 import { ID_PATTERN } from '../../protocol/mcp.js';
 import { Session, type Listener } from './session.js';
 import { createTurns } from './turns.js';
+import { MAX_TITLE_CHARS } from './titles.js';
 
 export type { TurnResult } from '../../protocol/results.js';
 export type { SendOptions } from './turns.js';
@@ -93,6 +98,11 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
   function track(s: Session) {
     sessions.set(s.key, s);
     s.observer = (e) => {
+      // The listing's copy of the identity (another object once the session was loaded).
+      const listed = e.type === 'session.titled' ? catalog.get(s.owner, s.id) : undefined;
+      if (listed && e.type === 'session.titled') {
+        Object.assign(listed.meta, { title: e.title, titleSource: e.source });
+      }
       for (const w of watchers) if (w.owner === s.owner) w.listener(e);
     };
     sensor.track({
@@ -156,7 +166,10 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     return s;
   }
 
-  async function create(owner: string, opts: { id?: string; title?: string } = {}) {
+  async function create(
+    owner: string,
+    opts: { id?: string; title?: string; titleSource?: TitleSource } = {},
+  ) {
     assertOpen();
     const id = opts.id ?? `s-${randomBytes(6).toString('hex')}`;
     if (!ID_PATTERN.test(id)) {
@@ -168,11 +181,13 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     if (catalog.has(owner, id)) {
       throw new RuntimeError('session_exists', `Session ${id} already exists.`);
     }
-    const meta = {
+    const title = opts.title?.trim().slice(0, MAX_TITLE_CHARS);
+    const titled = title ? { title, titleSource: opts.titleSource ?? 'user' } : {};
+    const meta: SessionMeta = {
       id,
       key: SessionCatalog.keyFor(owner, id),
       owner,
-      ...(opts.title ? { title: opts.title } : {}),
+      ...titled,
       createdAt: new Date(now()).toISOString(),
     };
     try {
@@ -190,7 +205,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       type: 'session.created',
       node: 'runtime',
       owner,
-      ...(opts.title ? { title: opts.title } : {}),
+      ...titled,
     });
     return s;
   }
@@ -201,7 +216,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     return {
       id,
       owner: stored.meta.owner,
-      ...(stored.meta.title ? { title: stored.meta.title } : {}),
+      ...((s?.title ?? stored.meta.title) ? { title: s?.title ?? stored.meta.title } : {}),
       createdAt: stored.meta.createdAt,
       lastSeq: s?.seq ?? stored.lastSeq,
       turns: s?.userMessages ?? stored.turns,
@@ -289,6 +304,29 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       sensor.untrack(s.key);
       await store.delete(s.key);
       await rm(join(config.home, 'workspaces', s.key), { recursive: true, force: true });
+    },
+    async renameSession(id, owner, title) {
+      assertOpen();
+      const clean = typeof title === 'string' ? title.trim() : '';
+      if (!clean || clean.length > MAX_TITLE_CHARS || clean.includes('\n')) {
+        throw new RuntimeError(
+          'invalid_input',
+          `A title is one line of 1-${MAX_TITLE_CHARS} characters.`,
+        );
+      }
+      const s = await get(id, owner);
+      // Written under the session's lease, as every write is when the store is shared.
+      const hold = link.hold(s, { wait: true });
+      const release = hold instanceof Promise ? await hold : hold;
+      try {
+        s.record({ type: 'session.titled', node: 'runtime', title: clean, source: 'user' });
+        await s.flush();
+      } finally {
+        await release();
+      }
+      const stored = catalog.get(owner, id);
+      if (!stored) throw notFound(id);
+      return summary(stored);
     },
     send: async (id, owner, text, opts = {}) =>
       turns.submit(await get(id, owner), owner, text, opts),

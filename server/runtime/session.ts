@@ -4,6 +4,7 @@ import {
   type MemoryState,
   type ProcessInfo,
   type RuntimeEvent,
+  type TitleSource,
 } from '../../protocol/events.js';
 import type { ContextFill, SensorReading } from '../../protocol/results.js';
 import type { EventStore, OpenedSession, SessionMeta, Snapshot } from '../store/types.js';
@@ -103,6 +104,9 @@ export class Session {
   }
   get title(): string | undefined {
     return this.meta.title;
+  }
+  get titleSource(): TitleSource | undefined {
+    return this.meta.titleSource;
   }
   get createdAt(): string {
     return this.meta.createdAt;
@@ -271,6 +275,11 @@ export class Session {
         this.history = [];
         this.memory = structuredClone(INITIAL_MEMORY);
         this.tail.length = 0;
+        break;
+      case 'session.titled':
+        // The store keeps the same in its metadata (types.ts: Titled).
+        this.meta.title = event.title;
+        this.meta.titleSource = event.source;
         break;
       case 'user.message':
         this.history.push({ role: 'user', content: event.text });

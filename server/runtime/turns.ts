@@ -8,6 +8,7 @@ import type { ProcessManager } from '../processes/types.js';
 import { StoreError } from '../store/errors.js';
 import { RuntimeError, isCoded } from './errors.js';
 import { diffMemory, distill, renderMemory } from './nodes/memorizer.js';
+import { firstMessageTitle, topicTitle } from './titles.js';
 import { causeOf, codeOf, messageOf, runPipeline } from './pipeline.js';
 import type { TurnResult } from '../../protocol/results.js';
 import type { PrincipalGate } from './principal-limits.js';
@@ -169,6 +170,15 @@ export function createTurns(deps: TurnDeps) {
         ? { action: { action: action.action, ...(action.data ? { data: action.data } : {}) } }
         : {}),
     });
+    // The session's, not the turn's: a title outlives what the turn did.
+    if (!s.title && !action) {
+      s.record({
+        type: 'session.titled',
+        node: 'runtime',
+        title: firstMessageTitle(text),
+        source: 'first-message',
+      });
+    }
     emit({ type: 'turn.started', node: 'runtime', mode: config.pipeline });
     seedName(s, turn, opts.speaker?.name);
     const started = now();
@@ -321,6 +331,8 @@ export function createTurns(deps: TurnDeps) {
       );
       const changes = diffMemory(prev, next);
       emit({ type: 'memory.updated', state: next, version: s.memoryVersion + 1, changes });
+      const title = topicTitle(s.meta, prev, next);
+      if (title) emit({ type: 'session.titled', title, source: 'topic' });
     } catch (err) {
       const message = isCoded(err, 'memory_unparseable')
         ? `${messageOf(err)} (kept the previous state)`

@@ -15,7 +15,7 @@ import {
 import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { RuntimeEvent } from '../../protocol/events.js';
+import type { EventOf, RuntimeEvent } from '../../protocol/events.js';
 import { StoreError, writeError } from './errors.js';
 import { HEADER_BYTES, INDEX_FILE, RECORD_BYTES } from './index-file.js';
 import {
@@ -141,7 +141,9 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
       }
     }
     const log = openLog(session);
-    const created = log.read(log.base - 1, 64).find((e) => e.type === 'session.created');
+    const first = log.read(log.base - 1, 64);
+    const created = first.find((e) => e.type === 'session.created');
+    const titled = first.findLast((e) => e.type === 'session.titled');
     const meta: SessionMeta =
       created?.type === 'session.created'
         ? {
@@ -149,6 +151,10 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
             ...(created.session !== session ? { key: session } : {}),
             owner: created.owner,
             ...(created.title ? { title: created.title } : {}),
+            ...(created.titleSource ? { titleSource: created.titleSource } : {}),
+            ...(titled?.type === 'session.titled'
+              ? { title: titled.title, titleSource: titled.source }
+              : {}),
             createdAt: created.ts,
           }
         : { id: session, owner: '', createdAt: new Date(0).toISOString() };
@@ -212,6 +218,23 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
       log.close();
       logs.delete(session);
       return last;
+    }
+  }
+
+  /**
+   * A title is the listing's, so meta.json takes it (fsynced: rare, and a listing after a
+   * crash must not go back to the old one). The event is already in the log; if the meta
+   * cannot be written the event stands and the warning says so.
+   */
+  function retitle(session: string, event: EventOf<'session.titled'>): void {
+    const sdir = sessionPath(dir, session);
+    try {
+      const meta = metaOf(session);
+      if (!meta) return;
+      const next = { ...meta, title: event.title, titleSource: event.source };
+      writeAtomically(sdir, META_FILE, JSON.stringify(next), true);
+    } catch (err) {
+      warn(`session ${session}: could not save its new title: ${(err as Error).message}`);
     }
   }
 
@@ -299,6 +322,7 @@ export function createFileStore(opts: FileStoreOptions): EventStore {
         }
         throw err;
       }
+      if (event.type === 'session.titled') retitle(options.key ?? event.session, event);
     },
 
     async flush(session?: string): Promise<void> {

@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { META_FILE, QUARANTINE_INDEX, fsyncDir, isErrno } from './layout.js';
+import { TITLE_SOURCES, type TitleSource } from '../../protocol/names.js';
 import type { SessionMeta } from './types.js';
 
 /** Small synchronous file helpers of the file store: bounded reads, atomic writes, meta.json. */
@@ -105,6 +106,7 @@ export function parseMeta(text: string, session: string): SessionMeta {
     ...(key !== v.id ? { key } : {}),
     owner: v.owner,
     ...(typeof v.title === 'string' ? { title: v.title } : {}),
+    ...(TITLE_SOURCES.includes(v.titleSource as TitleSource) ? { titleSource: v.titleSource } : {}),
     createdAt: v.createdAt,
   };
 }

@@ -118,7 +118,7 @@ export async function createPgCluster(
 
     async lookup(key) {
       const { rows } = await pool.query(
-        `SELECT key, id, owner, title, created_at, last_seq, turns FROM cog_sessions WHERE key = $1`,
+        `SELECT key, id, owner, title, title_source, created_at, last_seq, turns FROM cog_sessions WHERE key = $1`,
         [key],
       );
       return rows[0] ? opts.toStored(rows[0] as Record<string, unknown>) : undefined;

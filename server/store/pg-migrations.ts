@@ -149,6 +149,12 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 7,
+    name: 'where a session title came from',
+    // user, topic or first-message (protocol/names.ts TITLE_SOURCES); null before sources.
+    sql: `ALTER TABLE cog_sessions ADD COLUMN title_source text;`,
+  },
 ];
 
 /** Any constant both sides agree on: the advisory lock migrations take. */

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { RuntimeEvent } from '../../protocol/events.js';
+import { TITLE_SOURCES, type RuntimeEvent, type TitleSource } from '../../protocol/events.js';
 import { StoreError } from './errors.js';
 import { assertSessionId, storeKeyOf } from './layout.js';
 import { createPgCluster } from './pg-cluster.js';
@@ -123,7 +123,7 @@ export async function createPgStore(opts: PgStoreOptions): Promise<EventStore> {
     async listSessions(): Promise<StoredSession[]> {
       assertOpen();
       const { rows } = await pool.query<SessionRow>(
-        `SELECT key, id, owner, title, created_at, last_seq, turns FROM cog_sessions
+        `SELECT key, id, owner, title, title_source, created_at, last_seq, turns FROM cog_sessions
           ORDER BY created_at, key`,
       );
       return rows.map((row) => {
@@ -140,9 +140,9 @@ export async function createPgStore(opts: PgStoreOptions): Promise<EventStore> {
       let inserted: number | null;
       try {
         const r = await pool.query(
-          `INSERT INTO cog_sessions (key, id, owner, title, created_at) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (key) DO NOTHING`,
-          [key, meta.id, meta.owner, meta.title ?? null, meta.createdAt],
+          `INSERT INTO cog_sessions (key, id, owner, title, title_source, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING`,
+          [key, meta.id, meta.owner, meta.title ?? null, meta.titleSource ?? null, meta.createdAt],
         );
         inserted = r.rowCount;
       } catch (err) {
@@ -164,7 +164,7 @@ export async function createPgStore(opts: PgStoreOptions): Promise<EventStore> {
         // One snapshot of the database for the row, the snapshot and the events after it.
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const { rows } = await client.query<SessionRow>(
-          `SELECT key, id, owner, title, created_at, last_seq, base_seq, turns, lease_epoch
+          `SELECT key, id, owner, title, title_source, created_at, last_seq, base_seq, turns, lease_epoch
              FROM cog_sessions WHERE key = $1`,
           [key],
         );
@@ -386,6 +386,7 @@ interface SessionRow {
   id: string;
   owner: string;
   title: string | null;
+  title_source?: string | null;
   created_at: string;
   last_seq: string;
   base_seq?: string;
@@ -403,6 +404,9 @@ function metaOf(row: SessionRow): SessionMeta {
     owner: row.owner,
     ...(row.key !== row.id ? { key: row.key } : {}),
     ...(row.title !== null ? { title: row.title } : {}),
+    ...(TITLE_SOURCES.includes(row.title_source as TitleSource)
+      ? { titleSource: row.title_source as TitleSource }
+      : {}),
     createdAt: row.created_at,
   };
 }

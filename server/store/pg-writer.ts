@@ -82,10 +82,15 @@ export function createWriter(pool: pg.Pool): (log: OpenLog) => Promise<void> {
     const seqs = batch.map((p) => p.event.seq);
     const first = seqs[0] ?? 0;
     const last = seqs[seqs.length - 1] ?? 0;
+    // A new title commits with its event: the listing and the log never disagree.
+    const titled = batch.findLast((p) => p.event.type === 'session.titled')?.event;
+    const title = titled?.type === 'session.titled' ? titled : undefined;
     try {
       const r = await pool.query(
         `WITH moved AS (
-           UPDATE cog_sessions SET last_seq = $5
+           UPDATE cog_sessions SET last_seq = $5,
+                  title = coalesce($8, title),
+                  title_source = CASE WHEN $8::text IS NULL THEN title_source ELSE $9 END
             WHERE key = $1 AND last_seq = $6 AND lease_epoch = $7
            RETURNING key)
          INSERT INTO cog_events (session_key, seq, kind, body)
@@ -99,6 +104,8 @@ export function createWriter(pool: pg.Pool): (log: OpenLog) => Promise<void> {
           last,
           first - 1,
           log.epoch,
+          title?.title ?? null,
+          title?.source ?? null,
         ],
       );
       if (r.rowCount === batch.length) return undefined;

@@ -1,4 +1,4 @@
-import type { RuntimeEvent } from '../../protocol/events.js';
+import type { RuntimeEvent, TitleSource } from '../../protocol/events.js';
 
 /**
  * Persistence of sessions: their identity, their event logs and snapshots of their
@@ -14,6 +14,8 @@ import type { RuntimeEvent } from '../../protocol/events.js';
  *   the events after it; `read` and `messages` cost what they return.
  * - **Owned.** A session's owner lives in its metadata, not in its first event, so a
  *   damaged first line costs that line only.
+ * - **Titled.** Appending a `session.titled` event also makes its title and source the
+ *   session's metadata, durably with the event, so a listing shows it after a restart.
  */
 export interface EventStore {
   /** Every stored session, with what a listing shows. Costs O(sessions), not O(events). */
@@ -182,6 +184,8 @@ export interface SessionMeta {
    */
   key?: string;
   title?: string;
+  /** Where `title` came from; absent on sessions from before sources (treated as `user`). */
+  titleSource?: TitleSource;
   createdAt: string;
 }
 

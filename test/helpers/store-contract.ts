@@ -4,6 +4,7 @@ import { SessionCatalog } from '../../server/runtime/catalog.js';
 import type { RuntimeEvent } from '../../protocol/events.js';
 import type { EventStore, StoredSession } from '../../server/store/types.js';
 import { readsContract } from './store-contract-reads.js';
+import { titlesContract } from './store-contract-titles.js';
 import {
   OWNER,
   assistant,
@@ -39,6 +40,7 @@ export type MakeStore = (t: TestContext) => Promise<StoreUnderTest>;
 export function storeContract(label: string, make: MakeStore): void {
   lifecycleContract(label, make);
   readsContract(label, make);
+  titlesContract(label, make);
 }
 
 /** Listings compared by key: the contract does not say in which order they come. */

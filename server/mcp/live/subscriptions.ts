@@ -85,7 +85,8 @@ export function installSubscriptions(
 
   return {
     onEvent(e) {
-      if (e.type === 'session.created') coalescer.mark(LIST_CHANGED);
+      // Resource names carry the title.
+      if (e.type === 'session.created' || e.type === 'session.titled') coalescer.mark(LIST_CHANGED);
       for (const uri of urisFor(e)) if (subscribed.has(uri)) coalescer.mark(uri);
     },
     close() {

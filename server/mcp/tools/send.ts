@@ -9,12 +9,7 @@ import {
 import { defineTool } from '../tool-kit.js';
 import type { SendOptions } from '../../runtime/runtime.js';
 import { runTurn } from '../turn.js';
-
-/** A new session is titled after its first message, so `sessions` lists read well. */
-function titleOf(text: string): string {
-  const line = text.trim().split('\n')[0];
-  return line.length > 60 ? `${line.slice(0, 59)}…` : line;
-}
+import { firstMessageTitle } from '../../runtime/titles.js';
 
 export const sendTool = defineTool({
   name: 'send',
@@ -37,7 +32,13 @@ export const sendTool = defineTool({
     // Checked before a session is created for it, so a bad call leaves nothing behind.
     if (!text.trim()) throw new ToolFailure('The message is empty: call `send` with some text.');
     const id =
-      session ?? (await ctx.runtime.createSession(ctx.principal, { title: titleOf(text) })).id;
+      session ??
+      (
+        await ctx.runtime.createSession(ctx.principal, {
+          title: firstMessageTitle(text),
+          titleSource: 'first-message',
+        })
+      ).id;
     const start = (opts: SendOptions) =>
       ctx.runtime.send(id, ctx.principal, text, { ...opts, ...(ifBusy ? { ifBusy } : {}) });
     return runTurn(ctx, id, extra, start, {

@@ -6,21 +6,30 @@ import { sessionView } from '../views.js';
 
 export const sessionsTool = defineTool({
   name: 'sessions',
-  title: 'List or create sessions',
+  title: 'List, create, rename or delete sessions',
   description:
     'action "list" (the default, read-only): your sessions. action "create": starts a ' +
     'session, optionally with a title and your own id (1-64 letters, digits, _ or -). ' +
+    'action "rename" (needs `id` and `title`): sets its title; Cog no longer retitles it ' +
+    'from its topic. ' +
     'action "delete" (needs `id`): ends its turn and code runs and removes its log, ' +
     'snapshot and workspace for good.',
   input: z.object({
-    action: z.enum(['list', 'create', 'delete']).default('list'),
-    title: z.string().trim().min(1).max(200).optional().describe('for create'),
+    action: z.enum(['list', 'create', 'rename', 'delete']).default('list'),
+    title: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .regex(/^[^\r\n]*$/, 'one line')
+      .optional()
+      .describe('for create and rename (required): one line'),
     id: z
       .string()
       .min(1)
       .max(64)
       .optional()
-      .describe('for create (generated when left out) and delete (required)'),
+      .describe('for create (generated when left out), rename and delete (required)'),
   }),
   output: SessionsResultSchema,
   // Annotations are per tool, not per action: "delete" makes the whole tool destructive.
@@ -32,6 +41,13 @@ export const sessionsTool = defineTool({
       ctx.mcp.sendResourceListChanged();
       const sessions = ctx.runtime.listSessions(ctx.principal).map(sessionView);
       return { data: { sessions, deleted: id }, text: `Deleted session ${id}.` };
+    }
+    if (action === 'rename') {
+      if (!id) throw new ToolFailure('action "rename" needs `id`: the session to rename.');
+      if (!title) throw new ToolFailure('action "rename" needs `title`: its new title.');
+      const renamed = sessionView(await ctx.runtime.renameSession(id, ctx.principal, title));
+      const sessions = ctx.runtime.listSessions(ctx.principal).map(sessionView);
+      return { data: { sessions, renamed }, text: `Renamed session ${id} to "${title}".` };
     }
     if (action === 'create') {
       const created = sessionView(
