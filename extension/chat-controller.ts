@@ -11,9 +11,11 @@ import { listSessions, readTrace, sessionState } from './runtime-tools.js';
 import { readShown } from './session-page.js';
 import { ensureSession, startSession, type SessionMemory } from './shown-session.js';
 import type { z } from 'zod';
+import { sessionLabel, type SessionPrompts } from './session-prompts.js';
 import {
   ClearResultSchema,
   ProcessResultSchema,
+  SessionsResultSchema,
   TurnResultSchema,
   type TurnResult,
 } from '../protocol/results.js';
@@ -31,6 +33,11 @@ export interface ChatControllerOptions {
    * words it resolves with are shown in the panel as a notice.
    */
   codeAction?(msg: Extract<WebviewToHost, { type: 'codeAction' }>): Promise<string | undefined>;
+  /**
+   * Asks before renaming, deleting or clearing. Without it (a test driving the controller)
+   * Clear asks nothing, and Rename and Delete from the panel are refused.
+   */
+  prompts?: SessionPrompts;
 }
 
 /**
@@ -174,6 +181,11 @@ export class ChatController implements Disposable {
           }),
         );
       }
+        return this.guard(this.askClear());
+      case 'renameSession':
+        return this.guard(this.askRename(msg.session));
+      case 'deleteSession':
+        return this.guard(this.askDelete(msg.session));
       default: {
         const never: never = msg;
         this.opts.log.warn(`unhandled webview message ${JSON.stringify(never)}`);
@@ -218,6 +230,74 @@ export class ChatController implements Disposable {
     const session = this.session;
     if (!session) return;
     await this.call('clear', { session }, ClearResultSchema);
+  }
+
+  /** Clears the shown session once the user confirmed it. True if it was cleared. */
+  async askClear(): Promise<boolean> {
+    const session = this.session;
+    if (!session) return false;
+    if (this.opts.prompts) {
+      const shown = (await this.listSessions()).find((s) => s.id === session);
+      const label = sessionLabel(shown ?? { id: session });
+      if (!(await this.opts.prompts.confirmClear(label))) return false;
+    }
+    await this.clear();
+    return true;
+  }
+
+  /** Asks for a new title of `session` (default: the shown one), then renames it. */
+  async askRename(session = this.session): Promise<boolean> {
+    const { prompts, target } = await this.promptsFor(session);
+    const title = await prompts.askTitle(target.title ?? '', target.id);
+    if (title === undefined) return false;
+    await this.renameSession(target.id, title);
+    return true;
+  }
+
+  /** Deletes `session` (default: the shown one) once the user confirmed it by its title. */
+  async askDelete(session = this.session): Promise<boolean> {
+    const { prompts, target } = await this.promptsFor(session);
+    if (!(await prompts.confirmDelete(sessionLabel(target)))) return false;
+    await this.deleteSession(target.id);
+    return true;
+  }
+
+  async renameSession(session: string, title: string): Promise<void> {
+    const client = await this.opts.connection.whenConnected();
+    const result = await client.call(
+      'sessions',
+      { action: 'rename', id: session, title },
+      SessionsResultSchema,
+    );
+    this.send({ type: 'sessions', sessions: result.sessions });
+  }
+
+  /** Deletes a session; when it was the shown one, the newest other (or a new one) is shown. */
+  async deleteSession(session: string): Promise<void> {
+    const client = await this.opts.connection.whenConnected();
+    const result = await client.call(
+      'sessions',
+      { action: 'delete', id: session },
+      SessionsResultSchema,
+    );
+    this.opts.log.info(`deleted session ${session}`);
+    if (session !== this.session) {
+      this.send({ type: 'sessions', sessions: result.sessions });
+      return;
+    }
+    this.opts.memory.set(result.sessions.at(-1)?.id);
+    this.relay.reset();
+    await this.snapshot();
+  }
+
+  private async promptsFor(session: string | undefined) {
+    const prompts = this.opts.prompts;
+    if (!prompts) throw new Error('Renaming and deleting sessions needs a host that can ask.');
+    if (!session) throw new Error('No session yet: send a message first.');
+    const target = (await this.listSessions()).find((s) => s.id === session);
+    if (!target)
+      throw new Error(`There is no session ${session}. Pick one with Cog: Switch Session.`);
+    return { prompts, target };
   }
 
   /** A session's events after `sinceSeq`, oldest first. */

@@ -6,6 +6,7 @@ import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
 import { SECRET_API_KEY, SECRET_SERVER_TOKEN, readSettings } from './settings.js';
 import { mcpClientConfigs } from './mcp-config.js';
 import { describeAccount, type SignInController } from './sign-in.js';
+import { switchSession } from './session-picker.js';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -21,6 +22,8 @@ export const COMMANDS = [
   'cog.newSession',
   'cog.switchSession',
   'cog.clear',
+  'cog.renameSession',
+  'cog.deleteSession',
   'cog.cancelTurn',
   'cog.showTrace',
   'cog.setApiKey',
@@ -36,34 +39,16 @@ type CommandId = (typeof COMMANDS)[number];
 /** Registers the commands; each failure is shown to the user in words and logged. */
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   const { connection, chat, view, log, context, signIn } = deps;
-  const handlers: Record<CommandId, () => Promise<unknown>> = {
+  const handlers: Record<CommandId, (...args: unknown[]) => Promise<unknown>> = {
     'cog.newSession': async () => {
       await view.reveal();
       await chat.newSession();
     },
-    'cog.switchSession': async () => {
-      const sessions = await chat.listSessions();
-      if (!sessions.length) {
-        void vscode.window.showInformationMessage('Cog has no sessions yet: send a message first.');
-        return;
-      }
-      const pick = await vscode.window.showQuickPick(
-        sessions
-          .slice()
-          .reverse()
-          .map((s) => ({
-            label: s.title ?? s.id,
-            description: s.id === chat.session ? 'shown' : s.title ? s.id : undefined,
-            detail: `${s.turns} turn${s.turns === 1 ? '' : 's'} · started ${new Date(s.createdAt).toLocaleString()}`,
-            id: s.id,
-          })),
-        { title: 'Cog: Switch Session', placeHolder: 'Pick a session to show' },
-      );
-      if (!pick) return;
-      await view.reveal();
-      await chat.switchSession(pick.id);
-    },
-    'cog.clear': () => chat.clear(),
+    'cog.switchSession': () => switchSession(chat, () => view.reveal()),
+    'cog.clear': () => chat.askClear(),
+    // A session id may come with the command (another extension, a keybinding's args).
+    'cog.renameSession': (arg) => chat.askRename(sessionArg(arg) ?? chat.session),
+    'cog.deleteSession': (arg) => chat.askDelete(sessionArg(arg) ?? chat.session),
     'cog.cancelTurn': async () => {
       if (!chat.cancelTurn()) {
         void vscode.window.showInformationMessage('No turn started in this window is running.');
@@ -137,9 +122,9 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   };
 
   return COMMANDS.map((id) =>
-    vscode.commands.registerCommand(id, async () => {
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
-        await handlers[id]();
+        await handlers[id](...args);
       } catch (err) {
         const message = errorMessage(err);
         log.warn(`${id}: ${message}`);
@@ -147,6 +132,11 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       }
     }),
   );
+}
+
+/** A session id passed to a command, if it is one; anything else is ignored. */
+function sessionArg(arg: unknown): string | undefined {
+  return typeof arg === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(arg) ? arg : undefined;
 }
 
 /**

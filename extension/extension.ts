@@ -15,6 +15,7 @@ import { underWorkspaceTrust } from './runtime-env.js';
 import { affectsRuntime, readSettings, SECRET_API_KEY, SECRET_SERVER_TOKEN } from './settings.js';
 import { SignInController } from './sign-in.js';
 import { createStatusBar } from './status-bar.js';
+import { vscodeSessionPrompts } from './vscode-session-prompts.js';
 
 let shutdown: (() => Promise<void>) | undefined;
 
@@ -68,6 +69,7 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
     codeAction: (msg) => codeActions.run(msg),
     approval: () => underWorkspaceTrust(readSettings(), vscode.workspace.isTrusted).approvalPolicy,
     restricted: () => !vscode.workspace.isTrusted,
+    prompts: vscodeSessionPrompts,
     memory: {
       get: () => context.workspaceState.get<string>('cog.session'),
       set: (session) => void context.workspaceState.update('cog.session', session),

@@ -104,5 +104,11 @@ export const WebviewToHostSchema = z.discriminatedUnion('type', [
       language: z.string().regex(CODE_LANGUAGE).optional(),
     })
     .strict(),
+  /**
+   * Asks the host to rename or delete a session: the host asks the user (an input box, a
+   * modal warning naming the title) and acts only on their answer. No title comes from here.
+   */
+  z.object({ type: z.literal('renameSession'), session: Id }).strict(),
+  z.object({ type: z.literal('deleteSession'), session: Id }).strict(),
 ]);
 export type WebviewToHost = z.infer<typeof WebviewToHostSchema>;

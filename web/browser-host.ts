@@ -5,6 +5,7 @@ import { acceptWebviewMessage } from '../extension/webview-messages.js';
 import type { HostToWebview } from '../protocol/webview.js';
 import type { Host } from '../webview/host.js';
 import { fetchMe, type Me } from './me.js';
+import { browserSessionPrompts } from './session-prompts.js';
 
 const VERSION = '0.1.0';
 
@@ -61,6 +62,7 @@ export function browserHost(me: Me): Host {
       }
       return undefined;
     },
+    prompts: browserSessionPrompts,
   });
   const listeners: ((message: unknown) => void)[] = [];
   controller.attach((msg: HostToWebview) => {

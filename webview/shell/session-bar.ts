@@ -15,8 +15,24 @@ export class SessionBar {
   private readonly approval = h('span', { class: 'approval-badge', attrs: { hidden: true } });
   private sessions: SessionSummary[] = [];
   private current: string | undefined;
+  // The host asks for the new title or the confirmation; these only say which session.
+  private readonly rename: HTMLButtonElement;
+  private readonly remove: HTMLButtonElement;
 
   constructor(host: Host) {
+    const ask = (type: 'renameSession' | 'deleteSession') => () => {
+      if (this.current) host.post({ type, session: this.current });
+    };
+    this.rename = button('Rename', ask('renameSession'), {
+      secondary: true,
+      class: 'rename-session',
+      title: 'Rename this session',
+    });
+    this.remove = button('Delete', ask('deleteSession'), {
+      secondary: true,
+      class: 'delete-session',
+      title: 'Delete this session for good',
+    });
     this.select.addEventListener('change', () => {
       const id = this.select.value;
       if (id && id !== this.current) host.post({ type: 'switchSession', session: id });
@@ -35,6 +51,8 @@ export class SessionBar {
         class: 'clear-session',
         title: 'Clear this conversation',
       }),
+      this.rename,
+      this.remove,
       h('span', { class: 'spacer' }),
       this.approval,
       this.model,
@@ -79,17 +97,20 @@ export class SessionBar {
     if (this.current && !items.some((s) => s.id === this.current)) {
       items.unshift({ id: this.current, createdAt: '', turns: 0, lastSeq: 0, busy: false });
     }
+    // Long titles end in an ellipsis (CSS); the title attribute carries all of it.
+    const full = (s: SessionSummary) =>
+      `${s.title || `Session ${s.id}`}\n${s.createdAt ? `${s.id}, started ${s.createdAt}` : s.id}`;
     this.select.replaceChildren(
       ...items.map((s) => {
         const label = `${s.title || `Session ${s.id}`}${s.turns ? ` · ${s.turns} turn${s.turns === 1 ? '' : 's'}` : ''}`;
-        return h('option', {
-          text: label,
-          title: s.createdAt ? `${s.id}, started ${s.createdAt}` : s.id,
-          attrs: { value: s.id },
-        });
+        return h('option', { text: label, title: full(s), attrs: { value: s.id } });
       }),
     );
     if (this.current) this.select.value = this.current;
+    const shown = items.find((s) => s.id === this.current);
+    this.select.title = shown ? full(shown) : '';
     this.select.disabled = items.length === 0;
+    this.rename.disabled = !shown;
+    this.remove.disabled = !shown;
   }
 }
