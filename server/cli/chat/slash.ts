@@ -56,6 +56,15 @@ export const COMMANDS: Record<string, Command> = {
       );
     },
   },
+  rename: {
+    usage: '/rename TITLE',
+    help: 'retitle this session (Cog no longer titles it from its topic)',
+    async run(ctx, arg) {
+      if (!arg.trim()) return ctx.print('usage: /rename TITLE');
+      const renamed = await ctx.runtime.renameSession(ctx.session, ctx.owner, arg);
+      ctx.print(`renamed to "${renamed.title ?? arg.trim()}"`);
+    },
+  },
   session: {
     usage: '/session ID',
     help: 'switch to one of your sessions',
