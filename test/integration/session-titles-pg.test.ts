@@ -50,3 +50,41 @@ test('titles persist in PostgreSQL across a restart; the user’s is never repla
   assert.equal(third.listSessions(OWNER).find((s) => s.id === topical)?.title, 'Sums, renamed');
   await third.close();
 });
+
+test('a rename on one instance shows in the other’s listing, loaded there or not', async () => {
+  const databaseUrl = await server.createDatabase('titles_cluster');
+  const [a, b] = await Promise.all(
+    [0, 1].map(async (i) => {
+      const h = tempHome(`cog-titles-cl-${i}-`);
+      homes.push(h);
+      return createRuntime(testConfig(h.home, { databaseUrl }), { sandbox: 'none' });
+    }),
+  );
+  const cold = (await a!.createSession(OWNER, { id: 'cold' })).id;
+  const warm = (await a!.createSession(OWNER, { id: 'warm' })).id;
+  const titleOn = (r: typeof a, id: string) =>
+    r!.listSessions(OWNER).find((s) => s.id === id)?.title;
+  const until = async (what: string, probe: () => boolean) => {
+    const deadline = Date.now() + 15_000;
+    while (!probe()) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await until(
+    'B lists both',
+    () => titleOn(b, cold) === undefined && b!.listSessions(OWNER).length === 2,
+  );
+  // B has "warm" loaded (it ran a turn there); "cold" it has only listed.
+  await b!.send(warm, OWNER, 'hello from B');
+  await b!.settled(warm);
+  await until('A sees the first-message title', () => titleOn(a, warm) === 'hello from B');
+
+  await a!.renameSession(cold, OWNER, 'Cold, renamed on A');
+  await a!.renameSession(warm, OWNER, 'Warm, renamed on A');
+  await until('B lists the cold rename', () => titleOn(b, cold) === 'Cold, renamed on A');
+  await until('B lists the warm rename', () => titleOn(b, warm) === 'Warm, renamed on A');
+  assert.equal((await b!.session(warm, OWNER)).titleSource, 'user');
+  await a!.close();
+  await b!.close();
+});
