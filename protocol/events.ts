@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AttachedRefSchema } from './attached.js';
 import { ControlViewSchema } from './controls.js';
 import {
   EVENT_SOURCES,
@@ -111,7 +112,14 @@ const EVENT_SCHEMAS = [
     timing: TurnTimingSchema,
     error: z.string().optional(),
   }),
-  body('user.message', { text: z.string(), action: ActionRefSchema.optional() }),
+  body('user.message', {
+    text: z.string(),
+    action: ActionRefSchema.optional(),
+    context: z
+      .array(AttachedRefSchema)
+      .optional()
+      .describe('editor context sent with it: labels and token counts, not the text'),
+  }),
   body('assistant.message', {
     text: z.string(),
     controls: z.array(ControlViewSchema),
@@ -127,6 +135,9 @@ const EVENT_SCHEMAS = [
     messages: Count,
     trimmed: Count,
     toolTokens: Count.optional().describe('of `tokens`, the tool schemas sent with the call'),
+    attachedTokens: Count.optional().describe(
+      'of `tokens`, the editor context attached to the message (after trimming)',
+    ),
     usage: UsageSchema.optional().describe('after the call: what the provider reported'),
   }),
   body('node.perceived', { perception: z.string() }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AttachedRefSchema } from './attached.js';
 import { ControlViewSchema } from './controls.js';
 import {
   ActionRefSchema,
@@ -95,6 +96,7 @@ export const ContextFillSchema = z.object({
   budget: z.number(),
   fillPct: z.number(),
   toolTokens: z.number().optional(),
+  attachedTokens: z.number().optional().describe('of `tokens`, the editor context attached'),
   usage: UsageSchema.optional().describe('what the provider reported for that call'),
 });
 export type ContextFill = z.output<typeof ContextFillSchema>;
@@ -132,6 +134,7 @@ export const MessageSchema = z.object({
   ts: z.string(),
   turn: z.string().optional(),
   action: ActionRefSchema.optional(),
+  context: z.array(AttachedRefSchema).optional().describe('editor context sent with it'),
   controls: z.array(ControlViewSchema).optional(),
 });
 export type Message = z.output<typeof MessageSchema>;

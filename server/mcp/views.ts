@@ -61,6 +61,7 @@ export async function historyView(s: Session, q: HistoryQuery): Promise<HistoryP
         text: e.text,
         ...base,
         ...(e.action ? { action: e.action } : {}),
+        ...(e.context?.length ? { context: e.context } : {}),
       });
     } else if (e.type === 'assistant.message') {
       messages.push({

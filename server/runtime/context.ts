@@ -13,6 +13,8 @@ const CACHE_LIMIT = 2000;
 
 type Counter = (text: string) => number;
 let bpeCount: Counter | undefined;
+let bpeEncode: ((text: string) => number[]) | undefined;
+let bpeDecode: ((tokens: number[]) => string) | undefined;
 let loading: Promise<void> | undefined;
 
 /**
@@ -23,6 +25,8 @@ let loading: Promise<void> | undefined;
 export function loadTokenizer(): Promise<void> {
   loading ??= import('gpt-tokenizer').then((m) => {
     bpeCount = m.countTokens;
+    bpeEncode = (text) => m.encode(text);
+    bpeDecode = (tokens) => m.decode(tokens);
   });
   return loading;
 }
@@ -39,6 +43,22 @@ export function countTokens(text: string): number {
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(text, n);
   return n;
+}
+
+/** Tokens in a large text counted once (an attached file): not memoised. */
+export function countTokensOnce(text: string): number {
+  if (!bpeCount) throw new Error('countTokensOnce before loadTokenizer() resolved');
+  return bpeCount(text);
+}
+
+/**
+ * The longest start of `text` that is at most `max` tokens, once `loadTokenizer()` has
+ * resolved. Not memoised: it is for large texts counted once (attached files).
+ */
+export function truncateToTokens(text: string, max: number): string {
+  if (!bpeEncode || !bpeDecode) throw new Error('truncateToTokens before loadTokenizer() resolved');
+  const tokens = bpeEncode(text);
+  return tokens.length <= max ? text : bpeDecode(tokens.slice(0, Math.max(0, max)));
 }
 
 export function messageTokens(m: ChatMessage): number {

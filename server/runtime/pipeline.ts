@@ -26,6 +26,8 @@ export interface PipelineInput {
   signal: AbortSignal;
   emit(node: NodeName, body: RuntimeEventBody): void;
   runCode: ThinkInput['runCode'];
+  /** Editor context attached to this message: the Thinker's prompt holds it. */
+  attached?: ThinkInput['attached'];
   now(): number;
 }
 
@@ -161,7 +163,13 @@ export async function runPipeline(p: PipelineInput): Promise<PipelineOutput> {
 }
 
 function base(p: PipelineInput) {
-  return { history: p.history, context: p.context, tools: p.tools, runCode: p.runCode };
+  return {
+    history: p.history,
+    context: p.context,
+    tools: p.tools,
+    runCode: p.runCode,
+    ...(p.attached?.length ? { attached: p.attached } : {}),
+  };
 }
 
 /**

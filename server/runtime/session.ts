@@ -313,6 +313,7 @@ export class Session {
           budget: event.budget,
           fillPct: event.fillPct,
           ...(event.toolTokens ? { toolTokens: event.toolTokens } : {}),
+          ...(event.attachedTokens ? { attachedTokens: event.attachedTokens } : {}),
           ...(event.usage ? { usage: event.usage } : {}),
         };
         break;

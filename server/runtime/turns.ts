@@ -1,3 +1,4 @@
+import { attachedProblem, type AttachedItem } from '../../protocol/attached.js';
 import type { Action } from '../../protocol/controls.js';
 import type { EventDraft, ModelInfo, NodeName, TurnStatus } from '../../protocol/events.js';
 import type { CogConfig } from '../config.js';
@@ -7,6 +8,8 @@ import type { EventStore, WorkspaceSync } from '../store/types.js';
 import type { ProcessManager } from '../processes/types.js';
 import { StoreError } from '../store/errors.js';
 import { RuntimeError, isCoded } from './errors.js';
+import { attachedRefs } from './attached.js';
+import { loadTokenizer } from './context.js';
 import { diffMemory, distill, renderMemory } from './nodes/memorizer.js';
 import { firstMessageTitle, topicTitle } from './titles.js';
 import { causeOf, codeOf, messageOf, runPipeline } from './pipeline.js';
@@ -27,6 +30,11 @@ export interface SendOptions {
   ifBusy?: BusyPolicy;
   /** Who is speaking, from a verified sign-in (never a token): the nodes see it. */
   speaker?: { name?: string; email?: string };
+  /**
+   * Editor context sent with the message (selections, files). The Thinker's prompt holds
+   * the text for this turn; the log keeps labels and token counts.
+   */
+  context?: readonly AttachedItem[];
 }
 
 /** The speaker as the Input node reads it: a verified name and email, and the principal. */
@@ -94,6 +102,8 @@ export function createTurns(deps: TurnDeps) {
         `The message is ${text.length} characters; the limit is ${MAX_MESSAGE_CHARS}.`,
       );
     }
+    const attachedWrong = opts.context ? attachedProblem(opts.context) : undefined;
+    if (attachedWrong) throw new RuntimeError('invalid_input', attachedWrong);
     // After a full disk: a new message is the moment to look for space again.
     if (store.full && !(await store.recover())) {
       throw new StoreError(
@@ -162,10 +172,13 @@ export function createTurns(deps: TurnDeps) {
     // The digest covers what happened while the user was away, so it is read before
     // the new message resets the idle clock.
     const digest = sensor.digest(s.key);
+    const attached = opts.context?.length ? opts.context : undefined;
+    if (attached) await loadTokenizer();
     emit({
       type: 'user.message',
       node: 'user',
       text,
+      ...(attached ? { context: attachedRefs(attached) } : {}),
       ...(action
         ? { action: { action: action.action, ...(action.data ? { data: action.data } : {}) } }
         : {}),
@@ -213,6 +226,7 @@ export function createTurns(deps: TurnDeps) {
         budgets: config.budgets,
         signal,
         emit: (node, body) => emit({ ...body, node } as EventDraft),
+        ...(attached ? { attached } : {}),
         runCode: async (language, code, onCreated, onDecided) => {
           const slot = await gate.runSlot(owner, signal);
           const dir = workspace(s.key);

@@ -30,6 +30,8 @@ export async function callModel(
   env: NodeEnv,
   messages: ChatMessage[],
   options: CallOptions = {},
+  /** Of the messages, the tokens of attached editor context (a leading system message). */
+  attachedTokens = 0,
 ): Promise<ChatResult> {
   await loadTokenizer();
   // The tool schemas travel with every call and count against the budget like messages.
@@ -44,6 +46,7 @@ export async function callModel(
     messages: fitted.messages.length,
     trimmed: fitted.trimmed,
     ...(toolTokens ? { toolTokens } : {}),
+    ...(attachedTokens ? { attachedTokens } : {}),
   };
   env.emit(context);
   env.onModelCall?.();

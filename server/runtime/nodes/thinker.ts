@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { parseControls, type Control } from '../../../protocol/controls.js';
 import { LANGUAGES, type Language, type ProcessInfo } from '../../../protocol/events.js';
+import type { AttachedItem } from '../../../protocol/attached.js';
 import type { ChatMessage, ToolCall, ToolSpec } from '../../llm/types.js';
+import { renderAttached } from '../attached.js';
+import { countTokens, loadTokenizer, messageTokens } from '../context.js';
 import type { RunResult } from '../../processes/types.js';
 import { FenceGate, parseFenced } from './fenced.js';
 import type { NodeEnv, Turn } from './node-env.js';
@@ -25,6 +28,8 @@ export interface ThinkInput {
   ): Promise<RunResult>;
   /** Fast mode: the reply streams to the user as the Thinker writes it. */
   onDelta?(text: string): void;
+  /** Editor context the user attached to the newest message (its text; this turn only). */
+  attached?: readonly AttachedItem[];
 }
 
 export interface Thought {
@@ -100,12 +105,35 @@ ${input.context}`;
 export async function think(env: NodeEnv, input: ThinkInput): Promise<Thought> {
   const started = env.now();
   env.emit({ type: 'node.thinking', detail: 'reasoning about the reply' });
-  const messages: ChatMessage[] = [
-    { role: 'system', content: SYSTEM(input) },
-    ...lastTurns(input.history, 12),
-  ];
-  if (input.perception)
-    messages.push({ role: 'system', content: `Perception: ${input.perception}` });
+  const system: ChatMessage = { role: 'system', content: SYSTEM(input) };
+  const turns = lastTurns(input.history, 12);
+  const perception: ChatMessage[] = input.perception
+    ? [{ role: 'system', content: `Perception: ${input.perception}` }]
+    : [];
+  // Attached context is a leading system message, so trimming never drops it; it gets
+  // what the budget leaves after the rules, the newest message and the tool schemas,
+  // less a quarter kept for the conversation before it.
+  let attached: ChatMessage[] = [];
+  let attachedTokens = 0;
+  if (input.attached?.length) {
+    await loadTokenizer();
+    const fixed =
+      messageTokens(system) +
+      (turns.length ? messageTokens(turns[turns.length - 1]) : 0) +
+      perception.reduce((n, m) => n + messageTokens(m), 0) +
+      (input.tools === 'native' ? countTokens(JSON.stringify(THINKER_TOOLS)) : 0);
+    const room = Math.max(0, env.budget - fixed - Math.floor(env.budget / 4));
+    const fitted = renderAttached(input.attached, room);
+    attached = [{ role: 'system', content: fitted.text }];
+    attachedTokens = messageTokens(attached[0]);
+    if (fitted.trimmed) {
+      env.emit({
+        type: 'node.thinking',
+        detail: `attached context cut to fit the budget (${fitted.trimmed} item(s))`,
+      });
+    }
+  }
+  const messages: ChatMessage[] = [system, ...attached, ...turns, ...perception];
 
   const thought: Thought = {
     text: '',
@@ -156,10 +184,12 @@ export async function think(env: NodeEnv, input: ThinkInput): Promise<Thought> {
       input.onDelta && input.tools === 'fenced' ? new FenceGate(input.onDelta) : undefined;
     const onDelta = gate ? (t: string) => gate.push(t) : input.onDelta;
     const last = round === MAX_ROUNDS;
-    const result = await callModel(env, messages, {
-      tools: input.tools === 'native' && !last ? THINKER_TOOLS : undefined,
-      onDelta,
-    });
+    const result = await callModel(
+      env,
+      messages,
+      { tools: input.tools === 'native' && !last ? THINKER_TOOLS : undefined, onDelta },
+      attachedTokens,
+    );
     model = result.model;
 
     if (input.tools === 'native') {
