@@ -1,6 +1,7 @@
 import type { ApprovalPolicy, RuntimeEvent } from '../protocol/events.js';
 import type { SessionSummary } from '../protocol/results.js';
 import type { HostToWebview, WebviewToHost } from '../protocol/webview.js';
+import type { Attachments } from './attachments.js';
 import type { CogClient } from './cog-client.js';
 import type { Disposable, Logger } from './emitter.js';
 import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
@@ -38,6 +39,8 @@ export interface ChatControllerOptions {
    * Clear asks nothing, and Rename and Delete from the panel are refused.
    */
   prompts?: SessionPrompts;
+  /** Editor context for the next message (editor-context.ts): chips, and the `@` pick. */
+  context?: { attachments: Attachments; pick(): Promise<void> };
 }
 
 /**
@@ -87,6 +90,7 @@ export class ChatController implements Disposable {
       connection.onEvent((e) => this.relay.onEvent(e)),
       connection.onResourceUpdated((uri) => this.onResourceUpdated(uri)),
       connection.onDidConnect((client) => this.onConnected(client)),
+      ...(opts.context ? [opts.context.attachments.onDidChange(() => this.postAttachments())] : []),
       connection.onDidChangeState((s) =>
         this.send({
           type: 'connection',
@@ -151,7 +155,7 @@ export class ChatController implements Disposable {
         return this.guard(this.snapshot(lastSeq));
       }
       case 'send':
-        return this.guard(this.runTurn('send', { text: msg.text }));
+        return this.guard(this.sendText(msg.text));
       case 'action':
         return this.guard(
           this.runTurn('action', { action: msg.action, ...(msg.data ? { data: msg.data } : {}) }),
@@ -186,6 +190,11 @@ export class ChatController implements Disposable {
         return this.guard(this.askRename(msg.session));
       case 'deleteSession':
         return this.guard(this.askDelete(msg.session));
+      case 'attachPick':
+        return this.guard(this.opts.context?.pick() ?? Promise.resolve());
+      case 'attachRemove':
+        this.opts.context?.attachments.remove(msg.id);
+        return;
       default: {
         const never: never = msg;
         this.opts.log.warn(`unhandled webview message ${JSON.stringify(never)}`);
@@ -193,9 +202,20 @@ export class ChatController implements Disposable {
     }
   }
 
-  /** Sends a message in the shown session and resolves with the finished turn. */
-  sendText(text: string): Promise<TurnResult> {
-    return this.runTurn('send', { text });
+  /**
+   * Sends a message in the shown session, with what is attached (read now; a file that
+   * cannot go refuses the send and keeps its chip), and resolves with the finished turn.
+   * What went is forgotten once the runtime has the message.
+   */
+  async sendText(text: string): Promise<TurnResult> {
+    const held = this.opts.context?.attachments;
+    const attached = held?.size ? await held.resolve() : undefined;
+    const result = await this.runTurn('send', {
+      text,
+      ...(attached?.items.length ? { context: attached.items } : {}),
+    });
+    if (attached) held?.sent(attached.ids);
+    return result;
   }
 
   /** Aborts the turns this window started; the runtime cancels their runs too. */
@@ -358,6 +378,7 @@ export class ChatController implements Disposable {
         });
         if (this.opts.restricted?.())
           this.send({ type: 'notice', level: 'info', message: RESTRICTED_TEXT });
+        this.postAttachments();
       })
       .finally(() => {
         this.snapshotsRunning--;
@@ -399,6 +420,11 @@ export class ChatController implements Disposable {
   }
 
   // --- intents ------------------------------------------------------------------------
+
+  private postAttachments(): void {
+    const held = this.opts.context?.attachments;
+    if (held) this.send({ type: 'attachments', items: held.views() });
+  }
 
   private send(msg: HostToWebview): void {
     if (!this.post) return;

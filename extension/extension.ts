@@ -8,6 +8,7 @@ import { ChatController } from './chat-controller.js';
 import { CodeActions } from './code-actions.js';
 import { CHAT_VIEW_ID, ChatViewProvider } from './chat-view.js';
 import { registerCommands } from './commands.js';
+import { createEditorContext } from './editor-context.js';
 import { createLauncher } from './launcher.js';
 import { registerMcpProvider } from './mcp-provider.js';
 import { RuntimeConnection } from './runtime-connection.js';
@@ -31,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
   const late: {
     prompt?: ReturnType<typeof createApprovalPrompt>;
     connection?: RuntimeConnection;
+    view?: ChatViewProvider;
   } = {};
   // Tokens in SecretStorage only; the browser opens only from Cog: Sign In.
   const signIn = new SignInController({
@@ -63,8 +65,15 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
 
   const codeActions = new CodeActions();
   context.subscriptions.push(codeActions);
+  // The view is built after the chat it shows; the context needs it only to reveal it.
+  const editorContext = createEditorContext(
+    { reveal: () => late.view?.reveal() ?? Promise.resolve() },
+    log,
+  );
+  context.subscriptions.push(editorContext);
   const chat = new ChatController({
     connection,
+    context: editorContext,
     log,
     codeAction: (msg) => codeActions.run(msg),
     approval: () => underWorkspaceTrust(readSettings(), vscode.workspace.isTrusted).approvalPolicy,
@@ -76,6 +85,7 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
     },
   });
   const view = new ChatViewProvider(context.extensionUri, chat, log);
+  late.view = view;
   late.prompt = createApprovalPrompt({
     log,
     approvals: chat.approvals,

@@ -3,6 +3,9 @@ import type { MemoryState, ModelInfo, ProcessInfo, RuntimeEvent } from './events
 import { CODE_LANGUAGE, MAX_CODE_ACTION } from './code-actions.js';
 import { LIMITS } from './mcp.js';
 import type { SessionSummary } from './results.js';
+import type { AttachmentView } from './attachment-view.js';
+
+export type { AttachmentView } from './attachment-view.js';
 
 /**
  * Messages between the chat webview and its extension host. The host owns state and
@@ -52,7 +55,9 @@ export type HostToWebview =
   | { type: 'connection'; status: ConnectionStatus; detail?: string; model?: ModelInfo }
   | { type: 'sessions'; sessions: SessionSummary[] }
   /** A problem the user should see (failed send, lost connection), in plain words. */
-  | { type: 'notice'; level: 'info' | 'error'; message: string };
+  | { type: 'notice'; level: 'info' | 'error'; message: string }
+  /** What the host holds attached for the next message: the chips above the composer. */
+  | { type: 'attachments'; items: AttachmentView[] };
 
 const Id = z
   .string()
@@ -110,5 +115,9 @@ export const WebviewToHostSchema = z.discriminatedUnion('type', [
    */
   z.object({ type: z.literal('renameSession'), session: Id }).strict(),
   z.object({ type: z.literal('deleteSession'), session: Id }).strict(),
+  /** `@` or `#` typed at a word start: the host offers a pick of workspace files. */
+  z.object({ type: z.literal('attachPick'), trigger: z.enum(['@', '#']) }).strict(),
+  /** A chip's remove button: by the id the host gave it, nothing else. */
+  z.object({ type: z.literal('attachRemove'), id: Id }).strict(),
 ]);
 export type WebviewToHost = z.infer<typeof WebviewToHostSchema>;

@@ -1,6 +1,7 @@
 import type { RuntimeEvent } from '../protocol/events.js';
 import type { HostToWebview, SnapshotBase } from '../protocol/webview.js';
 import { ChatView } from './chat/chat-view.js';
+import { AttachmentChips } from './chat/chips.js';
 import { Composer } from './chat/composer.js';
 import { EventLog } from './event-log.js';
 import type { Host } from './host.js';
@@ -40,7 +41,10 @@ export function createApp(root: HTMLElement, host: Host): void {
     send: (text) => sendText(text),
     cancel: cancelTurn,
     draftChanged: () => saver.schedule(),
+    pick: (trigger) => host.post({ type: 'attachPick', trigger }),
   });
+  const chips = new AttachmentChips((id) => host.post({ type: 'attachRemove', id }));
+  composer.el.prepend(chips.el);
   /** What the snapshot the log began with sent besides its events (a page's). */
   let base = saved.base;
   const saver = createSaver(host, () => {
@@ -162,6 +166,8 @@ export function createApp(root: HTMLElement, host: Host): void {
         }
         return;
       }
+      case 'attachments':
+        return chips.set(msg.items ?? []);
       default: {
         const unknown: never = msg;
         console.warn('cog: unknown message from the host', unknown);

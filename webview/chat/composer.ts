@@ -7,6 +7,8 @@ export interface ComposerOptions {
   send(text: string): void;
   cancel(): void;
   draftChanged(): void;
+  /** `@` or `#` typed at the start of a word: the host offers workspace files to attach. */
+  pick?(trigger: '@' | '#'): void;
 }
 
 /**
@@ -51,9 +53,11 @@ export class Composer {
         this.submit();
       }
     });
-    this.input.addEventListener('input', () => {
+    this.input.addEventListener('input', (ev) => {
       this.autosize();
       opts.draftChanged();
+      const trigger = triggerTyped(this.input, ev as InputEvent);
+      if (trigger) opts.pick?.(trigger);
     });
   }
 
@@ -91,4 +95,16 @@ export class Composer {
     this.input.style.height = 'auto';
     this.input.style.height = `${Math.min(this.input.scrollHeight + 2, 200)}px`;
   }
+}
+
+/**
+ * `@` or `#` just typed at the start of a word (after a space, a line break, or first):
+ * an e-mail address or `a#b` is not a trigger, and neither is a paste.
+ */
+function triggerTyped(input: HTMLTextAreaElement, ev: InputEvent): '@' | '#' | undefined {
+  if (ev.inputType !== 'insertText' || (ev.data !== '@' && ev.data !== '#')) return undefined;
+  const at = (input.selectionStart ?? 0) - 1;
+  if (input.value[at] !== ev.data) return undefined;
+  const before = at > 0 ? input.value[at - 1] : '';
+  return before === '' || /\s/.test(before) ? ev.data : undefined;
 }

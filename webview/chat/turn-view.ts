@@ -1,3 +1,4 @@
+import { sentChips } from './chips.js';
 import type { Control } from '../../protocol/controls.js';
 import type { EventOf, ModelInfo, TurnStatus } from '../../protocol/events.js';
 import { controlKey, renderControl, type ControlContext } from '../controls/index.js';
@@ -69,6 +70,7 @@ export class TurnView {
       { class: 'msg user' },
       h('div', { class: 'msg-meta', text: 'You' }),
       action ?? text,
+      sentChips(e.context),
       !action && this.userActions ? renderUserActions(e.text, this.userActions) : null,
     );
     this.userSlot.replaceChildren(this.user);

@@ -75,7 +75,15 @@ export class Hud {
       case 'node.error':
         return this.strip.status(node, 'error', `${e.code}: ${e.message}`);
       case 'node.context':
-        return this.strip.context(node, e.tokens, e.budget, e.fillPct, e.trimmed, e.usage);
+        return this.strip.context(
+          node,
+          e.tokens,
+          e.budget,
+          e.fillPct,
+          e.trimmed,
+          e.usage,
+          e.attachedTokens,
+        );
       case 'node.perceived':
         return this.strip.detail(node, e.perception);
       case 'node.decided':

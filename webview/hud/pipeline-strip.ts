@@ -88,16 +88,22 @@ export class PipelineStrip {
     fillPct: number,
     trimmed: number,
     reported?: { promptTokens: number; cachedTokens?: number },
+    /** Of `tokens`, the editor context attached to the message. */
+    attached?: number,
   ): void {
     const v = this.nodes[node];
+    if (attached) v.gauge.dataset.attached = String(attached);
+    else delete v.gauge.dataset.attached;
     const pct = Math.max(0, Math.min(100, Number.isFinite(fillPct) ? fillPct : 0));
     v.fill.style.width = `${pct}%`;
     v.gauge.setAttribute('aria-valuenow', String(Math.round(pct)));
     v.gauge.classList.toggle('high', pct >= 90);
-    v.tokens.textContent = `${formatCount(tokens)} / ${formatCount(budget)}`;
+    v.tokens.textContent = `${formatCount(tokens)} / ${formatCount(budget)}${
+      attached ? ` · ${formatCount(attached)} attached` : ''
+    }`;
     v.gauge.title = `${formatCount(tokens)} of ${formatCount(budget)} tokens (${Math.round(pct)}%)${
-      trimmed ? `, ${trimmed} message${trimmed === 1 ? '' : 's'} trimmed` : ''
-    }${
+      attached ? `, ${formatCount(attached)} of them attached from the editor` : ''
+    }${trimmed ? `, ${trimmed} message${trimmed === 1 ? '' : 's'} trimmed` : ''}${
       reported
         ? `; the provider counted ${formatCount(reported.promptTokens)}${
             reported.cachedTokens ? ` (${formatCount(reported.cachedTokens)} cached)` : ''
