@@ -40,7 +40,12 @@ export interface ChatControllerOptions {
    */
   prompts?: SessionPrompts;
   /** Editor context for the next message (editor-context.ts): chips, and the `@` pick. */
-  context?: { attachments: Attachments; pick(): Promise<void> };
+  context?: {
+    attachments: Attachments;
+    pick(): Promise<void>;
+    /** Whether `session`'s code runs may read these attached files (asked once per session). */
+    share?(session: string, paths: readonly string[]): Promise<boolean>;
+  };
 }
 
 /**
@@ -210,9 +215,17 @@ export class ChatController implements Disposable {
   async sendText(text: string): Promise<TurnResult> {
     const held = this.opts.context?.attachments;
     const attached = held?.size ? await held.resolve() : undefined;
+    let items = attached?.items ?? [];
+    const files = items.filter((i) => i.kind === 'file').map((i) => i.label);
+    const share = this.opts.context?.share;
+    if (share && files.length) {
+      const session = await this.shownSession(await this.opts.connection.whenConnected());
+      if (await share(session, files))
+        items = items.map((i) => (i.kind === 'file' ? { ...i, share: true } : i));
+    }
     const result = await this.runTurn('send', {
       text,
-      ...(attached?.items.length ? { context: attached.items } : {}),
+      ...(items.length ? { context: items } : {}),
     });
     if (attached) held?.sent(attached.ids);
     return result;
@@ -462,14 +475,18 @@ export class ChatController implements Disposable {
     return this.ensuring;
   }
 
+  /** The session a turn goes to: the one the webview was shown, or one made sure of. */
+  private async shownSession(client: CogClient): Promise<string> {
+    const shown = this.relay.cursor !== undefined ? this.session : undefined;
+    return shown ?? (await this.ensureShown(client));
+  }
+
   private async runTurn(
     tool: 'send' | 'action',
     args: Record<string, unknown>,
   ): Promise<TurnResult> {
     const client = await this.opts.connection.whenConnected();
-    // A session the webview was shown exists; otherwise make sure there is one.
-    const shown = this.relay.cursor !== undefined ? this.session : undefined;
-    const session = shown ?? (await this.ensureShown(client));
+    const session = await this.shownSession(client);
     const abort = new AbortController();
     this.inFlight.add(abort);
     try {

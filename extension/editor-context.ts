@@ -3,6 +3,7 @@ import { Attachments, type Attachment } from './attachments.js';
 import type { ChatViewProvider } from './chat-view.js';
 import type { Logger } from './emitter.js';
 import { errorMessage } from './runtime-connection.js';
+import { ShareConsent } from './share-consent.js';
 
 /**
  * Editor context in the chat: Cog: Add Selection to Chat, Cog: Add File to Chat, and the
@@ -21,6 +22,8 @@ export interface EditorContext extends vscode.Disposable {
   attachments: Attachments;
   /** The composer asked for a file (`@` or `#` typed): a quick pick of workspace files. */
   pick(): Promise<void>;
+  /** Whether `session`'s code runs may read the attached files: a modal, once per session. */
+  share(session: string, paths: readonly string[]): Promise<boolean>;
 }
 
 /**
@@ -42,6 +45,21 @@ export function createEditorContext(
   log: Logger,
 ): EditorContext {
   const attachments = new Attachments(readCurrent);
+  const consent = new ShareConsent(async (paths) => {
+    const n = paths.length;
+    const pick = await vscode.window.showInformationMessage(
+      `Let code runs in this session read ${n === 1 ? 'this file' : `these ${n} files`}?`,
+      {
+        modal: true,
+        detail:
+          `${paths.join('\n')}\n\nRuns see copies, read-only, at shared/<path>. Your files ` +
+          'are never changed. Asked once for this session; other sessions ask again.',
+      },
+      'Allow',
+      'Not Now',
+    );
+    return pick === 'Allow';
+  });
 
   const addFile = async (uri: vscode.Uri) => {
     const stat = await vscode.workspace.fs.stat(uri);
@@ -101,6 +119,9 @@ export function createEditorContext(
 
   return {
     attachments,
+    // In Restricted Mode no code runs: nothing to share, nothing to ask.
+    share: async (session, paths) =>
+      vscode.workspace.isTrusted ? consent.allows(session, paths) : false,
     async pick() {
       const files = await vscode.workspace.findFiles('**/*', PICK_EXCLUDE, PICK_LIMIT);
       if (!files.length) {

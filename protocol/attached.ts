@@ -27,9 +27,31 @@ export const AttachedItemSchema = z
       .describe('what it is, e.g. "src/a.ts:10-20" or "src/a.ts"'),
     text: z.string().max(ATTACHED_LIMITS.itemChars).describe('the selected text or the file'),
     kind: z.enum(ATTACHED_KINDS),
+    share: z
+      .boolean()
+      .optional()
+      .describe("a file only: let this session's code runs read it, read-only, at shared/<label>"),
   })
   .strict();
 export type AttachedItem = z.output<typeof AttachedItemSchema>;
+
+/** Files a session's code runs may read, at most; more are refused. */
+export const SHARED_FILES_LIMIT = 50;
+
+/** Where shared files appear to a code run, relative to its working directory. */
+export const SHARED_DIR = 'shared';
+
+/**
+ * Why `label` cannot name a shared file (it becomes a path under shared/), or undefined:
+ * relative, `/`-separated, no empty, `.` or `..` part, no backslash, colon or NUL.
+ */
+export function sharedPathProblem(label: string): string | undefined {
+  const parts = label.split('/');
+  const bad = parts.some((p) => p === '' || p === '.' || p === '..' || /[\\:\0]/.test(p));
+  return bad
+    ? `${JSON.stringify(label)} cannot be shared: use a relative path like src/a.ts.`
+    : undefined;
+}
 
 export const AttachedListSchema = z.array(AttachedItemSchema).max(ATTACHED_LIMITS.items);
 
@@ -53,6 +75,10 @@ export function attachedProblem(items: readonly AttachedItem[]): string | undefi
     if (item.text.length > ATTACHED_LIMITS.itemChars)
       return `${item.label} is ${item.text.length} characters; the limit per item is ${ATTACHED_LIMITS.itemChars}.`;
     total += item.text.length;
+    if (item.share && item.kind !== 'file')
+      return `${item.label} is a selection: only files can be shared with code runs.`;
+    const path = item.share ? sharedPathProblem(item.label) : undefined;
+    if (path) return path;
   }
   if (total > ATTACHED_LIMITS.totalChars)
     return `The attached items are ${total} characters together; the limit is ${ATTACHED_LIMITS.totalChars}.`;

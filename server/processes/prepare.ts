@@ -23,9 +23,15 @@ export interface PreparedRun {
 export function prepareRun(
   choice: Exclude<TierChoice, { error: string }>,
   req: RunRequest,
-  opts: { workspace: string; pathEnv: string; limits: ProcessLimits },
+  opts: {
+    workspace: string;
+    pathEnv: string;
+    limits: ProcessLimits;
+    /** Shared files' directory (a real path), read-only at shared/ in the contained tiers. */
+    shared?: string;
+  },
 ): PreparedRun | RunnerUnavailable {
-  const { workspace, pathEnv, limits } = opts;
+  const { workspace, pathEnv, limits, shared } = opts;
   const memoryBytes = limits.memoryBytes;
   switch (choice.tier) {
     case 'bubblewrap':
@@ -40,7 +46,7 @@ export function prepareRun(
       const command = wrapLinux(
         choice.linux,
         plan.command,
-        { workspace, prefixes: plan.prefixes, files: plan.files },
+        { workspace, prefixes: plan.prefixes, files: plan.files, ...(shared ? { shared } : {}) },
         {
           addressSpaceBytes: plan.addressSpaceBytes,
           processes: limits.processes,
@@ -57,7 +63,11 @@ export function prepareRun(
       };
     }
     case 'wasm': {
-      const plan = planWasmRun(req.language, req.code, { workspace, memoryBytes });
+      const plan = planWasmRun(req.language, req.code, {
+        workspace,
+        memoryBytes,
+        ...(shared ? { shared } : {}),
+      });
       if ('error' in plan) return plan;
       return {
         command: withMemoryCap(plan.command, plan.addressSpaceBytes),
@@ -67,6 +77,7 @@ export function prepareRun(
       };
     }
     case 'none': {
+      // No shared files here: nothing uncontained could keep them read-only.
       // Only here is TMPDIR inside the workspace; the sandboxes have a private /tmp.
       mkdirSync(workspaceTmp(workspace), { recursive: true });
       const plan = planRun(req.language, req.code, { place: { workspace }, pathEnv, memoryBytes });

@@ -120,8 +120,14 @@ export function createProcessManager(opts: ProcessManagerOptions): ProcessManage
   async function execute(e: Entry, req: RunRequest, choice: TierChoice): Promise<void> {
     if ('error' in choice) return finish(e, 'failed', choice.error);
     const workspace = await prepareWorkspace(req.workspace);
+    const shared = req.shared ? await prepareWorkspace(req.shared) : undefined;
     if (e.abort.signal.aborted) return finish(e, 'cancelled', 'cancelled before it started');
-    const prepared = prepareRun(choice, req, { workspace, pathEnv, limits });
+    const prepared = prepareRun(choice, req, {
+      workspace,
+      pathEnv,
+      limits,
+      ...(shared ? { shared } : {}),
+    });
     if ('error' in prepared) return finish(e, 'failed', prepared.error);
     const redactor = new StreamRedactor(secrets);
     const record = (stream: 'stdout' | 'stderr', text: string, rawBytes: number) => {

@@ -35,6 +35,11 @@ export interface RunRequest {
   code: string;
   /** The session's own working directory (created if missing). */
   workspace: string;
+  /**
+   * A directory of files the user shared with the session's runs: seen read-only at
+   * shared/ in the working directory, in the contained tiers only (never in `none`).
+   */
+  shared?: string;
   signal?: AbortSignal;
   /** Told the process as soon as it exists (before approval or spawn), e.g. to show its card. */
   onCreated?(process: ProcessInfo): void;

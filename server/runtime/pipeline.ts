@@ -28,6 +28,8 @@ export interface PipelineInput {
   runCode: ThinkInput['runCode'];
   /** Editor context attached to this message: the Thinker's prompt holds it. */
   attached?: ThinkInput['attached'];
+  /** Paths of the files this session's code runs may read, at shared/<path>. */
+  sharedFiles?: ThinkInput['sharedFiles'];
   now(): number;
 }
 
@@ -169,6 +171,7 @@ function base(p: PipelineInput) {
     tools: p.tools,
     runCode: p.runCode,
     ...(p.attached?.length ? { attached: p.attached } : {}),
+    ...(p.sharedFiles?.length ? { sharedFiles: p.sharedFiles } : {}),
   };
 }
 

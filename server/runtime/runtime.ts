@@ -273,6 +273,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
     closing: closing.signal,
     now,
     workspace: (key) => join(config.home, 'workspaces', key),
+    shared: (key) => join(config.home, 'shared', key),
     assertOpen,
     persist,
     hold: (s, opts) => link.hold(s, opts),
@@ -304,6 +305,7 @@ export async function createRuntime(config: CogConfig, deps: RuntimeDeps = {}): 
       sensor.untrack(s.key);
       await store.delete(s.key);
       await rm(join(config.home, 'workspaces', s.key), { recursive: true, force: true });
+      await rm(join(config.home, 'shared', s.key), { recursive: true, force: true });
     },
     async renameSession(id, owner, title) {
       assertOpen();

@@ -9,6 +9,7 @@ import type { ProcessManager } from '../processes/types.js';
 import { StoreError } from '../store/errors.js';
 import { RuntimeError, isCoded } from './errors.js';
 import { attachedRefs } from './attached.js';
+import { checkShare, listShared, writeShared } from './shared-files.js';
 import { loadTokenizer } from './context.js';
 import { diffMemory, distill, renderMemory } from './nodes/memorizer.js';
 import { firstMessageTitle, topicTitle } from './titles.js';
@@ -62,6 +63,8 @@ export interface TurnDeps {
   closing: AbortSignal;
   now(): number;
   workspace(session: string): string;
+  /** The session's shared files, read-only to its code runs (shared-files.ts). */
+  shared(session: string): string;
   assertOpen(): void;
 }
 
@@ -83,6 +86,7 @@ export function createTurns(deps: TurnDeps) {
     closing,
     now,
     workspace,
+    shared,
     assertOpen,
   } = deps;
 
@@ -104,6 +108,7 @@ export function createTurns(deps: TurnDeps) {
     }
     const attachedWrong = opts.context ? attachedProblem(opts.context) : undefined;
     if (attachedWrong) throw new RuntimeError('invalid_input', attachedWrong);
+    if (opts.context) await checkShare(shared(s.key), opts.context);
     // After a full disk: a new message is the moment to look for space again.
     if (store.full && !(await store.recover())) {
       throw new StoreError(
@@ -174,6 +179,9 @@ export function createTurns(deps: TurnDeps) {
     const digest = sensor.digest(s.key);
     const attached = opts.context?.length ? opts.context : undefined;
     if (attached) await loadTokenizer();
+    const sharedDir = shared(s.key);
+    if (attached) await writeShared(sharedDir, attached);
+    const sharedFiles = await listShared(sharedDir);
     emit({
       type: 'user.message',
       node: 'user',
@@ -227,6 +235,7 @@ export function createTurns(deps: TurnDeps) {
         signal,
         emit: (node, body) => emit({ ...body, node } as EventDraft),
         ...(attached ? { attached } : {}),
+        ...(sharedFiles.length ? { sharedFiles } : {}),
         runCode: async (language, code, onCreated, onDecided) => {
           const slot = await gate.runSlot(owner, signal);
           const dir = workspace(s.key);
@@ -242,6 +251,7 @@ export function createTurns(deps: TurnDeps) {
                 language,
                 code,
                 workspace: dir,
+                ...(sharedFiles.length ? { shared: sharedDir } : {}),
                 signal,
                 onCreated,
                 onDecided,

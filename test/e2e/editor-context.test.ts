@@ -117,6 +117,15 @@ test(
       fixture.reset();
       fixture.script('thinker', [reply.text('A constant and a function.')]);
       await send(view, 'and these?');
+      // A file goes with it: the first time in this session, VS Code asks whether its code
+      // runs may read it.
+      const dialog = page.locator('.monaco-dialog-box', {
+        hasText: 'Let code runs in this session read this file?',
+      });
+      await dialog.waitFor({ timeout: 30_000 });
+      assert.match(await dialog.innerText(), /src\/temp\.ts/);
+      await dialog.locator('.monaco-button', { hasText: /^Allow$/ }).click();
+      await dialog.waitFor({ state: 'detached' });
       await view
         .locator('.msg.assistant', { hasText: 'A constant and a function' })
         .first()
@@ -129,6 +138,10 @@ test(
         /selection "src\/temp\.ts:4-4"\]\nexport const NOT_SELECTED_3319 = 1;\n/,
       );
       assert.match(second, /file "src\/temp\.ts"\]\nexport function celsius/);
+      assert.match(
+        second,
+        /read-only, at these paths relative to the run's working directory: shared\/src\/temp\.ts/,
+      );
     } catch (err) {
       await onFailure(t, 'vscode-editor-context-failure.png', browser, server);
       throw err;

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Attachments } from '../../extension/attachments.js';
+import { ShareConsent } from '../../extension/share-consent.js';
 import { FIXTURE_MODEL, reply, startFixtureServer } from '../fixtures/openai-server.js';
 import { fakeWebview, localConnection, newChat, recordingLog, useHomes } from './harness.js';
 
@@ -115,19 +116,50 @@ test('Attachments: binary, too large, unreadable or too many are refused with wh
   );
 });
 
+test('ShareConsent: asked once per session when allowed, again after a no, never for no files', async () => {
+  const asked: string[][] = [];
+  let answer = false;
+  const consent = new ShareConsent(async (paths) => {
+    asked.push([...paths]);
+    return answer;
+  });
+  assert.equal(await consent.allows('s1', []), false);
+  assert.equal(asked.length, 0, 'no files, no question');
+  assert.equal(await consent.allows('s1', ['a.ts']), false);
+  answer = true;
+  assert.equal(await consent.allows('s1', ['a.ts', 'b.ts']), true, 'a no is not remembered');
+  assert.equal(await consent.allows('s1', ['c.ts']), true);
+  assert.deepEqual(asked, [['a.ts'], ['a.ts', 'b.ts']], 'remembered for s1');
+  answer = false;
+  assert.equal(await consent.allows('s2', ['a.ts']), false, 'another session asks again');
+  consent.forget('s1');
+  assert.equal(await consent.allows('s1', ['a.ts']), false);
+  assert.equal(asked.length, 4);
+});
+
 const home = useHomes('cog-ext-attach-');
 const { log } = recordingLog();
 
 test('ChatController: chips reach the webview, a send carries them to the model, a binary file refuses the send and keeps its chip', async () => {
   const fixture = await startFixtureServer();
-  const conn = localConnection(home(), log, {
+  const cogHome = home();
+  const conn = localConnection(cogHome, log, {
     COG_LLM_BASE_URL: fixture.url,
     COG_MODEL: FIXTURE_MODEL,
   });
   const attachments = new Attachments(read);
   let picks = 0;
-  const { chat } = newChat(conn, log, 'auto', undefined, {
-    context: { attachments, pick: async () => void picks++ },
+  const asked: { session: string; paths: string[] }[] = [];
+  const consent = new ShareConsent(async () => true);
+  const { chat, memory } = newChat(conn, log, 'auto', undefined, {
+    context: {
+      attachments,
+      pick: async () => void picks++,
+      share: (session, paths) => {
+        asked.push({ session, paths: [...paths] });
+        return consent.allows(session, paths);
+      },
+    },
   });
   conn.start();
   const view = fakeWebview();
@@ -161,6 +193,19 @@ test('ChatController: chips reach the webview, a send carries them to the model,
     assert.ok(prompt.includes('SELECTED-4411'), 'the selection reached the model');
     assert.ok(prompt.includes('FILE-TEXT-2299'), 'the file reached the model');
     assert.deepEqual(chipsOf(), [], 'what went is forgotten');
+    // Consent was asked for the file (not the selection), for the shown session; the
+    // runtime keeps a copy its code runs read at shared/README.md.
+    assert.deepEqual(asked, [{ session: memory.session, paths: ['README.md'] }]);
+    const copies = join(cogHome, 'shared');
+    const [key] = readdirSync(copies);
+    assert.equal(
+      readFileSync(join(copies, key, 'README.md'), 'utf8'),
+      '# Project FILE-TEXT-2299\n',
+    );
+    assert.match(
+      prompt,
+      /read-only, at these paths relative to the run's working directory: shared\/README\.md/,
+    );
     assert.equal(view.messages.filter((m) => m.type === 'notice' && m.level === 'error').length, 0);
     await chat.settled();
 

@@ -161,6 +161,21 @@ test('bad context is refused with a clear error and changes nothing', async () =
       /together; the limit is 500000/,
     ],
     ['not a list', 'src/a.ts', /context/],
+    [
+      'a shared selection',
+      [{ ...item, kind: 'selection', share: true }],
+      /only files can be shared/,
+    ],
+    [
+      'a shared path leaving shared/',
+      [{ ...item, label: '../etc/x', share: true }],
+      /cannot be shared: use a relative path/,
+    ],
+    [
+      'an absolute shared path',
+      [{ ...item, label: '/etc/passwd', share: true }],
+      /cannot be shared/,
+    ],
   ];
   for (const [what, context, message] of cases) {
     const r = await c.call('send', { text: 'hi', context });

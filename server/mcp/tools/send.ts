@@ -25,7 +25,9 @@ export const sendTool = defineTool({
     'reply as it streams (notifications/progress, `message` = the next piece of text). ' +
     'A long turn can run as an MCP task (call with `task`): poll tasks/get, read tasks/result. ' +
     "`context` attaches editor context (selections, files) to the message: the turn's " +
-    'prompt holds it as data, trimmed to the budget; the log keeps labels and token counts.',
+    'prompt holds it as data, trimmed to the budget; the log keeps labels and token counts. ' +
+    "A file with `share: true` is also given to this session's code runs, read-only, at " +
+    'shared/<label> (sandboxed tiers only).',
   input: z.object({
     text: z.string().describe('the message'),
     session: SessionIdSchema.optional().describe('the session to continue; omit to start one'),

@@ -56,6 +56,8 @@ export interface RunMounts {
   workspace: string;
   prefixes: string[];
   files: { src: string; dst: string }[];
+  /** Files the user shared, bound read-only at /workspace/shared. */
+  shared?: string;
 }
 
 /**

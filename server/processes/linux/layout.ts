@@ -9,7 +9,8 @@ import { dirname } from 'node:path';
  * The root starts empty (a tmpfs) and gets only: the system's program and library
  * directories read-only, a few harmless files of /etc, the interpreters' own install
  * prefixes read-only, Cog's runner files read-only under /opt/cog, the session's
- * workspace read-write at /workspace, a private /tmp, a minimal /dev and a /proc of the
+ * workspace read-write at /workspace (with the files the user shared read-only over its
+ * shared/), a private /tmp, a minimal /dev and a /proc of the
  * sandbox's own pid namespace. Nothing else of the host exists inside: not COG_HOME (its
  * token, config, other sessions' logs and workspaces), not /home or /root, not
  * /etc/shadow, not /run's sockets.
@@ -43,7 +44,12 @@ export interface LayoutRequest {
   files: { src: string; dst: string }[];
   /** A host directory holding the synthetic passwd and group files (see sandboxEtc). */
   etc: string;
+  /** Files the user shared with the session's runs: read-only over INNER_SHARED. */
+  shared?: string;
 }
+
+/** Where shared files appear inside: under the workspace, bound read-only over it. */
+export const INNER_SHARED = `${INNER_WORKSPACE}/shared`;
 
 /** The mounts of one run, in the order they must be made. */
 export function sandboxLayout(req: LayoutRequest): Mount[] {
@@ -70,6 +76,8 @@ export function sandboxLayout(req: LayoutRequest): Mount[] {
     { kind: 'tmpfs', dst: '/tmp', bytes: TMP_BYTES },
     { kind: 'rw', src: req.workspace, dst: INNER_WORKSPACE },
   );
+  // After the workspace, so it is bound over it: writes under shared/ fail (EROFS).
+  if (req.shared) mounts.push({ kind: 'ro', src: req.shared, dst: INNER_SHARED });
   return mounts;
 }
 

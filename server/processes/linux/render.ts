@@ -26,6 +26,8 @@ export function bubblewrapArgs(mounts: Mount[], who: Identity): string[] {
       if (!made.has(dir)) args.push('--perms', '0755', '--dir', dir);
       made.add(dir);
     }
+    // A mount inside another mount (shared/ in the workspace) must not remake its parent.
+    if (m.kind !== 'dev' && m.kind !== 'proc' && m.kind !== 'symlink') made.add(m.dst);
     switch (m.kind) {
       case 'ro':
         args.push('--ro-bind', m.src, m.dst);

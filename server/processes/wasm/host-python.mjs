@@ -17,6 +17,8 @@ import {
 
 /** Where the workspace appears inside Pyodide; also the program's cwd and HOME. */
 const MOUNT = '/workspace';
+/** Where the files the user shared appear, read-only (the workspace's own shared/ is hidden). */
+const SHARED = 'shared';
 
 // Runs the program as __main__ from "<stdin>" and turns its end into an exit status:
 // SystemExit's code, 1 with a traceback for any other exception. The runner's own frame is
@@ -55,14 +57,16 @@ __cog_run
  * Loads Pyodide from `pyodideDir` with its linear memory capped at `memoryBytes`.
  * @returns {Promise<{ run(code: string, workspace: string): number }>}
  */
-export async function loadPython({ pyodideDir, memoryBytes }) {
+export async function loadPython({ pyodideDir, memoryBytes, shared }) {
   const py = await loadPyodideCapped({ pyodideDir, memoryBytes, home: MOUNT });
   const runner = py.runPython(RUNNER_PY);
   const fs = captureFs(py.FS);
+  const readOnly = readOnlyMaker(py.FS, py._module.ERRNO_CODES.EROFS);
   lockDownPyodide(py);
   return {
     run(code, workspace) {
-      const before = copyIn(fs, workspace);
+      const before = copyIn(fs, workspace, shared !== undefined);
+      if (shared !== undefined) shareIn(fs, shared, readOnly);
       let status;
       try {
         status = runner(code);
@@ -71,7 +75,7 @@ export async function loadPython({ pyodideDir, memoryBytes }) {
         if (err?.name !== 'Exit' || typeof err.status !== 'number') throw err;
         status = err.status & 0xff;
       }
-      const saved = copyOut(fs, workspace, before);
+      const saved = copyOut(fs, workspace, before, shared !== undefined);
       return status === 0 && !saved ? 1 : status;
     },
   };
@@ -91,7 +95,79 @@ function captureFs(FS) {
     lstat: bind('lstat'),
     isDir: bind('isDir'),
     isFile: bind('isFile'),
+    lookupPath: bind('lookupPath'),
   };
+}
+
+/**
+ * Makes a MEMFS node read-only for the program: every call that would change it or its
+ * directory's entries fails with EROFS (chmod included, so the modes below hold), and its
+ * modes (0444, 0555) make Emscripten's own permission checks refuse creating or renaming
+ * into it. It is the run's in-memory copy either way: nothing under shared/ is written
+ * back, so even a program that reached Pyodide's internals changes only its own view.
+ */
+function readOnlyMaker(FS, EROFS) {
+  const ErrnoError = FS.ErrnoError;
+  const deny = () => {
+    throw new ErrnoError(EROFS);
+  };
+  return (node, isDir) => {
+    node.node_ops = Object.freeze({
+      ...node.node_ops,
+      setattr: deny,
+      mknod: deny,
+      rename: deny,
+      unlink: deny,
+      rmdir: deny,
+      symlink: deny,
+    });
+    if (!isDir) {
+      node.stream_ops = Object.freeze({
+        ...node.stream_ops,
+        write: deny,
+        allocate: deny,
+        msync: deny,
+      });
+    }
+    node.mode = (node.mode & ~0o7777) | (isDir ? 0o555 : 0o444);
+  };
+}
+
+/**
+ * Copies the shared files into MEMFS at MOUNT/shared and makes every file and directory
+ * there read-only. They are small (each was capped when it was sent).
+ */
+function shareIn(fs, shared, readOnly) {
+  const root = `${MOUNT}/${SHARED}`;
+  const { files, dirs } = listWorkspace(shared);
+  fs.mkdirTree(root);
+  for (const dir of dirs) fs.mkdirTree(`${root}/${dir}`);
+  for (const { name } of files) {
+    try {
+      fs.writeFile(`${root}/${name}`, readWorkspaceFile(shared, name, WORKSPACE_LIMIT_BYTES));
+    } catch (err) {
+      writeAll(2, `cog: the shared file ${name} could not be shown: ${err.message}\n`);
+    }
+  }
+  // Files first, then directories deepest first: a read-only directory takes no new entry.
+  for (const { name } of files) {
+    const node = lookup(fs, `${root}/${name}`);
+    if (node) readOnly(node, false);
+  }
+  for (const dir of [...dirs].reverse()) {
+    const node = lookup(fs, `${root}/${dir}`);
+    if (node) readOnly(node, true);
+  }
+  const top = lookup(fs, root);
+  if (top) readOnly(top, true);
+}
+
+function lookup(fs, path) {
+  try {
+    return fs.lookupPath(path, { follow: false }).node;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -99,9 +175,12 @@ function captureFs(FS) {
  * is left out with a warning). Returns the digests of what was copied.
  * @returns {Map<string, string>} file name → sha-256, and directory names → ''
  */
-function copyIn(fs, workspace) {
+function copyIn(fs, workspace, hideShared) {
   const before = new Map();
-  const { files, dirs } = listWorkspace(workspace);
+  const listed = listWorkspace(workspace);
+  const mine = (name) => !hideShared || (name !== SHARED && !name.startsWith(`${SHARED}/`));
+  const files = listed.files.filter((f) => mine(f.name));
+  const dirs = listed.dirs.filter(mine);
   fs.mkdirTree(MOUNT);
   for (const dir of dirs) {
     fs.mkdirTree(`${MOUNT}/${dir}`);
@@ -142,7 +221,7 @@ function copyIn(fs, workspace) {
  * more than WORKSPACE_LIMIT_BYTES, nothing is saved and the run fails with a message.
  * @returns {boolean} whether everything was saved
  */
-function copyOut(fs, workspace, before) {
+function copyOut(fs, workspace, before, skipShared) {
   const changed = [];
   const seen = new Set();
   let total = 0;
@@ -157,6 +236,8 @@ function copyOut(fs, workspace, before) {
     }
     for (const entry of names) {
       if (entry === '.' || entry === '..') continue;
+      // The shared view is never carried out: it is not the workspace's.
+      if (skipShared && prefix === '' && entry === SHARED) continue;
       const name = prefix + entry;
       const path = `${dir}/${entry}`;
       const { mode, size } = fs.lstat(path);

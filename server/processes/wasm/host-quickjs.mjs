@@ -70,7 +70,7 @@ const BOOTSTRAP_JS = `(function (write, list, read, save) {
  * `memoryBytes` (the declared 2 GiB maximum is lowered to that).
  * @returns {Promise<{ run(code: string, workspace: string, deadline: number): number }>}
  */
-export async function loadJavaScript({ core, ffi, module, memoryBytes }) {
+export async function loadJavaScript({ core, ffi, module, memoryBytes, shared }) {
   const { newQuickJSWASMModuleFromVariant, newVariant } = await import(pathToFileURL(core).href);
   const base = {
     type: 'sync',
@@ -88,11 +88,11 @@ export async function loadJavaScript({ core, ffi, module, memoryBytes }) {
   const QuickJS = await newQuickJSWASMModuleFromVariant(newVariant(base, { wasmMemory }));
   const heapBytes = Math.max(MIN_HEAP_BYTES, maxPages * WASM_PAGE - WASM_OVERHEAD_BYTES);
   return {
-    run: (code, workspace, deadline) => run(QuickJS, heapBytes, code, workspace, deadline),
+    run: (code, workspace, deadline) => run(QuickJS, heapBytes, code, workspace, deadline, shared),
   };
 }
 
-function run(QuickJS, heapBytes, code, workspace, deadline) {
+function run(QuickJS, heapBytes, code, workspace, deadline, shared) {
   const runtime = QuickJS.newRuntime();
   runtime.setMemoryLimit(heapBytes);
   runtime.setMaxStackSize(MAX_STACK_BYTES);
@@ -103,7 +103,7 @@ function run(QuickJS, heapBytes, code, workspace, deadline) {
     return true;
   });
   const vm = runtime.newContext();
-  const formatError = installGlobals(vm, workspace);
+  const formatError = installGlobals(vm, workspace, shared);
   const report = (errorHandle) => {
     if (timedOut) {
       writeAll(2, 'cog: the program was stopped: it ran past its time limit\n');
@@ -154,8 +154,16 @@ function fallbackText(vm, errorHandle) {
   }
 }
 
+/**
+ * Names under shared/ when files were shared: read from the shared directory, never
+ * written (the workspace's own shared/, if any, is hidden then, as in the Linux tiers).
+ */
+const SHARED_PREFIX = 'shared/';
+
 /** Installs `console` and `workspace`; returns the QuickJS error formatter's handle. */
-function installGlobals(vm, root) {
+function installGlobals(vm, root, shared) {
+  const isShared = (name) =>
+    shared !== undefined && (name === 'shared' || name.startsWith(SHARED_PREFIX));
   let written = 0;
   const guard = (name, fn) => {
     try {
@@ -172,16 +180,30 @@ function installGlobals(vm, root) {
     }),
     vm.newFunction('list', () =>
       vm.newString(
-        JSON.stringify(guard('list', () => listWorkspace(root).files.map((f) => f.name))),
+        JSON.stringify(
+          guard('list', () => [
+            ...listWorkspace(root)
+              .files.map((f) => f.name)
+              .filter((n) => !isShared(n)),
+            ...(shared ? listWorkspace(shared).files.map((f) => SHARED_PREFIX + f.name) : []),
+          ]),
+        ),
       ),
     ),
     vm.newFunction('read', (nameHandle) => {
       const name = vm.getString(nameHandle);
-      const bytes = guard(name, () => readWorkspaceFile(root, name, WORKSPACE_LIMIT_BYTES));
+      const bytes = isShared(name)
+        ? guard(name, () =>
+            readWorkspaceFile(shared, name.slice(SHARED_PREFIX.length), WORKSPACE_LIMIT_BYTES),
+          )
+        : guard(name, () => readWorkspaceFile(root, name, WORKSPACE_LIMIT_BYTES));
       return vm.newString(Buffer.from(bytes).toString('utf8'));
     }),
     vm.newFunction('save', (nameHandle, textHandle) => {
       const name = vm.getString(nameHandle);
+      if (isShared(name)) {
+        throw new Error(`${name}: read-only: the files the user shared cannot be written`);
+      }
       const bytes = Buffer.from(vm.getString(textHandle), 'utf8');
       if (written + bytes.length > WORKSPACE_LIMIT_BYTES) {
         throw new Error(

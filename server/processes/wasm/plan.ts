@@ -42,6 +42,11 @@ export interface WasmPlanOptions {
   nodeBinary?: string;
   /** The parent's wall-clock limit; QuickJS is interrupted just before it. */
   timeoutMs?: number;
+  /**
+   * Files the user shared with the session's runs (a directory): readable by the host,
+   * never writable, and shown to Python and JavaScript read-only at shared/.
+   */
+  shared?: string;
 }
 
 /**
@@ -89,6 +94,8 @@ export function planWasmRun(
   );
   const wasmBytes = Math.max(64 * 1024 * 1024, opts.memoryBytes - heapMiB * 1024 * 1024);
   const workspace = real(opts.workspace);
+  const shared = opts.shared ? real(opts.shared) : undefined;
+  const sharedArg = shared ? [`--shared=${shared}`] : [];
 
   let reads: string[];
   let script: string[];
@@ -101,6 +108,7 @@ export function planWasmRun(
         `--workspace=${workspace}`,
         `--memory=${wasmBytes}`,
         `--pyodide=${files.pyodideDir}`,
+        ...sharedArg,
       ];
       break;
     case 'javascript': {
@@ -115,6 +123,7 @@ export function planWasmRun(
         `--quickjs-core=${files.quickjs.core}`,
         `--quickjs-ffi=${files.quickjs.ffi}`,
         `--quickjs-module=${files.quickjs.module}`,
+        ...sharedArg,
       ];
       break;
     }
@@ -130,7 +139,10 @@ export function planWasmRun(
 
   const args = [
     node.permissionFlag,
-    ...[...reads, workspace].map((p) => `--allow-fs-read=${p}`),
+    // SQL has no file API beyond its database: it is not given the shared files.
+    ...[...reads, workspace, ...(shared && language !== 'sql' ? [shared] : [])].map(
+      (p) => `--allow-fs-read=${p}`,
+    ),
     `--allow-fs-write=${workspace}`,
     '--disallow-code-generation-from-strings',
     `--max-old-space-size=${heapMiB}`,

@@ -6,6 +6,7 @@
 //   node <flags> wasm-host.mjs python --workspace=DIR --memory=BYTES --pyodide=DIR
 //   node <flags> wasm-host.mjs javascript --workspace=DIR --memory=BYTES --timeout-ms=MS
 //        --quickjs-core=FILE --quickjs-ffi=FILE --quickjs-module=FILE
+//   either with --shared=DIR: files the user shared, read-only at shared/ (readable only)
 //
 // The program arrives on stdin. The runtime loads and the realm is locked down before
 // stdin is read, so a host could be started ahead of time and handed code later.
@@ -30,6 +31,7 @@ async function main() {
       'quickjs-core': { type: 'string' },
       'quickjs-ffi': { type: 'string' },
       'quickjs-module': { type: 'string' },
+      shared: { type: 'string' },
     },
   });
   const language = positionals[0];
@@ -41,7 +43,11 @@ async function main() {
   let deadline = Infinity;
   if (language === 'python') {
     const { loadPython } = await import('./host-python.mjs');
-    runtime = await loadPython({ pyodideDir: required(values.pyodide, 'pyodide'), memoryBytes });
+    runtime = await loadPython({
+      pyodideDir: required(values.pyodide, 'pyodide'),
+      memoryBytes,
+      shared: values.shared,
+    });
   } else if (language === 'javascript') {
     const { loadJavaScript } = await import('./host-quickjs.mjs');
     runtime = await loadJavaScript({
@@ -49,6 +55,7 @@ async function main() {
       ffi: required(values['quickjs-ffi'], 'quickjs-ffi'),
       module: required(values['quickjs-module'], 'quickjs-module'),
       memoryBytes,
+      shared: values.shared,
     });
     // Counted from the process' start, like the parent's timer, not from the end of loading.
     const timeoutMs = Number(values['timeout-ms'] ?? NaN);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseControls, type Control } from '../../../protocol/controls.js';
 import { LANGUAGES, type Language, type ProcessInfo } from '../../../protocol/events.js';
-import type { AttachedItem } from '../../../protocol/attached.js';
+import { SHARED_DIR, type AttachedItem } from '../../../protocol/attached.js';
 import type { ChatMessage, ToolCall, ToolSpec } from '../../llm/types.js';
 import { renderAttached } from '../attached.js';
 import { countTokens, loadTokenizer, messageTokens } from '../context.js';
@@ -30,6 +30,8 @@ export interface ThinkInput {
   onDelta?(text: string): void;
   /** Editor context the user attached to the newest message (its text; this turn only). */
   attached?: readonly AttachedItem[];
+  /** Files the user let this session's code runs read (read-only, at shared/<path>). */
+  sharedFiles?: readonly string[];
 }
 
 export interface Thought {
@@ -98,8 +100,20 @@ Decide how to answer the newest user message: directly, by running code, or by s
 controls. Answer in plain prose for the user, briefly; results must come from the tools, not
 from guessing.
 ${input.tools === 'native' ? NATIVE_RULES : FENCED_RULES}
-
+${sharedRule(input.sharedFiles)}
 ${input.context}`;
+
+/** Where a run finds the files the user shared with it (none: nothing is said). */
+function sharedRule(files: readonly string[] | undefined): string {
+  if (!files?.length) return '';
+  const shown = files.slice(0, 20).map((f) => `${SHARED_DIR}/${f}`);
+  const more = files.length > shown.length ? ` and ${files.length - shown.length} more` : '';
+  return (
+    `The user let this session's sandboxed code runs read ${files.length} of their files, ` +
+    `read-only, at these paths relative to the run's working directory: ${shown.join(', ')}` +
+    `${more}. Writing to them fails; write results elsewhere in the working directory.\n`
+  );
+}
 
 /** The Thinker node: reasons, runs tools, and produces the reply's substance. */
 export async function think(env: NodeEnv, input: ThinkInput): Promise<Thought> {
