@@ -123,11 +123,28 @@ export class Attachments {
     return { ids, items };
   }
 
-  /** Forgets what was sent (a chip added meanwhile stays). */
-  sent(ids: readonly string[]): void {
-    let any = false;
-    for (const id of ids) any = this.items.delete(id) || any;
-    if (any) this.changed.fire();
+  /**
+   * Takes what is going out (a chip added meanwhile stays): its chips go at once, so a
+   * message sent while the turn runs does not carry them again. `putBack` undoes it when
+   * the send fails.
+   */
+  take(ids: readonly string[]): [string, Attachment][] {
+    const taken: [string, Attachment][] = [];
+    for (const id of ids) {
+      const a = this.items.get(id);
+      if (a && this.items.delete(id)) taken.push([id, a]);
+    }
+    if (taken.length) this.changed.fire();
+    return taken;
+  }
+
+  /** Restores what `take` took, before anything added since. */
+  putBack(taken: readonly [string, Attachment][]): void {
+    if (!taken.length) return;
+    const rest = [...this.items];
+    this.items.clear();
+    for (const [id, a] of [...taken, ...rest]) this.items.set(id, a);
+    this.changed.fire();
   }
 
   dispose(): void {

@@ -210,7 +210,7 @@ export class ChatController implements Disposable {
   /**
    * Sends a message in the shown session, with what is attached (read now; a file that
    * cannot go refuses the send and keeps its chip), and resolves with the finished turn.
-   * What went is forgotten once the runtime has the message.
+   * The chips go when the message does, and come back if the send fails.
    */
   async sendText(text: string): Promise<TurnResult> {
     const held = this.opts.context?.attachments;
@@ -223,12 +223,17 @@ export class ChatController implements Disposable {
       if (await share(session, files))
         items = items.map((i) => (i.kind === 'file' ? { ...i, share: true } : i));
     }
-    const result = await this.runTurn('send', {
-      text,
-      ...(items.length ? { context: items } : {}),
-    });
-    if (attached) held?.sent(attached.ids);
-    return result;
+    const taken = attached ? (held?.take(attached.ids) ?? []) : [];
+    try {
+      return await this.runTurn('send', {
+        text,
+        ...(items.length ? { context: items } : {}),
+      });
+    } catch (err) {
+      // Refused or lost before the runtime had it: the chips come back with the text.
+      held?.putBack(taken);
+      throw err;
+    }
   }
 
   /** Aborts the turns this window started; the runtime cancels their runs too. */

@@ -51,15 +51,22 @@ test('Attachments: a selection is taken when added, a file when sent; ids name t
   ]);
   // Added while the message was on its way: it stays for the next one.
   const late = held.add({ kind: 'selection', path: 'c.ts', startLine: 1, endLine: 1, text: 'c' });
-  held.sent(out.ids);
+  const taken = held.take(out.ids);
   assert.deepEqual(
     held.views().map((v) => v.id),
     [late],
   );
+  // A failed send puts them back, before what came since.
+  held.putBack(taken);
+  assert.deepEqual(
+    held.views().map((v) => v.id),
+    [sel, f, late],
+  );
+  held.take(out.ids);
   held.remove(late);
   assert.equal(held.size, 0);
   held.remove('a999');
-  assert.equal(changes, 5, 'a remove of nothing changes nothing');
+  assert.equal(changes, 7, 'a remove of nothing changes nothing');
 });
 
 test('Attachments: binary, too large, unreadable or too many are refused with what to do', async () => {
