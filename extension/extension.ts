@@ -121,7 +121,12 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
       }
     }),
   );
-  const mcpProvider = registerMcpProvider(connection, log, context.subscriptions);
+  const mcpProvider = registerMcpProvider(
+    connection,
+    log,
+    context.subscriptions,
+    context.extension.id,
+  );
 
   connection.start();
   const done = performance.now();

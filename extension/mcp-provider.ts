@@ -4,6 +4,8 @@ import type { RuntimeConnection } from './runtime-connection.js';
 
 /** The id in package.json's `mcpServerDefinitionProviders`. */
 export const MCP_PROVIDER_ID = 'cog.runtime';
+/** The server's name in VS Code's MCP list; VS Code's id for it is `<extension id>/<label>`. */
+const SERVER_LABEL = 'Cog';
 
 /**
  * The parts of VS Code's MCP API (final in 1.101) this extension uses. @types/vscode is
@@ -49,6 +51,7 @@ export function registerMcpProvider(
   connection: RuntimeConnection,
   log: Logger,
   subscriptions: vscode.Disposable[],
+  extensionId = 'cog-dev.cog',
 ): McpProviderStatus {
   const api = vscode as unknown as {
     lm?: LmWithMcp;
@@ -71,37 +74,71 @@ export function registerMcpProvider(
   }
 
   const changed = new vscode.EventEmitter<void>();
-  const definition = (): McpHttpServerDefinition | undefined => {
-    const ep = connection.endpoint;
-    if (!ep) return undefined;
-    // A new version tells VS Code to reconnect: the port and token change with a restart.
-    const version = `${ep.url.port}-${ep.pid ?? 'remote'}`;
-    return new Definition(
-      'Cog',
-      vscode.Uri.parse(ep.url.href),
-      // Without a fixed token (a server that signs people in), VS Code does its own OAuth.
-      ep.token ? { Authorization: `Bearer ${ep.token}` } : {},
-      version,
-    );
-  };
-  let lastUrl: string | undefined;
+  const serverId = `${extensionId.toLowerCase()}/${SERVER_LABEL}`;
+  // What VS Code was last handed: kept while the runtime restarts, so that VS Code does not
+  // drop the server (and its tool list) in between.
+  let shown: { url: URL; token?: string; version: string } | undefined;
+  let generation = 0;
+  /** VS Code has started the server in this window (it resolves a definition only then). */
+  let startedByVscode = false;
+  /** VS Code must take the new definition, then be told to start the server again. */
+  let restartPending = false;
+
   const watch = connection.onDidChangeState(() => {
-    const url = connection.endpoint?.url.href;
-    if (url !== lastUrl) {
-      lastUrl = url;
-      changed.fire();
-    }
+    const ep = connection.endpoint;
+    if (!ep || (shown && ep.url.href === shown.url.href && ep.token === shown.token)) return;
+    // The runtime moved (Restart Runtime, a crash, a new token). VS Code stops a server
+    // whose definition changed and starts it again only on demand (its next chat request),
+    // so it would show Cog as Stopped: once it has taken the new definition, start it.
+    shown = {
+      url: ep.url,
+      ...(ep.token ? { token: ep.token } : {}),
+      version: `${++generation}-${ep.url.port}-${ep.pid ?? 'remote'}`,
+    };
+    restartPending = startedByVscode;
+    changed.fire();
   });
   const provider: McpServerDefinitionProvider = {
     onDidChangeMcpServerDefinitions: changed.event,
+    // No token here: VS Code keeps the definitions it is given in the workspace's storage
+    // on disk. The token is added by resolveMcpServerDefinition, each time it starts it.
     provideMcpServerDefinitions: () => {
-      const d = definition();
-      return d ? [d] : [];
+      if (!shown) return [];
+      if (restartPending) {
+        restartPending = false;
+        // After this call returns VS Code's extension host sends the new definition to the
+        // workbench; a command sent after that is handled after it (one ordered channel).
+        setTimeout(() => void restartInVscode(), 0);
+      }
+      return [new Definition(SERVER_LABEL, vscode.Uri.parse(shown.url.href), {}, shown.version)];
     },
     resolveMcpServerDefinition: async () => {
       await connection.whenConnected();
-      return definition();
+      const ep = connection.endpoint;
+      if (!ep) return undefined;
+      startedByVscode = true;
+      log.info(
+        `VS Code's MCP client is starting Cog's server: ${ep.url.href} (definition ${shown?.version ?? 'new'})`,
+      );
+      return new Definition(
+        SERVER_LABEL,
+        vscode.Uri.parse(ep.url.href),
+        // Without a fixed token (a server that signs people in), VS Code does its own OAuth.
+        ep.token ? { Authorization: `Bearer ${ep.token}` } : {},
+        shown?.version,
+      );
     },
+  };
+  const restartInVscode = async () => {
+    try {
+      // VS Code's own MCP commands (workbench.mcp.*), as MCP: List Servers runs them.
+      await vscode.commands.executeCommand('workbench.mcp.stopServer', serverId);
+      await vscode.commands.executeCommand('workbench.mcp.startServer', serverId);
+    } catch (err) {
+      log.warn(
+        `could not restart Cog's server in VS Code's MCP list (start it from "MCP: List Servers"): ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   };
   let registration: vscode.Disposable;
   try {
