@@ -23,6 +23,20 @@ export default tseslint.config(
     rules: { 'no-console': ['error', { allow: ['error', 'warn'] }] },
   },
   {
+    // Test fixtures that VS Code loads as extensions: plain CommonJS, as VS Code requires them.
+    files: ['test/fixtures/**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        exports: 'writable',
+        module: 'writable',
+        setTimeout: 'readonly',
+      },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['esbuild.mjs', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

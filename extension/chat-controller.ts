@@ -437,6 +437,11 @@ export class ChatController implements Disposable {
     await client.subscribe(SESSIONS_URI).catch(() => undefined);
   }
 
+  /** A notice in the panel (when it is open) about something the host learned of itself. */
+  notice(level: 'info' | 'error', message: string): void {
+    this.send({ type: 'notice', level, message });
+  }
+
   // --- intents ------------------------------------------------------------------------
 
   private postAttachments(): void {

@@ -10,6 +10,7 @@ import { CHAT_VIEW_ID, ChatViewProvider } from './chat-view.js';
 import { registerCommands } from './commands.js';
 import { createEditorContext } from './editor-context.js';
 import { createLauncher } from './launcher.js';
+import { EditorModelBridge, pickEditorModel } from './lm-models.js';
 import { registerMcpProvider } from './mcp-provider.js';
 import { RuntimeConnection } from './runtime-connection.js';
 import { underWorkspaceTrust } from './runtime-env.js';
@@ -33,6 +34,7 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
     prompt?: ReturnType<typeof createApprovalPrompt>;
     connection?: RuntimeConnection;
     view?: ChatViewProvider;
+    chat?: ChatController;
   } = {};
   // Tokens in SecretStorage only; the browser opens only from Cog: Sign In.
   const signIn = new SignInController({
@@ -53,8 +55,11 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
     },
   });
   context.subscriptions.push(signIn);
+  // A refusal of VS Code's consent dialog is said in the panel, where the message was sent.
+  const editorModels = new EditorModelBridge(log, (message) => late.chat?.notice('error', message));
+  context.subscriptions.push(editorModels);
   const connection = new RuntimeConnection({
-    launch: createLauncher(context, log, signIn),
+    launch: createLauncher(context, log, signIn, editorModels),
     log,
     clientVersion: version,
     onElicit: async (q, signal) => late.prompt?.(q, signal) ?? { action: 'decline' },
@@ -84,6 +89,7 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
       set: (session) => void context.workspaceState.update('cog.session', session),
     },
   });
+  late.chat = chat;
   const view = new ChatViewProvider(context.extensionUri, chat, log);
   late.view = view;
   late.prompt = createApprovalPrompt({
@@ -104,6 +110,13 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
     status,
     vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, view),
     ...registerCommands({ context, connection, chat, view, signIn, log }),
+    vscode.commands.registerCommand('cog.useEditorModel', () =>
+      pickEditorModel().catch((err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        log.warn(`Use a VS Code Language Model: ${message}`);
+        void vscode.window.showErrorMessage(`Cog: ${message}`);
+      }),
+    ),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!affectsRuntime(e)) return;
       chat.refreshOnReconnect();

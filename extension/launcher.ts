@@ -2,6 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from './emitter.js';
+import type { EditorModelBridge } from './lm-models.js';
 import type { Launched } from './runtime-connection.js';
 import { describeSettings, runtimeEnv, underWorkspaceTrust } from './runtime-env.js';
 import { checkLease, dropLease, whenGone, writeLease } from './runtime-lease.js';
@@ -32,6 +33,8 @@ export function createLauncher(
   context: vscode.ExtensionContext,
   log: Logger,
   signIn: SignInController,
+  /** Points the runtime at a VS Code language model when cog.languageModel names one. */
+  editorModels?: EditorModelBridge,
 ) {
   return async (signal: AbortSignal): Promise<Launched> => {
     const trusted = vscode.workspace.isTrusted;
@@ -67,16 +70,18 @@ export function createLauncher(
       };
     }
     const apiKey = await context.secrets.get(SECRET_API_KEY);
+    const env = runtimeEnv(process.env, settings, home, apiKey);
+    const bridgeToken = await editorModels?.configure(env, log);
     log.info(
-      `starting the runtime: ${describeSettings(settings, Boolean(apiKey))}${trusted ? '' : ' (Restricted Mode: code runs are off)'}`,
+      `starting the runtime: ${bridgeToken ? `VS Code language model ${env.COG_MODEL}, pipeline ${settings.pipeline}, approval ${settings.approvalPolicy}` : describeSettings(settings, Boolean(apiKey))}${trusted ? '' : ' (Restricted Mode: code runs are off)'}`,
     );
     const runtime = await startLocalRuntime({
       execPath: process.execPath,
       bundle: path.join(context.extensionPath, 'dist', 'cog.mjs'),
-      env: runtimeEnv(process.env, settings, home, apiKey),
+      env,
       cwd: home,
       log,
-      secrets: apiKey ? [apiKey] : [],
+      secrets: [apiKey, bridgeToken].filter((s): s is string => Boolean(s)),
       signal,
     });
     await writeLease(home, {

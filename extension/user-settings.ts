@@ -15,6 +15,8 @@ export const USER_ONLY_SETTINGS = [
   ...NODE_NAMES.map((n) => `models.${n}` as const),
   'approvalPolicy',
   'oauthClientId',
+  // Where your messages go: a VS Code language model (lm-models.ts reads it).
+  'languageModel',
 ] as const;
 export type UserOnlySetting = (typeof USER_ONLY_SETTINGS)[number];
 

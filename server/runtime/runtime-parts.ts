@@ -29,6 +29,11 @@ export function modelFor(config: CogConfig): ModelClient {
     apiKey: config.endpoint.apiKey,
     idleTimeoutMs: config.llm.idleTimeoutMs,
     totalTimeoutMs: config.llm.totalTimeoutMs,
+    // In VS Code the key is set by a command (or is the bridge's, for a VS Code language
+    // model), never by an environment variable: a refused key's message names those.
+    ...(process.env.COG_SURFACE === 'vscode' && {
+      apiKeyName: 'the model settings ("Cog: Set API Key", or "Cog: Use a VS Code Language Model")',
+    }),
   });
 }
 
