@@ -189,7 +189,14 @@ export class EditorModelBridge implements vscode.Disposable {
           );
         }
         const cancel = new vscode.CancellationTokenSource();
-        signal.addEventListener('abort', () => cancel.cancel(), { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            this.log.info(`the runtime dropped its request to "${model.name}": cancelling it`);
+            cancel.cancel();
+          },
+          { once: true },
+        );
         const messages = request.messages.map(toChatMessage);
         const response = await model
           .sendRequest(messages, toOptions(request), cancel.token)

@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -21,12 +29,23 @@ import { cogLog, eventually, onFailure, openCog, runCommand, send } from './trus
 // user's consent. "Cog: Use a VS Code Language Model" lists it; picking it restarts the
 // runtime on Cog's bridge; a message typed in the Cog panel meets VS Code's own consent
 // dialog: refused, the panel says so in words; allowed, the provider's streamed reply
-// arrives in the panel through runtime → bridge → vscode.lm → provider and back.
+// arrives in the panel through runtime → bridge → vscode.lm → provider and back; Stop
+// cancels the vscode.lm request.
 
 const FIXTURE_EXT = join(root, 'test', 'fixtures', 'lm-provider-extension');
 /** The fixture's `publisher.name`: its consent needs the chatProvider proposal enabled. */
 const FIXTURE_ID = 'cog-test.lm-fixture';
 const CONSENT = "The extension 'Cog' wants to access the language models provided by LM Fixture.";
+
+/** The fixture provider's own log ("LM Fixture" output channel) as written to disk. */
+function fixtureLog(state: string): string {
+  const logs = join(state, 'user-data', 'logs');
+  if (!existsSync(logs)) return '';
+  return (readdirSync(logs, { recursive: true }) as string[])
+    .filter((name) => name.endsWith('LM Fixture.log'))
+    .map((name) => readFileSync(join(logs, name), 'utf8'))
+    .join('\n');
+}
 
 /** VS Code's consent dialog for Cog and the fixture's model, answered with `button`. */
 async function answerConsent(page: Page, button: 'Allow' | 'Cancel'): Promise<void> {
@@ -140,6 +159,25 @@ test(
         .first()
         .waitFor({ timeout: 60_000 });
       assert.equal(await page.locator('.monaco-dialog-box').count(), 0);
+
+      // Stop midway: the runtime drops its HTTP request and the bridge cancels the
+      // vscode.lm request's CancellationToken. (VS Code 1.104 does not pass a cancel that
+      // comes after the first part on to the provider's token: the workbench's
+      // $tryStartChatRequest has returned by then; the bridge stops reading regardless.)
+      started = Date.now();
+      await send(view, 'count slowly to 150');
+      const counting = view.locator('.msg.assistant', { hasText: 'lm-fixture: 1 2 3' }).last();
+      await counting.waitFor({ timeout: 60_000 });
+      await view.locator('button.stop').click();
+      await eventually('the bridge cancelling the model request', () =>
+        cogLog(state).includes(
+          'the runtime dropped its request to "LM Fixture Echo": cancelling it',
+        ),
+      );
+      await view.locator('.msg.assistant', { hasText: 'Cancelled' }).last().waitFor();
+      assert.doesNotMatch(await counting.innerText(), /\b150\b/, 'the reply stopped midway');
+      assert.match(fixtureLog(state), /request from cog-dev\.cog: \d+ messages, 2 tools/);
+      t.diagnostic(`stop to cancelled: ${Date.now() - started} ms`);
     } catch (err) {
       await onFailure(t, 'vscode-lm.png', browser, server);
       t.diagnostic(`Cog log:\n${cogLog(state).slice(-4000)}`);
