@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { ensureExtensionBuilt, requireVscodeE2e, root } from '../extension/build-suite.js';
 import {
   codeServerBinOf,
+  freePort,
   launchBrowser,
   openWorkbench,
   QUIET_SETTINGS,
@@ -13,12 +15,17 @@ import {
   type BrowserSession,
   type CodeServer,
 } from '../helpers/code-server.js';
+import { startServe, type ServeHandle } from '../helpers/cog-process.js';
 import { cogLog, eventually, onFailure, openCog, runCommand } from './trust-harness.js';
 
 // Agent mode in a real VS Code 1.104 (code-server 4.104.0, where the MCP server definition
 // provider API is final), driven by playwright-core as a person would: Cog registers its
 // runtime, VS Code starts it and lists its tools, and after "Cog: Restart Runtime" (a new
 // port and pid) VS Code is running the server again, at the new address, by itself.
+//
+// The same after a token rotation at a configured server (cog.serverUrl): the address
+// stays, only the token changes, so the definition VS Code keeps (which has no token) is
+// the same, and Cog restarts VS Code's server itself with the new one.
 //
 // What was broken: VS Code stops a server whose definition changed and starts it again
 // only on demand, so after a restart its MCP list showed Cog as Stopped.
@@ -146,6 +153,105 @@ test(
       await browser?.close();
       await server?.stop();
       rmSync(state, { recursive: true, force: true });
+    }
+  },
+);
+
+/** "Cog: Set Server Token", typed into its input box as a person would. */
+async function setServerToken(page: Page, token: string): Promise<void> {
+  await runCommand(page, 'Cog: Set Server Token');
+  const input = page.locator('.quick-input-widget input[type="password"]');
+  await input.waitFor();
+  await input.fill(token);
+  await input.press('Enter');
+}
+
+test(
+  'agent mode on VS Code 1.104: after the server\u2019s token is rotated, VS Code runs Cog again with the new one',
+  { timeout: 300_000 },
+  async (t) => {
+    requireVscodeE2e();
+    const bin = codeServerBinOf('4.104.0');
+    assert.ok(
+      existsSync(bin),
+      `code-server 4.104.0 is not installed at ${bin}: run npm run setup:test`,
+    );
+    await ensureExtensionBuilt();
+    const home = mkdtempSync(join(tmpdir(), 'cog-agent-serve-'));
+    const port = await freePort();
+    const serveArgs = { args: ['--port', String(port)], env: { COG_OFFLINE: '1' } };
+    const state = mkdtempSync('/tmp/cog-agent-');
+    const folder = join(state, 'ws');
+    let serve: ServeHandle | undefined;
+    let server: CodeServer | undefined;
+    let browser: BrowserSession | undefined;
+    try {
+      serve = await startServe(home, serveArgs);
+      const url = serve.url;
+      mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
+      mkdirSync(folder);
+      writeFileSync(
+        join(state, 'user-data', 'User', 'settings.json'),
+        JSON.stringify({ ...QUIET_SETTINGS, 'cog.serverUrl': url }),
+      );
+      server = await startCodeServer({
+        version: '4.104.0',
+        state,
+        folder,
+        exts: [root],
+        timeout: 60_000,
+      });
+      browser = await launchBrowser();
+      const { page } = browser;
+      await openWorkbench(page, server.url);
+      await openCog(page);
+      await setServerToken(page, serve.token);
+      await eventually(
+        'VS Code starting Cog\u2019s server',
+        () => resolvedIn(cogLog(state)).length >= 1,
+        60_000,
+      );
+      assert.equal(resolvedIn(cogLog(state))[0]!.url, url);
+      await waitForServerState(page, 'Running');
+      await page.keyboard.press('Escape');
+
+      // Rotation: the server comes back on the same address with a new token (its old
+      // token file removed), and the user sets the new token.
+      await serve.serve.stop();
+      rmSync(serve.tokenFile);
+      const old = serve.token;
+      serve = await startServe(home, serveArgs);
+      assert.equal(serve.url, url);
+      assert.notEqual(serve.token, old);
+      const started = Date.now();
+      await setServerToken(page, serve.token);
+      await eventually(
+        'VS Code starting Cog\u2019s server with the new token',
+        () => resolvedIn(cogLog(state)).length >= 2,
+        60_000,
+      );
+      const [once, again] = resolvedIn(cogLog(state));
+      assert.equal(again!.url, url);
+      assert.notEqual(again!.version, once!.version);
+      t.diagnostic(`new token to VS Code starting the server again: ${Date.now() - started} ms`);
+      await waitForServerState(page, 'Running');
+      const output = await serverOutput(page);
+      const discovered = [...output.matchAll(/Discovered (\d+) tools/g)].map((m) => Number(m[1]));
+      assert.deepEqual(discovered, [COG_TOOLS, COG_TOOLS], output);
+      assert.ok(
+        output.lastIndexOf('Connection state: Running') > output.lastIndexOf('Stopping server Cog'),
+        output,
+      );
+    } catch (err) {
+      await onFailure(t, 'agent-mode-token.png', browser, server);
+      t.diagnostic(`Cog log:\n${cogLog(state).slice(-4000)}`);
+      throw err;
+    } finally {
+      await browser?.close();
+      await server?.stop();
+      await serve?.serve.stop();
+      rmSync(state, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
     }
   },
 );
