@@ -46,6 +46,9 @@ export type McpProviderStatus = { registered: true } | { registered: false; reas
  * tools, where the API exists (final from VS Code 1.101; 1.100 has it as a proposal that
  * refuses extensions which did not enable it). Absence and refusal are both handled: the
  * reason is logged and returned, and everything else works without it.
+ *
+ * `extensionId` is this extension's id, the first half of VS Code's id for the server
+ * (`<extension id>/Cog`), which its workbench.mcp.* commands take.
  */
 export function registerMcpProvider(
   connection: RuntimeConnection,
