@@ -46,6 +46,8 @@ export interface ChatControllerOptions {
     /** Whether `session`'s code runs may read these attached files (asked once per session). */
     share?(session: string, paths: readonly string[]): Promise<boolean>;
   };
+  /** The first-run offer to choose a model (model-commands.ts); absent: never offered. */
+  setup?: { offered(): boolean; choose(): void; dismiss(): Promise<void> };
 }
 
 /**
@@ -157,6 +159,7 @@ export class ChatController implements Disposable {
         const lastSeq =
           msg.session !== undefined && msg.session === this.session ? msg.lastSeq : undefined;
         this.unanswered = { lastSeq };
+        this.refreshSetup();
         return this.guard(this.snapshot(lastSeq));
       }
       case 'send':
@@ -179,7 +182,7 @@ export class ChatController implements Disposable {
       case 'switchSession':
         return this.guard(this.switchSession(msg.session));
       case 'clear':
-        return this.guard(this.clear());
+        return this.guard(this.askClear());
       case 'codeAction': {
         const said = this.opts.codeAction
           ? this.opts.codeAction(msg)
@@ -190,7 +193,6 @@ export class ChatController implements Disposable {
           }),
         );
       }
-        return this.guard(this.askClear());
       case 'renameSession':
         return this.guard(this.askRename(msg.session));
       case 'deleteSession':
@@ -200,11 +202,23 @@ export class ChatController implements Disposable {
       case 'attachRemove':
         this.opts.context?.attachments.remove(msg.id);
         return;
+      case 'chooseModel':
+        this.opts.setup?.choose();
+        return;
+      case 'dismissChooseModel':
+        return this.guard(
+          this.opts.setup?.dismiss().then(() => this.refreshSetup()) ?? Promise.resolve(),
+        );
       default: {
         const never: never = msg;
         this.opts.log.warn(`unhandled webview message ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /** Tells the panel whether to offer Choose a Model (after `ready`, a settings change, a dismissal). */
+  refreshSetup(): void {
+    this.send({ type: 'setup', chooseModel: this.opts.setup?.offered() ?? false });
   }
 
   /**

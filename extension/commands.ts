@@ -5,6 +5,7 @@ import type { Logger } from './emitter.js';
 import { errorMessage, type RuntimeConnection } from './runtime-connection.js';
 import { SECRET_API_KEY, SECRET_SERVER_TOKEN, readSettings } from './settings.js';
 import { mcpClientConfigs } from './mcp-config.js';
+import { useKeyAlone } from './model-commands.js';
 import { describeAccount, type SignInController } from './sign-in.js';
 import { switchSession } from './session-picker.js';
 
@@ -67,13 +68,16 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       });
       await vscode.window.showTextDocument(doc, { preview: true });
     },
-    'cog.setApiKey': () =>
-      askSecret(context, SECRET_API_KEY, {
+    'cog.setApiKey': async () => {
+      const key = await askSecret(context, SECRET_API_KEY, {
         title: 'Cog: API key for cog.baseUrl',
         prompt: readSettings().baseUrl
           ? `Key for ${readSettings().baseUrl}. Kept in VS Code's secret storage. Empty removes it.`
-          : 'Kept in VS Code\u2019s secret storage. Also set cog.baseUrl (and cog.model) to use it. Empty removes it.',
-      }),
+          : 'Kept in VS Code\u2019s secret storage. An OpenRouter (sk-or-\u2026) or OpenAI (sk-\u2026) key selects its service by itself; for another, also run Cog: Choose a Model. Empty removes it.',
+      });
+      // With no base URL, an OpenRouter or OpenAI key selects its service and default model.
+      if (key) await useKeyAlone(context, log, key);
+    },
     'cog.setServerToken': () =>
       askSecret(context, SECRET_SERVER_TOKEN, {
         title: 'Cog: bearer token for cog.serverUrl',
@@ -141,13 +145,14 @@ function sessionArg(arg: unknown): string | undefined {
 
 /**
  * Prompts for a secret and stores it; the runtime restarts on the SecretStorage change
- * (extension.ts). Never logs or shows the value.
+ * (extension.ts). Never logs or shows the value. Resolves with what was stored ('' when
+ * removed, undefined when the user backed out).
  */
 async function askSecret(
   context: vscode.ExtensionContext,
   key: string,
   opts: { title: string; prompt: string },
-): Promise<void> {
+): Promise<string | undefined> {
   const value = await vscode.window.showInputBox({
     title: opts.title,
     prompt: opts.prompt,
@@ -162,4 +167,5 @@ async function askSecret(
       ? `${opts.title.replace(/^Cog: /, '')}: saved.`
       : `${opts.title.replace(/^Cog: /, '')}: removed.`,
   );
+  return value.trim();
 }

@@ -12,6 +12,8 @@ import { createEditorContext } from './editor-context.js';
 import { createLauncher } from './launcher.js';
 import { EditorModelBridge, pickEditorModel } from './lm-models.js';
 import { registerMcpProvider } from './mcp-provider.js';
+import { firstRunSetup, registerModelCommands } from './model-commands.js';
+import { ModelSources } from './model-picker.js';
 import { RuntimeConnection } from './runtime-connection.js';
 import { underWorkspaceTrust } from './runtime-env.js';
 import { affectsRuntime, readSettings, SECRET_API_KEY, SECRET_SERVER_TOKEN } from './settings.js';
@@ -88,6 +90,7 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
       get: () => context.workspaceState.get<string>('cog.session'),
       set: (session) => void context.workspaceState.update('cog.session', session),
     },
+    setup: firstRunSetup(context),
   });
   late.chat = chat;
   const view = new ChatViewProvider(context.extensionUri, chat, log);
@@ -104,6 +107,8 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
     trusted: () => vscode.workspace.isTrusted,
   });
   const status = createStatusBar(connection, signIn);
+  // More entries for Cog: Choose a Model (the editor's own language models) register here.
+  const modelSources = new ModelSources();
   context.subscriptions.push(
     chat,
     view,
@@ -117,6 +122,12 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
         void vscode.window.showErrorMessage(`Cog: ${message}`);
       }),
     ),
+    ...registerModelCommands({
+      context,
+      log,
+      sources: modelSources,
+      refreshSetup: () => chat.refreshSetup(),
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!affectsRuntime(e)) return;
       chat.refreshOnReconnect();

@@ -57,7 +57,9 @@ export type HostToWebview =
   /** A problem the user should see (failed send, lost connection), in plain words. */
   | { type: 'notice'; level: 'info' | 'error'; message: string }
   /** What the host holds attached for the next message: the chips above the composer. */
-  | { type: 'attachments'; items: AttachmentView[] };
+  | { type: 'attachments'; items: AttachmentView[] }
+  /** Whether to offer "Choose a Model" (no model configured and not dismissed). */
+  | { type: 'setup'; chooseModel: boolean };
 
 const Id = z
   .string()
@@ -119,5 +121,9 @@ export const WebviewToHostSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('attachPick'), trigger: z.enum(['@', '#']) }).strict(),
   /** A chip's remove button: by the id the host gave it, nothing else. */
   z.object({ type: z.literal('attachRemove'), id: Id }).strict(),
+  /** The first-run banner's button: the host runs Cog: Choose a Model. */
+  z.object({ type: z.literal('chooseModel') }).strict(),
+  /** The first-run banner was dismissed: the host remembers it and stops offering. */
+  z.object({ type: z.literal('dismissChooseModel') }).strict(),
 ]);
 export type WebviewToHost = z.infer<typeof WebviewToHostSchema>;

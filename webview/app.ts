@@ -8,7 +8,7 @@ import type { Host } from './host.js';
 import { Hud } from './hud/hud.js';
 import { createSaver, readPersisted } from './persist.js';
 import { ProcessRegistry } from './processes.js';
-import { Banners } from './shell/banners.js';
+import { Banners, SetupBanner } from './shell/banners.js';
 import { SessionBar } from './shell/session-bar.js';
 import { Ticker } from './ticker.js';
 
@@ -31,6 +31,7 @@ export function createApp(root: HTMLElement, host: Host): void {
 
   const bar = new SessionBar(host);
   const banners = new Banners();
+  const setup = new SetupBanner(host);
   const hud = new Hud();
   const chat = new ChatView(ctx, () => saver.schedule(), {
     copy: (text) => host.post({ type: 'codeAction', action: 'copy', code: text }),
@@ -59,7 +60,7 @@ export function createApp(root: HTMLElement, host: Host): void {
       scroll: chat.scrollPosition(),
     };
   });
-  root.replaceChildren(bar.el, banners.el, hud.el, chat.el, composer.el);
+  root.replaceChildren(bar.el, banners.el, setup.el, hud.el, chat.el, composer.el);
 
   let synced = false;
   const waiting: Events[] = [];
@@ -156,6 +157,8 @@ export function createApp(root: HTMLElement, host: Host): void {
         return;
       case 'sessions':
         return bar.setSessions(msg.sessions ?? []);
+      case 'setup':
+        return setup.show(msg.chooseModel === true);
       case 'notice': {
         banners.notice(msg.level, msg.message);
         if (msg.level === 'error') {

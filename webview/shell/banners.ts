@@ -1,5 +1,6 @@
 import type { ConnectionStatus } from '../../protocol/webview.js';
 import { button, h } from '../dom.js';
+import type { Host } from '../host.js';
 
 const CONNECTION_TEXT: Record<ConnectionStatus, string> = {
   starting: 'Starting the Cog runtime…',
@@ -46,5 +47,38 @@ export class Banners {
     this.notices.append(el);
     while (this.notices.childElementCount > MAX_NOTICES) this.notices.firstElementChild?.remove();
     if (level === 'info') setTimeout(() => el.remove(), INFO_MS);
+  }
+}
+
+/**
+ * The first-run offer: no model is configured, so replies come from the offline engine.
+ * Shown while the host says so; its buttons only post intents, and the host decides.
+ */
+export class SetupBanner {
+  readonly el = h('div', {
+    class: 'banner setup',
+    attrs: { role: 'region', 'aria-label': 'Choose a model', hidden: true },
+  });
+
+  constructor(host: Host) {
+    this.el.append(
+      h('span', {
+        class: 'notice-text',
+        text: 'No model is configured: Cog answers from its offline engine. Choose a model to talk to a real one.',
+      }),
+      button('Choose a Model', () => host.post({ type: 'chooseModel' }), { class: 'choose-model' }),
+      button(
+        'Dismiss',
+        () => {
+          this.el.hidden = true;
+          host.post({ type: 'dismissChooseModel' });
+        },
+        { secondary: true, class: 'dismiss', title: 'Do not offer this again' },
+      ),
+    );
+  }
+
+  show(offer: boolean): void {
+    this.el.hidden = !offer;
   }
 }
