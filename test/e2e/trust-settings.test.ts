@@ -27,7 +27,9 @@ import {
 // user's API key anywhere or let code run unasked, and the process card in the visible
 // panel is the one approval. Restricted Mode: trust-restricted.test.ts.
 
-const API_KEY = 'sk-cog-trust-test-0123456789abcdef';
+// Of no known service's shape: an sk-or-/sk- key alone would select OpenRouter or OpenAI
+// (test/e2e/model-picker.test.ts), and this test is about the folder's endpoint.
+const API_KEY = 'cog-trust-test-0123456789abcdef';
 
 /** Cog: Set API Key, typed into its password box: the real SecretStorage keeps it. */
 async function setApiKey(page: Page, key: string): Promise<void> {
