@@ -12,6 +12,9 @@ import {
 import { errorMessage } from './runtime-connection.js';
 import { readSettings, SECRET_API_KEY } from './settings.js';
 
+/** SecretStorage key of the key set aside for `origin` (ModelChoice.setAsideFor). */
+const asideKey = (origin: string) => `${SECRET_API_KEY}@${origin}`;
+
 /** globalState key: the user dismissed the first-run offer, so the panel stops making it. */
 const DISMISSED = 'cog.chooseModelDismissed';
 
@@ -59,6 +62,11 @@ export const vscodePickerUi: PickerUi = {
 function writerFor(context: vscode.ExtensionContext): ChoiceWriter {
   return {
     storeKey: (key) => Promise.resolve(context.secrets.store(SECRET_API_KEY, key)),
+    setKeyAside: async (origin) => {
+      const key = await context.secrets.get(SECRET_API_KEY);
+      if (key) await context.secrets.store(asideKey(origin), key);
+      await context.secrets.delete(SECRET_API_KEY);
+    },
     setUserSetting: (key, value) =>
       Promise.resolve(
         vscode.workspace
@@ -125,13 +133,17 @@ export function registerModelCommands(deps: ModelCommandDeps): vscode.Disposable
         const choice = await chooseModel({
           ui: vscodePickerUi,
           storedKey: () => Promise.resolve(context.secrets.get(SECRET_API_KEY)),
+          keySetAsideFor: (origin) => Promise.resolve(context.secrets.get(asideKey(origin))),
           current: () => readSettings(),
           extraSources: () => sources.list(),
         });
         if (!choice) return;
         await apply(context, log, choice, 'chosen with Cog: Choose a Model');
+        const aside = choice.setAsideFor
+          ? ` Your key for ${new URL(choice.setAsideFor).host} is kept, and not sent to ${choice.label}; choosing it again brings it back.`
+          : '';
         void vscode.window.showInformationMessage(
-          `Cog now uses ${choice.model} (${choice.label}).`,
+          `Cog now uses ${choice.model} (${choice.label}).${aside}`,
         );
       } catch (err) {
         const message = errorMessage(err);

@@ -24,8 +24,13 @@ import {
 export interface ModelChoice {
   baseUrl: string;
   model: string;
-  /** A key the user typed during the flow, to be stored; absent: keep the stored one. */
+  /** A key to make the stored one (typed, or set aside earlier); absent: keep the stored one. */
   apiKey?: string;
+  /**
+   * The origin the stored key belongs to, when that is not `baseUrl`'s: the key is set aside
+   * for it (kept, not sent to the new URL) before the choice is written.
+   */
+  setAsideFor?: string;
   /** For the confirmation: "OpenRouter", "Ollama", the URL's host. */
   label: string;
 }
@@ -62,8 +67,10 @@ export interface PickerUi {
 
 export interface PickerDeps {
   ui: PickerUi;
-  /** The key in SecretStorage now, if any. */
+  /** The key in SecretStorage now (the one the runtime sends), if any. */
   storedKey(): Promise<string | undefined>;
+  /** A key set aside earlier for `origin` (see ModelChoice.setAsideFor), if any. */
+  keySetAsideFor(origin: string): Promise<string | undefined>;
   /** The user's cog.baseUrl and cog.model now ('' when unset). */
   current(): { baseUrl: string; model: string };
   extraSources(): readonly ExtraModelSource[];
@@ -137,20 +144,8 @@ export async function chooseModel(deps: PickerDeps): Promise<ModelChoice | undef
   );
   if (!start) return undefined;
   try {
-    switch (start.kind) {
-      case 'service':
-        return await fromService(deps, start.service);
-      case 'local':
-        return await fromLocal(deps);
-      case 'url':
-        return await fromUrl(deps);
-      case 'extra':
-        return await start.source.pick();
-      default: {
-        const never: never = start;
-        throw new Error(`unknown source ${JSON.stringify(never)}`);
-      }
-    }
+    const choice = await fromStart(deps, start);
+    return choice && (await placeStoredKey(deps, current, choice));
   } catch (err) {
     if (isAbort(err)) return undefined;
     ui.error(err instanceof Error ? err.message : String(err));
@@ -158,14 +153,82 @@ export async function chooseModel(deps: PickerDeps): Promise<ModelChoice | undef
   }
 }
 
+function fromStart(deps: PickerDeps, start: Start): Promise<ModelChoice | undefined> {
+  switch (start.kind) {
+    case 'service':
+      return fromService(deps, start.service);
+    case 'local':
+      return fromLocal(deps);
+    case 'url':
+      return fromUrl(deps);
+    case 'extra':
+      return start.source.pick();
+    default: {
+      const never: never = start;
+      throw new Error(`unknown source ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * The origin a stored key belongs to: the configured base URL's, else (a key alone) its
+ * service's; undefined for a key of no known shape stored before any URL was chosen, which
+ * is meant for the URL chosen next.
+ */
+function keyHome(key: string, current: { baseUrl: string }): string | undefined {
+  if (current.baseUrl && URL.canParse(current.baseUrl)) return new URL(current.baseUrl).origin;
+  const service = serviceForKey(key);
+  return service && new URL(service.baseUrl).origin;
+}
+
+/** Whether `key` may be sent to `target`: it is that origin's, that service's, or no URL's yet. */
+function belongsTo(key: string, current: { baseUrl: string }, target: string): boolean {
+  const home = keyHome(key, current);
+  const service = serviceForKey(key);
+  return (
+    home === undefined ||
+    home === target ||
+    (!!service && new URL(service.baseUrl).origin === target)
+  );
+}
+
+/**
+ * The key that may be sent to `baseUrl` while listing its models: the stored one if it is
+ * that origin's (or no URL's yet), else one set aside for that origin earlier (`restored`:
+ * it becomes the stored key again if this URL is chosen). Never another service's key.
+ */
+async function keyFor(
+  deps: PickerDeps,
+  baseUrl: string,
+): Promise<{ key?: string; restored?: boolean }> {
+  const target = new URL(baseUrl).origin;
+  const stored = await deps.storedKey();
+  if (stored && belongsTo(stored, deps.current(), target)) return { key: stored };
+  const saved = await deps.keySetAsideFor(target);
+  return saved ? { key: saved, restored: true } : {};
+}
+
+/** Marks the stored key to be set aside when it belongs to another origin than the choice's. */
+async function placeStoredKey(
+  deps: PickerDeps,
+  current: { baseUrl: string },
+  choice: ModelChoice,
+): Promise<ModelChoice> {
+  const stored = await deps.storedKey();
+  if (!stored || belongsTo(stored, current, new URL(choice.baseUrl).origin)) return choice;
+  const home = keyHome(stored, current);
+  return home ? { ...choice, setAsideFor: home } : choice;
+}
+
 /** OpenRouter or OpenAI: the stored key if it is that service's, else the one the user types. */
 async function fromService(
   deps: PickerDeps,
   service: KnownService,
 ): Promise<ModelChoice | undefined> {
-  const stored = await deps.storedKey();
-  let apiKey: string | undefined;
-  if (!stored || serviceForKey(stored) !== service) {
+  const known = await keyFor(deps, service.baseUrl);
+  const fits = known.key !== undefined && serviceForKey(known.key) === service;
+  let apiKey = fits && known.restored ? known.key : undefined;
+  if (!fits) {
     apiKey = await deps.ui.input({
       title: `${TITLE}: ${service.label}`,
       prompt: `Your ${service.label} API key (${service.keyHint}). Kept in VS Code's secret storage.`,
@@ -178,7 +241,7 @@ async function fromService(
     if (apiKey === undefined) return undefined;
     apiKey = apiKey.trim();
   }
-  const key = apiKey ?? stored;
+  const key = apiKey ?? known.key;
   const models = await deps.ui.busy(`Cog: asking ${service.label} for its models…`, (signal) =>
     listModels(service.baseUrl, { ...(key ? { apiKey: key } : {}), signal }),
   );
@@ -239,15 +302,15 @@ async function fromUrl(deps: PickerDeps): Promise<ModelChoice | undefined> {
   if (typed === undefined) return undefined;
   const baseUrl = normaliseBaseUrl(typed);
   const label = new URL(baseUrl).host;
-  const stored = await deps.storedKey();
+  const known = await keyFor(deps, baseUrl);
   const list = (key: string | undefined) =>
     deps.ui.busy(`Cog: asking ${label} for its models…`, (signal) =>
       listModels(baseUrl, { ...(key ? { apiKey: key } : {}), signal }),
     );
-  let apiKey: string | undefined;
+  let apiKey = known.restored ? known.key : undefined;
   let models: string[];
   try {
-    models = await list(stored);
+    models = await list(known.key);
   } catch (err) {
     if (!isDiscoveryError(err) || err.code !== 'unauthorized') throw err;
     apiKey = await deps.ui.input({
@@ -316,15 +379,18 @@ export function choiceForKeyAlone(
 /** Where a choice is written: the user's settings and SecretStorage (model-commands.ts). */
 export interface ChoiceWriter {
   storeKey(key: string): Promise<void>;
+  /** Moves the stored key aside for `origin` (kept, no longer sent) and removes it. */
+  setKeyAside(origin: string): Promise<void>;
   /** Writes `cog.<key>` in the user's (global) settings. */
   setUserSetting(key: 'baseUrl' | 'model', value: string): Promise<void>;
 }
 
 /**
- * Writes a choice. The key goes first and the model last: each write restarts the runtime,
+ * Writes a choice. The keys go first and the model last: each write restarts the runtime,
  * and the last restart is the one that must see all three.
  */
 export async function applyChoice(choice: ModelChoice, to: ChoiceWriter): Promise<void> {
+  if (choice.setAsideFor) await to.setKeyAside(choice.setAsideFor);
   if (choice.apiKey) await to.storeKey(choice.apiKey);
   await to.setUserSetting('baseUrl', choice.baseUrl);
   await to.setUserSetting('model', choice.model);

@@ -75,6 +75,7 @@ function deps(ui: PickerUi, extra: Partial<PickerDeps> = {}): PickerDeps {
   return {
     ui,
     storedKey: async () => undefined,
+    keySetAsideFor: async () => undefined,
     current: () => ({ baseUrl: '', model: '' }),
     extraSources: () => [],
     ...extra,
@@ -178,10 +179,74 @@ describe('Choose a Model', () => {
       type(locked.url),
       choose('private-model'),
     ]);
-    const choice = await chooseModel(deps(ui, { storedKey: async () => KEY }));
+    const choice = await chooseModel(
+      deps(ui, {
+        storedKey: async () => KEY,
+        current: () => ({ baseUrl: locked.url, model: 'private-model' }),
+      }),
+    );
     assert.equal(choice?.model, 'private-model');
     assert.equal(choice?.apiKey, undefined, 'the stored key stays as it is');
+    assert.equal(choice?.setAsideFor, undefined);
     assert.equal(left(), 0);
+  });
+
+  it('another URL: the stored key is not sent to it but set aside, and comes back when its server is chosen again', async () => {
+    open.reset();
+    locked.reset();
+    const away = scriptedUi([
+      choose('Any OpenAI-compatible URL'),
+      type(open.url),
+      choose('fixture-model'),
+    ]);
+    const moved = await chooseModel(
+      deps(away.ui, {
+        storedKey: async () => KEY,
+        current: () => ({ baseUrl: locked.url, model: 'private-model' }),
+      }),
+    );
+    assert.equal(moved?.baseUrl, open.url);
+    assert.equal(moved?.setAsideFor, new URL(locked.url).origin);
+    assert.deepEqual(
+      open.requests.map((r) => r.headers.authorization ?? 'none'),
+      ['none'],
+      'the other server never saw the key',
+    );
+
+    const back = scriptedUi([
+      choose('Any OpenAI-compatible URL'),
+      type(locked.url),
+      choose('private-model'),
+    ]);
+    const asideFor: string[] = [];
+    const returned = await chooseModel(
+      deps(back.ui, {
+        current: () => ({ baseUrl: open.url, model: 'fixture-model' }),
+        keySetAsideFor: async (origin) => (asideFor.push(origin), KEY),
+      }),
+    );
+    assert.deepEqual(asideFor, [new URL(locked.url).origin]);
+    assert.equal(returned?.apiKey, KEY, 'the set-aside key becomes the stored one again');
+    assert.equal(back.left(), 0, 'no key was asked for');
+    assert.deepEqual(
+      locked.requests.map((r) => r.headers.authorization ?? 'none'),
+      [`Bearer ${KEY}`],
+    );
+  });
+
+  it('a key of OpenAI’s shape stored with no URL is OpenAI’s, and not sent to a typed URL', async () => {
+    open.reset();
+    const { ui } = scriptedUi([
+      choose('Any OpenAI-compatible URL'),
+      type(open.url),
+      choose('fixture-model'),
+    ]);
+    const choice = await chooseModel(deps(ui, { storedKey: async () => 'sk-proj-openai' }));
+    assert.equal(choice?.setAsideFor, 'https://api.openai.com');
+    assert.deepEqual(
+      open.requests.map((r) => r.headers.authorization ?? 'none'),
+      ['none'],
+    );
   });
 
   it('an unreachable URL or a malformed one is said plainly, and nothing is chosen', async () => {
@@ -268,6 +333,7 @@ describe('applying a choice', () => {
     const writes: string[] = [];
     const to = {
       storeKey: async (k: string) => void writes.push(`key ${k}`),
+      setKeyAside: async (origin: string) => void writes.push(`aside ${origin}`),
       setUserSetting: async (k: string, v: string) => void writes.push(`${k} ${v}`),
     };
     await applyChoice({ baseUrl: 'http://h/v1', model: 'm', label: 'h', apiKey: 'sk-x' }, to);
@@ -275,5 +341,9 @@ describe('applying a choice', () => {
     writes.length = 0;
     await applyChoice({ baseUrl: 'http://h/v1', model: 'm', label: 'h' }, to);
     assert.deepEqual(writes, ['baseUrl http://h/v1', 'model m']);
+    writes.length = 0;
+    const back = { baseUrl: 'http://g/v1', model: 'n', label: 'g', apiKey: 'sk-g' };
+    await applyChoice({ ...back, setAsideFor: 'http://h' }, to);
+    assert.deepEqual(writes, ['aside http://h', 'key sk-g', 'baseUrl http://g/v1', 'model n']);
   });
 });
