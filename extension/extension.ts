@@ -10,7 +10,7 @@ import { CHAT_VIEW_ID, ChatViewProvider } from './chat-view.js';
 import { registerCommands } from './commands.js';
 import { createEditorContext } from './editor-context.js';
 import { createLauncher } from './launcher.js';
-import { EditorModelBridge, pickEditorModel } from './lm-models.js';
+import { EditorModelBridge, editorModelSource, pickEditorModel } from './lm-models.js';
 import { registerMcpProvider } from './mcp-provider.js';
 import { firstRunSetup, registerModelCommands } from './model-commands.js';
 import { ModelSources } from './model-picker.js';
@@ -109,6 +109,8 @@ export function activate(context: vscode.ExtensionContext): CogExtensionApi {
   const status = createStatusBar(connection, signIn);
   // More entries for Cog: Choose a Model (the editor's own language models) register here.
   const modelSources = new ModelSources();
+  const editorSource = editorModelSource();
+  if (editorSource) context.subscriptions.push(modelSources.register(editorSource));
   context.subscriptions.push(
     chat,
     view,

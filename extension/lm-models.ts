@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { NODE_NAMES } from '../protocol/events.js';
 import type { Logger } from './emitter.js';
+import type { ExtraModelSource } from './model-picker.js';
 import {
   LmBridgeError,
   startLmBridge,
@@ -83,15 +84,18 @@ export async function applyEditorModel(value: string | undefined): Promise<void>
     .update(LANGUAGE_MODEL_SETTING, value ?? undefined, vscode.ConfigurationTarget.Global);
 }
 
-/** "Cog: Use a VS Code Language Model": a quick pick of the editor's models. */
-export async function pickEditorModel(): Promise<void> {
+/** The editor's models in a quick pick; `null` when VS Code has none (and said so), undefined on Escape. */
+async function askEditorModel(
+  title: string,
+  offerStop: boolean,
+): Promise<{ value: string | undefined; label: string } | undefined | null> {
   const current = readEditorModel();
   const choices = await editorModelChoices();
   if (!choices.length) {
     void vscode.window.showInformationMessage(
       'Cog: VS Code has no language models to offer. Install or sign in to an extension that provides them (such as GitHub Copilot Chat), then try again.',
     );
-    return;
+    return null;
   }
   type Item = vscode.QuickPickItem & { value: string | undefined };
   const items: Item[] = choices.map((c) => ({
@@ -100,7 +104,7 @@ export async function pickEditorModel(): Promise<void> {
     ...(c.detail ? { detail: c.detail } : {}),
     value: c.value,
   }));
-  if (current) {
+  if (current && offerStop) {
     items.push({
       label: 'Stop using a VS Code language model',
       description: 'back to cog.baseUrl or the offline engine',
@@ -108,11 +112,39 @@ export async function pickEditorModel(): Promise<void> {
     });
   }
   const picked = await vscode.window.showQuickPick(items, {
-    title: 'Cog: Use a VS Code Language Model',
+    title,
     placeHolder: 'The model Cog answers with',
     matchOnDescription: true,
   });
+  return picked && { value: picked.value, label: picked.label };
+}
+
+/** "Cog: Use a VS Code Language Model": a quick pick of the editor's models. */
+export async function pickEditorModel(): Promise<void> {
+  const picked = await askEditorModel('Cog: Use a VS Code Language Model', true);
   if (picked) await applyEditorModel(picked.value);
+}
+
+/**
+ * The editor's models as one more entry of Cog: Choose a Model, where VS Code has the
+ * language-model API; the picker writes the choice (and stops using cog.baseUrl's model).
+ */
+export function editorModelSource(): ExtraModelSource | undefined {
+  if (typeof vscode.lm?.selectChatModels !== 'function') return undefined;
+  return {
+    label: "The editor's own language models",
+    detail: 'Models VS Code provides (GitHub Copilot and other extensions), used with no key',
+    async pick() {
+      const picked = await askEditorModel("Cog: Choose a Model: the editor's own", false);
+      if (!picked?.value) return undefined;
+      return {
+        kind: 'editor',
+        languageModel: picked.value,
+        model: picked.label,
+        label: 'a VS Code language model',
+      };
+    },
+  };
 }
 
 /**

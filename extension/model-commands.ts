@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Logger } from './emitter.js';
+import { readEditorModel } from './lm-models.js';
 import {
   applyChoice,
   chooseModel,
@@ -84,7 +85,8 @@ async function apply(
   why: string,
 ): Promise<void> {
   await applyChoice(choice, writerFor(context));
-  log.info(`${why}: model ${choice.model} at ${choice.baseUrl}`);
+  const where = choice.kind === 'editor' ? `VS Code's ${choice.languageModel}` : choice.baseUrl;
+  log.info(`${why}: model ${choice.model} at ${where}`);
 }
 
 /**
@@ -109,7 +111,12 @@ export function firstRunSetup(context: vscode.ExtensionContext) {
   return {
     offered: () => {
       const s = readSettings();
-      return !s.baseUrl && !s.serverUrl && !context.globalState.get<boolean>(DISMISSED);
+      return (
+        !s.baseUrl &&
+        !s.serverUrl &&
+        !readEditorModel() &&
+        !context.globalState.get<boolean>(DISMISSED)
+      );
     },
     choose: () => void vscode.commands.executeCommand('cog.chooseModel'),
     dismiss: () => Promise.resolve(context.globalState.update(DISMISSED, true)),
@@ -139,9 +146,10 @@ export function registerModelCommands(deps: ModelCommandDeps): vscode.Disposable
         });
         if (!choice) return;
         await apply(context, log, choice, 'chosen with Cog: Choose a Model');
-        const aside = choice.setAsideFor
-          ? ` Your key for ${new URL(choice.setAsideFor).host} is kept, and not sent to ${choice.label}; choosing it again brings it back.`
-          : '';
+        const aside =
+          choice.kind !== 'editor' && choice.setAsideFor
+            ? ` Your key for ${new URL(choice.setAsideFor).host} is kept, and not sent to ${choice.label}; choosing it again brings it back.`
+            : '';
         void vscode.window.showInformationMessage(
           `Cog now uses ${choice.model} (${choice.label}).${aside}`,
         );

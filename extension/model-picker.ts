@@ -21,7 +21,11 @@ import {
  */
 
 /** What the picker settled on: written to the user's settings (and the key to SecretStorage). */
-export interface ModelChoice {
+export type ModelChoice = EndpointChoice | EditorModelChoice;
+
+/** A model behind an OpenAI-compatible URL: cog.baseUrl and cog.model. */
+export interface EndpointChoice {
+  kind?: undefined;
   baseUrl: string;
   model: string;
   /** A key to make the stored one (typed, or set aside earlier); absent: keep the stored one. */
@@ -32,6 +36,15 @@ export interface ModelChoice {
    */
   setAsideFor?: string;
   /** For the confirmation: "OpenRouter", "Ollama", the URL's host. */
+  label: string;
+}
+
+/** One of the editor's own language models: cog.languageModel ("vendor/id"); no key. */
+export interface EditorModelChoice {
+  kind: 'editor';
+  languageModel: string;
+  /** For the confirmation: the model's name and where it comes from. */
+  model: string;
   label: string;
 }
 
@@ -214,6 +227,7 @@ async function placeStoredKey(
   current: { baseUrl: string },
   choice: ModelChoice,
 ): Promise<ModelChoice> {
+  if (choice.kind === 'editor') return choice;
   const stored = await deps.storedKey();
   if (!stored || belongsTo(stored, current, new URL(choice.baseUrl).origin)) return choice;
   const home = keyHome(stored, current);
@@ -381,15 +395,22 @@ export interface ChoiceWriter {
   storeKey(key: string): Promise<void>;
   /** Moves the stored key aside for `origin` (kept, no longer sent) and removes it. */
   setKeyAside(origin: string): Promise<void>;
-  /** Writes `cog.<key>` in the user's (global) settings. */
-  setUserSetting(key: 'baseUrl' | 'model', value: string): Promise<void>;
+  /** Writes `cog.<key>` in the user's (global) settings; undefined removes it. */
+  setUserSetting(
+    key: 'baseUrl' | 'model' | 'languageModel',
+    value: string | undefined,
+  ): Promise<void>;
 }
 
 /**
  * Writes a choice. The keys go first and the model last: each write restarts the runtime,
- * and the last restart is the one that must see all three.
+ * and the last restart is the one that must see all three. An editor model is one setting,
+ * and leaves cog.baseUrl and cog.model for when it is no longer used; an endpoint choice
+ * stops using an editor model, which would otherwise still answer.
  */
 export async function applyChoice(choice: ModelChoice, to: ChoiceWriter): Promise<void> {
+  if (choice.kind === 'editor') return to.setUserSetting('languageModel', choice.languageModel);
+  await to.setUserSetting('languageModel', undefined);
   if (choice.setAsideFor) await to.setKeyAside(choice.setAsideFor);
   if (choice.apiKey) await to.storeKey(choice.apiKey);
   await to.setUserSetting('baseUrl', choice.baseUrl);

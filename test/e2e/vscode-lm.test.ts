@@ -93,9 +93,15 @@ test(
         .locator('.statusbar-item', { hasText: 'Cog: offline engine' })
         .waitFor({ timeout: 60_000 });
 
-      // The picker lists what vscode.lm.selectChatModels() offers: the fixture's model.
+      // Cog: Choose a Model offers the editor's own models as one of its sources, and
+      // lists what vscode.lm.selectChatModels() offers: the fixture's model.
       let started = Date.now();
-      await runCommand(page, 'Cog: Use a VS Code Language Model');
+      await runCommand(page, 'Cog: Choose a Model');
+      await page
+        .locator('.quick-input-list .monaco-list-row', {
+          hasText: "The editor's own language models",
+        })
+        .click();
       const row = page.locator('.quick-input-list .monaco-list-row', {
         hasText: 'LM Fixture Echo',
       });
@@ -178,6 +184,27 @@ test(
       assert.doesNotMatch(await counting.innerText(), /\b150\b/, 'the reply stopped midway');
       assert.match(fixtureLog(state), /request from cog-dev\.cog: \d+ messages, 2 tools/);
       t.diagnostic(`stop to cancelled: ${Date.now() - started} ms`);
+
+      // Cog: Use a VS Code Language Model lists the same models, marks the one in use, and
+      // can stop using it: the setting goes and the runtime is back on the offline engine.
+      await runCommand(page, 'Cog: Use a VS Code Language Model');
+      const inUse = page.locator('.quick-input-list .monaco-list-row', {
+        hasText: 'LM Fixture Echo',
+      });
+      await inUse.waitFor({ timeout: 30_000 });
+      assert.match(await inUse.innerText(), /\(in use\)/);
+      await page
+        .locator('.quick-input-list .monaco-list-row', {
+          hasText: 'Stop using a VS Code language model',
+        })
+        .click();
+      await eventually(
+        'cog.languageModel gone from the user settings',
+        () => !readFileSync(userSettings, 'utf8').includes('cog.languageModel'),
+      );
+      await page
+        .locator('.statusbar-item', { hasText: 'Cog: offline engine' })
+        .waitFor({ timeout: 60_000 });
     } catch (err) {
       await onFailure(t, 'vscode-lm.png', browser, server);
       t.diagnostic(`Cog log:\n${cogLog(state).slice(-4000)}`);

@@ -7,6 +7,8 @@ import {
   chooseModel,
   choiceForKeyAlone,
   ModelSources,
+  type EndpointChoice,
+  type ModelChoice,
   type PickerDeps,
   type PickerUi,
   type PickItem,
@@ -70,6 +72,12 @@ const type = (text: string) => (q: Asked) => {
   if (q.kind === 'input') assert.equal(q.validate?.(text), undefined, `"${text}" is refused`);
   return text;
 };
+
+/** The choice as an endpoint's, failing if it is an editor model's. */
+function endpointOf(choice: ModelChoice | undefined): EndpointChoice | undefined {
+  assert.notEqual(choice?.kind, 'editor');
+  return choice as EndpointChoice | undefined;
+}
 
 function deps(ui: PickerUi, extra: Partial<PickerDeps> = {}): PickerDeps {
   return {
@@ -186,8 +194,8 @@ describe('Choose a Model', () => {
       }),
     );
     assert.equal(choice?.model, 'private-model');
-    assert.equal(choice?.apiKey, undefined, 'the stored key stays as it is');
-    assert.equal(choice?.setAsideFor, undefined);
+    assert.equal(endpointOf(choice)?.apiKey, undefined, 'the stored key stays as it is');
+    assert.equal(endpointOf(choice)?.setAsideFor, undefined);
     assert.equal(left(), 0);
   });
 
@@ -205,8 +213,8 @@ describe('Choose a Model', () => {
         current: () => ({ baseUrl: locked.url, model: 'private-model' }),
       }),
     );
-    assert.equal(moved?.baseUrl, open.url);
-    assert.equal(moved?.setAsideFor, new URL(locked.url).origin);
+    assert.equal(endpointOf(moved)?.baseUrl, open.url);
+    assert.equal(endpointOf(moved)?.setAsideFor, new URL(locked.url).origin);
     assert.deepEqual(
       open.requests.map((r) => r.headers.authorization ?? 'none'),
       ['none'],
@@ -226,7 +234,11 @@ describe('Choose a Model', () => {
       }),
     );
     assert.deepEqual(asideFor, [new URL(locked.url).origin]);
-    assert.equal(returned?.apiKey, KEY, 'the set-aside key becomes the stored one again');
+    assert.equal(
+      endpointOf(returned)?.apiKey,
+      KEY,
+      'the set-aside key becomes the stored one again',
+    );
     assert.equal(back.left(), 0, 'no key was asked for');
     assert.deepEqual(
       locked.requests.map((r) => r.headers.authorization ?? 'none'),
@@ -242,7 +254,7 @@ describe('Choose a Model', () => {
       choose('fixture-model'),
     ]);
     const choice = await chooseModel(deps(ui, { storedKey: async () => 'sk-proj-openai' }));
-    assert.equal(choice?.setAsideFor, 'https://api.openai.com');
+    assert.equal(endpointOf(choice)?.setAsideFor, 'https://api.openai.com');
     assert.deepEqual(
       open.requests.map((r) => r.headers.authorization ?? 'none'),
       ['none'],
@@ -334,16 +346,38 @@ describe('applying a choice', () => {
     const to = {
       storeKey: async (k: string) => void writes.push(`key ${k}`),
       setKeyAside: async (origin: string) => void writes.push(`aside ${origin}`),
-      setUserSetting: async (k: string, v: string) => void writes.push(`${k} ${v}`),
+      setUserSetting: async (k: string, v: string | undefined) =>
+        void writes.push(`${k} ${v ?? '(removed)'}`),
     };
     await applyChoice({ baseUrl: 'http://h/v1', model: 'm', label: 'h', apiKey: 'sk-x' }, to);
-    assert.deepEqual(writes, ['key sk-x', 'baseUrl http://h/v1', 'model m']);
+    assert.deepEqual(writes, [
+      'languageModel (removed)',
+      'key sk-x',
+      'baseUrl http://h/v1',
+      'model m',
+    ]);
     writes.length = 0;
     await applyChoice({ baseUrl: 'http://h/v1', model: 'm', label: 'h' }, to);
-    assert.deepEqual(writes, ['baseUrl http://h/v1', 'model m']);
+    assert.deepEqual(writes, ['languageModel (removed)', 'baseUrl http://h/v1', 'model m']);
     writes.length = 0;
     const back = { baseUrl: 'http://g/v1', model: 'n', label: 'g', apiKey: 'sk-g' };
     await applyChoice({ ...back, setAsideFor: 'http://h' }, to);
-    assert.deepEqual(writes, ['aside http://h', 'key sk-g', 'baseUrl http://g/v1', 'model n']);
+    assert.deepEqual(writes, [
+      'languageModel (removed)',
+      'aside http://h',
+      'key sk-g',
+      'baseUrl http://g/v1',
+      'model n',
+    ]);
+    writes.length = 0;
+    await applyChoice(
+      { kind: 'editor', languageModel: 'copilot/gpt-4o', model: 'GPT-4o', label: 'VS Code' },
+      to,
+    );
+    assert.deepEqual(
+      writes,
+      ['languageModel copilot/gpt-4o'],
+      'an editor model is one setting: no key moves and the endpoint stays for later',
+    );
   });
 });
