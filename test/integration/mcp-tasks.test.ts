@@ -223,6 +223,7 @@ test('tasks are per principal: tasks/list pages one’s own; another’s ids are
   const alice = await connect(runtime, 'oidc:alice', { defaultLevel: true });
   const bob = await connect(runtime, 'oidc:bob', { defaultLevel: true });
   const id = (await runtime.createSession('oidc:alice')).id;
+  const aliceWatch = watchTasks(alice.client);
   const waiting = await createTask(alice, 'send', { text: SUM, session: id });
   // Quick ones: a decision about a process that does not exist fails at once.
   const failed: string[] = [];
@@ -251,6 +252,8 @@ test('tasks are per principal: tasks/list pages one’s own; another’s ids are
     mcpError(ErrorCode.InvalidParams),
   );
 
+  // The turn reaches its approval in its own time (a slow machine: after the listing).
+  await aliceWatch.until(waiting, 'input_required', 30_000);
   assert.deepEqual((await bob.client.experimental.tasks.listTasks()).tasks, []);
   const unknown = '00000000-0000-4000-8000-000000000000';
   // Bob gets for alice's task exactly the error of an id that never existed.
