@@ -93,9 +93,19 @@ export async function openCog(page: Page): Promise<FrameLocator> {
 
 /** Runs a command by its title from the command palette. */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor();
+  // A key press can land while the workbench moves focus (a notification, a view that
+  // just opened, a webview): then the palette does not open, and a person presses again.
+  for (const key of ['F1', 'Control+Shift+P', 'F1']) {
+    await page.keyboard.press(key);
+    const opened = await input
+      .waitFor({ timeout: 10_000 })
+      .then(() => true)
+      .catch(() => false);
+    if (opened) break;
+    await page.keyboard.press('Escape');
+  }
+  await input.waitFor({ timeout: 10_000 });
   await input.fill(`>${title}`);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
   await input.press('Enter');
