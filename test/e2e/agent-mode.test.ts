@@ -223,6 +223,15 @@ test(
       serve = await startServe(home, serveArgs);
       assert.equal(serve.url, url);
       assert.notEqual(serve.token, old);
+      // VS Code's MCP client reconnects with the old token first, and on the 401 offers
+      // OAuth (which a token server does not do): a person cancels that and sets the token.
+      const oauthOffer = page.locator('.monaco-dialog-box', {
+        hasText: 'Dynamic Client Registration not supported',
+      });
+      await oauthOffer.waitFor({ timeout: 60_000 });
+      assert.ok((await oauthOffer.innerText()).includes(`'${new URL(url).origin}/'`));
+      await oauthOffer.locator('.monaco-button', { hasText: 'Cancel' }).click();
+      await oauthOffer.waitFor({ state: 'detached' });
       const started = Date.now();
       await setServerToken(page, serve.token);
       await eventually(
