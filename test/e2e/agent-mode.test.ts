@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { ensureExtensionBuilt, requireVscodeE2e, root } from '../extension/build-suite.js';
 import {
-  codeServerBinOf,
   freePort,
   launchBrowser,
   openWorkbench,
@@ -14,6 +13,8 @@ import {
   startCodeServer,
   type BrowserSession,
   type CodeServer,
+  workbenchState,
+  requireCodeServer,
 } from '../helpers/code-server.js';
 import { startServe, type ServeHandle } from '../helpers/cog-process.js';
 import { cogLog, eventually, onFailure, openCog, runCommand } from './trust-harness.js';
@@ -72,21 +73,9 @@ test(
   { timeout: 300_000 },
   async (t) => {
     requireVscodeE2e();
-    const bin = codeServerBinOf('4.104.0');
-    assert.ok(
-      existsSync(bin),
-      `code-server 4.104.0 is not installed at ${bin}: run npm run setup:test`,
-    );
+    requireCodeServer('4.104.0');
     await ensureExtensionBuilt();
-    // Short: code-server puts unix sockets in the state dir.
-    const state = mkdtempSync('/tmp/cog-agent-');
-    const folder = join(state, 'ws');
-    mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
-    mkdirSync(folder);
-    writeFileSync(
-      join(state, 'user-data', 'User', 'settings.json'),
-      JSON.stringify(QUIET_SETTINGS),
-    );
+    const { state, folder } = workbenchState('agent');
     let server: CodeServer | undefined;
     let browser: BrowserSession | undefined;
     try {
@@ -171,29 +160,19 @@ test(
   { timeout: 300_000 },
   async (t) => {
     requireVscodeE2e();
-    const bin = codeServerBinOf('4.104.0');
-    assert.ok(
-      existsSync(bin),
-      `code-server 4.104.0 is not installed at ${bin}: run npm run setup:test`,
-    );
+    requireCodeServer('4.104.0');
     await ensureExtensionBuilt();
     const home = mkdtempSync(join(tmpdir(), 'cog-agent-serve-'));
     const port = await freePort();
     const serveArgs = { args: ['--port', String(port)], env: { COG_OFFLINE: '1' } };
-    const state = mkdtempSync('/tmp/cog-agent-');
-    const folder = join(state, 'ws');
+    const { state, folder, userSettings } = workbenchState('agent');
     let serve: ServeHandle | undefined;
     let server: CodeServer | undefined;
     let browser: BrowserSession | undefined;
     try {
       serve = await startServe(home, serveArgs);
       const url = serve.url;
-      mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
-      mkdirSync(folder);
-      writeFileSync(
-        join(state, 'user-data', 'User', 'settings.json'),
-        JSON.stringify({ ...QUIET_SETTINGS, 'cog.serverUrl': url }),
-      );
+      writeFileSync(userSettings, JSON.stringify({ ...QUIET_SETTINGS, 'cog.serverUrl': url }));
       server = await startCodeServer({
         version: '4.104.0',
         state,

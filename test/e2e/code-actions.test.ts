@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -12,6 +12,7 @@ import {
   startCodeServer,
   type BrowserSession,
   type CodeServer,
+  workbenchState,
 } from '../helpers/code-server.js';
 import { onFailure, openCog, send } from './trust-harness.js';
 
@@ -39,16 +40,13 @@ test(
     // Every reply of the Thinker (which writes the answer in the fast pipeline) is the block.
     const answer = () => reply.text(ANSWER);
     fixture.script('thinker', [answer, answer, answer]);
-    const state = mkdtempSync('/tmp/cog-code-');
-    const folder = join(state, 'ws');
-    mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
-    mkdirSync(folder);
-    writeFileSync(join(folder, 'notes.py'), '# notes\n');
     // The endpoint comes from the user's settings, the only place Cog reads it from.
-    writeFileSync(
-      join(state, 'user-data', 'User', 'settings.json'),
-      JSON.stringify({ ...QUIET_SETTINGS, 'cog.baseUrl': fixture.url, 'cog.model': FIXTURE_MODEL }),
-    );
+    const { state, folder } = workbenchState('code', {
+      ...QUIET_SETTINGS,
+      'cog.baseUrl': fixture.url,
+      'cog.model': FIXTURE_MODEL,
+    });
+    writeFileSync(join(folder, 'notes.py'), '# notes\n');
     let server: CodeServer | undefined;
     let browser: BrowserSession | undefined;
     try {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FIXTURE_MODEL, reply, startFixtureServer } from '../fixtures/openai-server.js';
@@ -11,6 +11,7 @@ import {
   startCodeServer,
   type BrowserSession,
   type CodeServer,
+  workbenchState,
 } from '../helpers/code-server.js';
 import { onFailure, openCog, runCommand, send } from './trust-harness.js';
 
@@ -34,22 +35,15 @@ test(
     requireVscodeE2e();
     await ensureExtensionBuilt();
     const fixture = await startFixtureServer();
-    // Short: code-server puts unix sockets in the state dir.
-    const state = mkdtempSync('/tmp/cog-ctx-');
-    const folder = join(state, 'ws');
-    mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
-    mkdirSync(join(folder, 'src'), { recursive: true });
-    writeFileSync(join(folder, 'src', 'temp.ts'), SOURCE);
     // The endpoint from the user's settings: a folder's could not route anything.
-    writeFileSync(
-      join(state, 'user-data', 'User', 'settings.json'),
-      JSON.stringify({
-        ...QUIET_SETTINGS,
-        'cog.baseUrl': fixture.url,
-        'cog.model': FIXTURE_MODEL,
-        'cog.approvalPolicy': 'auto',
-      }),
-    );
+    const { state, folder } = workbenchState('ctx', {
+      ...QUIET_SETTINGS,
+      'cog.baseUrl': fixture.url,
+      'cog.model': FIXTURE_MODEL,
+      'cog.approvalPolicy': 'auto',
+    });
+    mkdirSync(join(folder, 'src'));
+    writeFileSync(join(folder, 'src', 'temp.ts'), SOURCE);
     let server: CodeServer | undefined;
     let browser: BrowserSession | undefined;
     try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ensureExtensionBuilt, requireVscodeE2e, root } from '../extension/build-suite.js';
@@ -14,6 +14,7 @@ import {
   webviewFrame,
   type BrowserSession,
   type CodeServer,
+  workbenchState,
 } from '../helpers/code-server.js';
 
 // End to end in a real VS Code 1.100 (code-server) driven by playwright-core and Debian's
@@ -60,16 +61,8 @@ test(
     if (!vsixIsFresh(vsix)) await packageVsix(vsix);
     t.diagnostic(`vsix: ${Date.now() - started} ms`);
 
-    // Short paths: code-server puts unix sockets in the state dir.
-    const state = mkdtempSync('/tmp/cog-e2e-');
-    const folder = join(state, 'ws');
-    mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
-    mkdirSync(folder);
+    const { state, folder } = workbenchState('e2e', USER_SETTINGS);
     writeFileSync(join(folder, 'README.md'), '# a workspace for the Cog end-to-end test\n');
-    writeFileSync(
-      join(state, 'user-data', 'User', 'settings.json'),
-      JSON.stringify(USER_SETTINGS, null, 2),
-    );
     let server: CodeServer | undefined;
     let browser: BrowserSession | undefined;
     try {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -8,10 +8,10 @@ import { ensureExtensionBuilt, requireVscodeE2e, root } from '../extension/build
 import {
   launchBrowser,
   openWorkbench,
-  QUIET_SETTINGS,
   startCodeServer,
   type BrowserSession,
   type CodeServer,
+  workbenchState,
 } from '../helpers/code-server.js';
 import { cogLog, eventually, onFailure, openCog, runCommand, send } from './trust-harness.js';
 
@@ -29,19 +29,12 @@ function setUpState(): {
   folder: string;
   userSettings: () => Record<string, unknown>;
 } {
-  // Short: code-server puts unix sockets in the state dir.
-  const state = mkdtempSync('/tmp/cog-models-');
-  const folder = join(state, 'ws');
-  const user = join(state, 'user-data', 'User');
-  mkdirSync(user, { recursive: true });
-  mkdirSync(folder);
+  const { state, folder, userSettings } = workbenchState('models');
   writeFileSync(join(folder, 'README.md'), '# a folder for the model picker test\n');
-  writeFileSync(join(user, 'settings.json'), JSON.stringify(QUIET_SETTINGS, null, 2));
   return {
     state,
     folder,
-    userSettings: () =>
-      JSON.parse(readFileSync(join(user, 'settings.json'), 'utf8')) as Record<string, unknown>,
+    userSettings: () => JSON.parse(readFileSync(userSettings, 'utf8')) as Record<string, unknown>,
   };
 }
 

@@ -1,13 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Frame, Locator, Page } from 'playwright-core';
@@ -21,6 +13,7 @@ import {
   webviewFrame,
   type BrowserSession,
   type CodeServer,
+  workbenchState,
 } from '../helpers/code-server.js';
 import { THEMES, THEMES_FILE, type ThemeFixture } from '../fixtures/vscode-themes.js';
 import { axeViolations, describeProblems, overflowProblems } from '../webview/layout-check.js';
@@ -152,15 +145,9 @@ async function openPanel(
   theme: (typeof THEMES)[number],
   opened: { server?: CodeServer; browser?: BrowserSession; state?: string },
 ): Promise<Panel> {
-  const state = (opened.state = mkdtempSync('/tmp/cog-themes-'));
-  const folder = join(state, 'ws');
-  mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
-  mkdirSync(folder);
+  const { state, folder } = workbenchState('themes', settingsFor(theme.vscodeName));
+  opened.state = state;
   writeFileSync(join(folder, 'README.md'), '# a workspace for the Cog theme test\n');
-  writeFileSync(
-    join(state, 'user-data', 'User', 'settings.json'),
-    JSON.stringify(settingsFor(theme.vscodeName), null, 2),
-  );
   const server = (opened.server = await startCodeServer({ state, folder, exts: [root] }));
   const browser = (opened.browser = await launchBrowser({
     viewport: { width: 1100, height: 760 },

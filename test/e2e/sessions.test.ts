@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
@@ -8,13 +8,13 @@ import { ensureExtensionBuilt, requireVscodeE2e, root } from '../extension/build
 import { packageVsix, vsixIsFresh } from '../helpers/vsix.js';
 import {
   codeServerE2e,
-  QUIET_SETTINGS,
   launchBrowser,
   openWorkbench,
   startCodeServer,
   webviewFrame,
   type BrowserSession,
   type CodeServer,
+  workbenchState,
 } from '../helpers/code-server.js';
 
 // Sessions in a real VS Code (code-server) with the packaged .vsix, the way a person uses
@@ -79,15 +79,8 @@ test(
     await ensureExtensionBuilt();
     if (!vsixIsFresh(vsix)) await packageVsix(vsix);
 
-    const state = mkdtempSync('/tmp/cog-e2e-sess-');
-    const folder = join(state, 'ws');
-    mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
-    mkdirSync(folder);
+    const { state, folder } = workbenchState('e2e-sess');
     writeFileSync(join(folder, 'README.md'), '# sessions end-to-end\n');
-    writeFileSync(
-      join(state, 'user-data', 'User', 'settings.json'),
-      JSON.stringify(QUIET_SETTINGS, null, 2),
-    );
     let server: CodeServer | undefined;
     let browser: BrowserSession | undefined;
     try {

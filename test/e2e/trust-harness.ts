@@ -1,12 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
@@ -17,6 +10,7 @@ import {
   webviewFrame,
   type BrowserSession,
   type CodeServer,
+  workbenchState,
 } from '../helpers/code-server.js';
 
 /**
@@ -38,11 +32,8 @@ export const USER_SETTINGS = {
 
 /** A state dir with user settings, and a folder whose settings point Cog at `fixture`. */
 export function setUp(fixture: FixtureServer, user: Record<string, unknown>) {
-  // Short: code-server puts unix sockets in the state dir.
-  const state = mkdtempSync('/tmp/cog-trust-');
-  const folder = join(state, 'ws');
-  mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
-  mkdirSync(join(folder, '.vscode'), { recursive: true });
+  const { state, folder } = workbenchState('trust', user);
+  mkdirSync(join(folder, '.vscode'));
   writeFileSync(join(folder, 'README.md'), '# a folder someone else wrote\n');
   writeFileSync(
     join(folder, '.vscode', 'settings.json'),
@@ -52,7 +43,6 @@ export function setUp(fixture: FixtureServer, user: Record<string, unknown>) {
       'cog.approvalPolicy': 'auto',
     }),
   );
-  writeFileSync(join(state, 'user-data', 'User', 'settings.json'), JSON.stringify(user));
   return { state, folder };
 }
 

@@ -1,25 +1,17 @@
 import assert from 'node:assert/strict';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { ensureExtensionBuilt, requireVscodeE2e, root } from '../extension/build-suite.js';
 import {
-  codeServerBinOf,
   launchBrowser,
   openWorkbench,
-  QUIET_SETTINGS,
   startCodeServer,
   type BrowserSession,
   type CodeServer,
+  workbenchState,
+  requireCodeServer,
 } from '../helpers/code-server.js';
 import { cogLog, eventually, onFailure, openCog, runCommand, send } from './trust-harness.js';
 
@@ -61,19 +53,9 @@ test(
   { timeout: 300_000 },
   async (t) => {
     requireVscodeE2e();
-    const bin = codeServerBinOf('4.104.0');
-    assert.ok(
-      existsSync(bin),
-      `code-server 4.104.0 is not installed at ${bin}: run npm run setup:test`,
-    );
+    requireCodeServer('4.104.0');
     await ensureExtensionBuilt();
-    // Short: code-server puts unix sockets in the state dir.
-    const state = mkdtempSync('/tmp/cog-lm-');
-    const folder = join(state, 'ws');
-    const userSettings = join(state, 'user-data', 'User', 'settings.json');
-    mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
-    mkdirSync(folder);
-    writeFileSync(userSettings, JSON.stringify(QUIET_SETTINGS));
+    const { state, folder, userSettings } = workbenchState('lm');
     let server: CodeServer | undefined;
     let browser: BrowserSession | undefined;
     try {

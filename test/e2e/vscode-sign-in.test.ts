@@ -1,13 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -20,6 +12,7 @@ import {
   startCodeServer,
   type BrowserSession,
   type CodeServer,
+  workbenchState,
 } from '../helpers/code-server.js';
 import { startServe, type ServeHandle } from '../helpers/cog-process.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/oidc-provider.js';
@@ -80,8 +73,7 @@ test(
     await ensureExtensionBuilt();
     const issuer: TestIssuer = await startTestIssuer({ interactive: true, host: '127.0.0.2' });
     const home = mkdtempSync(join(tmpdir(), 'cog-signin-home-'));
-    // Short: code-server puts unix sockets in the state dir.
-    const state = mkdtempSync('/tmp/cog-signin-');
+    const { state, folder, userSettings } = workbenchState('signin');
     let serve: ServeHandle | undefined;
     let server: CodeServer | undefined;
     let browser: BrowserSession | undefined;
@@ -91,11 +83,8 @@ test(
         env: { COG_OFFLINE: '1' },
       });
       const origin = new URL(serve.url).origin;
-      const folder = join(state, 'ws');
-      mkdirSync(join(state, 'user-data', 'User'), { recursive: true });
-      mkdirSync(folder);
       writeFileSync(
-        join(state, 'user-data', 'User', 'settings.json'),
+        userSettings,
         JSON.stringify({
           ...QUIET_SETTINGS,
           'security.workspace.trust.enabled': false,

@@ -6,10 +6,10 @@
  * Node extension host, as `@vscode/test-electron` does with desktop VS Code.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FrameLocator, Page } from 'playwright-core';
 import { launchBrowser, type BrowserSession } from './chromium.js';
@@ -38,6 +38,32 @@ export const codeServerBin = codeServerBinOf('4.100.3');
 export const QUIET_SETTINGS = JSON.parse(
   readFileSync(new URL('../setup/code-server-settings.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
+
+/** Fails with what to run when code-server `version` is not installed: nothing is skipped. */
+export function requireCodeServer(version: CodeServerVersion): void {
+  const bin = codeServerBinOf(version);
+  if (!existsSync(bin)) {
+    throw new Error(`code-server ${version} is not installed at ${bin}: run npm run setup:test`);
+  }
+}
+
+/**
+ * A fresh state dir for one code-server, with an empty folder (`ws`) to open and the
+ * user's settings. Under /tmp with a short name: code-server puts unix sockets in it.
+ */
+export function workbenchState(
+  name: string,
+  settings: Record<string, unknown> = QUIET_SETTINGS,
+): { state: string; folder: string; userSettings: string } {
+  const state = mkdtempSync(`/tmp/cog-${name}-`);
+  const folder = join(state, 'ws');
+  const userSettings = join(state, 'user-data', 'User', 'settings.json');
+  mkdirSync(dirname(userSettings), { recursive: true });
+  mkdirSync(folder);
+  writeFileSync(userSettings, JSON.stringify(settings, null, 2));
+  return { state, folder, userSettings };
+}
+
 /** Starts code-server from the cache with everything it writes in one state dir. */
 export const codeServerE2e = fileURLToPath(new URL('../setup/code-server-e2e', import.meta.url));
 /** The command-line face of runExtensionTests(); exits with the extension host's code. */
