@@ -12,6 +12,7 @@ import {
   type LocalServer,
   type Probed,
 } from './model-discovery.js';
+import { keyBelongsTo, keyHome } from './key-origin.js';
 
 /**
  * "Cog: Choose a Model": where the model comes from (a service, a local server, any
@@ -184,28 +185,6 @@ function fromStart(deps: PickerDeps, start: Start): Promise<ModelChoice | undefi
 }
 
 /**
- * The origin a stored key belongs to: the configured base URL's, else (a key alone) its
- * service's; undefined for a key of no known shape stored before any URL was chosen, which
- * is meant for the URL chosen next.
- */
-function keyHome(key: string, current: { baseUrl: string }): string | undefined {
-  if (current.baseUrl && URL.canParse(current.baseUrl)) return new URL(current.baseUrl).origin;
-  const service = serviceForKey(key);
-  return service && new URL(service.baseUrl).origin;
-}
-
-/** Whether `key` may be sent to `target`: it is that origin's, that service's, or no URL's yet. */
-function belongsTo(key: string, current: { baseUrl: string }, target: string): boolean {
-  const home = keyHome(key, current);
-  const service = serviceForKey(key);
-  return (
-    home === undefined ||
-    home === target ||
-    (!!service && new URL(service.baseUrl).origin === target)
-  );
-}
-
-/**
  * The key that may be sent to `baseUrl` while listing its models: the stored one if it is
  * that origin's (or no URL's yet), else one set aside for that origin earlier (`restored`:
  * it becomes the stored key again if this URL is chosen). Never another service's key.
@@ -216,7 +195,7 @@ async function keyFor(
 ): Promise<{ key?: string; restored?: boolean }> {
   const target = new URL(baseUrl).origin;
   const stored = await deps.storedKey();
-  if (stored && belongsTo(stored, deps.current(), target)) return { key: stored };
+  if (stored && keyBelongsTo(stored, deps.current(), target)) return { key: stored };
   const saved = await deps.keySetAsideFor(target);
   return saved ? { key: saved, restored: true } : {};
 }
@@ -229,7 +208,7 @@ async function placeStoredKey(
 ): Promise<ModelChoice> {
   if (choice.kind === 'editor') return choice;
   const stored = await deps.storedKey();
-  if (!stored || belongsTo(stored, current, new URL(choice.baseUrl).origin)) return choice;
+  if (!stored || keyBelongsTo(stored, current, new URL(choice.baseUrl).origin)) return choice;
   const home = keyHome(stored, current);
   return home ? { ...choice, setAsideFor: home } : choice;
 }
